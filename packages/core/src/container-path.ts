@@ -1,0 +1,83 @@
+import { CartridgeError, ErrorCodes } from './cartridge-error.js'
+
+/** Longest normalized path, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 1024
+/** Longest single path segment, in UTF-8 bytes. */
+export const MAX_SEGMENT_BYTES = 255
+
+const encoder = new TextEncoder()
+
+function invalid(message: string, input: string): never {
+  throw new CartridgeError(ErrorCodes.INVALID_PATH, message, { path: input })
+}
+
+/**
+ * Normalizes a container path once, the same way for storage and for policy checks:
+ * Unicode NFC, `/` separators, a leading `/`, no empty, `.` or `..` segments, no trailing `/`.
+ * `/a/./b//../c` → `/a/c`. The root is `/`.
+ *
+ * @throws CartridgeError `CARTRIDGE_INVALID_PATH` for an empty path, a NUL or other control
+ * character, a path that climbs above the root, or one that is too long.
+ */
+export function normalizePath(input: string): string {
+  if (typeof input !== 'string') invalid('path must be a string', String(input))
+  if (input.length === 0) invalid('path is empty', input)
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(input)) invalid('path contains a control character', input)
+  const parts: string[] = []
+  for (const seg of input.normalize('NFC').split('/')) {
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') {
+      if (parts.length === 0) invalid('path escapes the root', input)
+      parts.pop()
+      continue
+    }
+    if (encoder.encode(seg).length > MAX_SEGMENT_BYTES) invalid(`path segment longer than ${MAX_SEGMENT_BYTES} bytes`, input)
+    parts.push(seg)
+  }
+  const out = '/' + parts.join('/')
+  if (encoder.encode(out).length > MAX_PATH_BYTES) invalid(`path longer than ${MAX_PATH_BYTES} bytes`, input)
+  return out
+}
+
+/**
+ * Normalizes the path of a file: like {@link normalizePath}, but the root itself is not a file.
+ */
+export function normalizeFilePath(input: string): string {
+  const p = normalizePath(input)
+  if (p === '/') invalid('the root is a directory, not a file', input)
+  return p
+}
+
+/** The key prefix that every path under directory `dir` (normalized) starts with. */
+export function directoryPrefix(dir: string): string {
+  return dir === '/' ? '/' : dir + '/'
+}
+
+/** Parent directory of a normalized path (`/a/b` → `/a`, `/a` → `/`). */
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? '/' : path.slice(0, i)
+}
+
+/**
+ * Orders strings by their UTF-8 bytes (the on-disk key order), which differs from
+ * JavaScript's UTF-16 order only for characters above U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+  if (a === b) return 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        // Surrogates (D800–DFFF) encode code points above FFFF: they sort after E000–FFFF in UTF-8.
+        x = x < 0xe000 ? x + 0x2000 : x - 0x800
+        y = y < 0xe000 ? y + 0x2000 : y - 0x800
+      }
+      return x < y ? -1 : 1
+    }
+  }
+  return a.length - b.length
+}

@@ -1,0 +1,106 @@
+import { CartridgeError, ErrorCodes, crc32, fromUtf8, getU64, setU64, utf8, viewOf } from '@cartridge/core'
+import { NULL_PTR, readBlockPtr, writeBlockPtr, type BlockPtr } from './block-pointer.js'
+import { PAGE_SIZE } from './page-format.js'
+
+/** The 8 magic bytes that open both meta pages: `CARTRIDG`. */
+export const MAGIC = utf8('CARTRIDG')
+export const FORMAT_MAJOR = 1
+export const FORMAT_MINOR = 0
+/** Longest slug, bytes. */
+export const MAX_SLUG_BYTES = 214
+/** Longest title, bytes. */
+export const MAX_TITLE_BYTES = 1024
+
+/** Everything a meta page (superblock) records about one commit. */
+export interface Meta {
+  /** Transaction id of this commit (the newest valid, verified one wins at open). */
+  txn: number
+  /** Commit this one was built on that is known durable; recovery verifies pages born after it. */
+  baseTxn: number
+  /** Container size in pages. */
+  totalPages: number
+  fileCount: number
+  /** Creation time of the container, ms since the epoch. */
+  created: number
+  /** Largest size in pages the container may grow to (0 = unbounded). */
+  maxPages: number
+  /** Grow when free pages fall under this percentage. */
+  growthThresholdPercent: number
+  /** Random container id. */
+  uuid: Uint8Array
+  catalogRoot: BlockPtr
+  /** Free-space bitmap; `aux` = pointer-tree height. */
+  freeMapRoot: BlockPtr
+  /** Reserved for snapshots (null until that feature exists). */
+  snapshotsRoot: BlockPtr
+  slug: string
+  title: string
+}
+
+const OFF = {
+  magic: 0, major: 8, minor: 10, pageSize: 12, txn: 16, baseTxn: 24, totalPages: 32, fileCount: 40, created: 48,
+  maxPages: 56, threshold: 64, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
+} as const
+
+/** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
+export function encodeMeta(m: Meta): Uint8Array {
+  const page = new Uint8Array(PAGE_SIZE)
+  const v = viewOf(page)
+  page.set(MAGIC, OFF.magic)
+  v.setUint16(OFF.major, FORMAT_MAJOR, true)
+  v.setUint16(OFF.minor, FORMAT_MINOR, true)
+  v.setUint32(OFF.pageSize, PAGE_SIZE, true)
+  setU64(v, OFF.txn, m.txn)
+  setU64(v, OFF.baseTxn, m.baseTxn)
+  setU64(v, OFF.totalPages, m.totalPages)
+  setU64(v, OFF.fileCount, m.fileCount)
+  setU64(v, OFF.created, m.created)
+  setU64(v, OFF.maxPages, m.maxPages)
+  v.setUint8(OFF.threshold, m.growthThresholdPercent)
+  writeBlockPtr(v, OFF.catalog, m.catalogRoot)
+  writeBlockPtr(v, OFF.freeMap, m.freeMapRoot)
+  writeBlockPtr(v, OFF.snapshots, m.snapshotsRoot)
+  page.set(m.uuid.subarray(0, 16), OFF.uuid)
+  const slug = utf8(m.slug)
+  const title = utf8(m.title)
+  if (slug.length > MAX_SLUG_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'slug too long')
+  if (title.length > MAX_TITLE_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `title longer than ${MAX_TITLE_BYTES} bytes`)
+  v.setUint16(OFF.slug, slug.length, true)
+  page.set(slug, OFF.slug + 2)
+  v.setUint16(OFF.title, title.length, true)
+  page.set(title, OFF.title + 2)
+  v.setUint32(OFF.checksum, crc32(page.subarray(0, OFF.checksum)), true)
+  return page
+}
+
+/** Result of decoding one meta slot. */
+export type MetaSlot = { ok: true; meta: Meta } | { ok: false; reason: 'magic' | 'checksum' | 'version' | 'page-size' }
+
+/** Decodes one meta page; never throws. */
+export function decodeMeta(page: Uint8Array): MetaSlot {
+  for (let i = 0; i < MAGIC.length; i++) if (page[i] !== MAGIC[i]) return { ok: false, reason: 'magic' }
+  const v = viewOf(page)
+  if (v.getUint32(OFF.checksum, true) !== crc32(page.subarray(0, OFF.checksum))) return { ok: false, reason: 'checksum' }
+  if (v.getUint16(OFF.major, true) !== FORMAT_MAJOR) return { ok: false, reason: 'version' }
+  if (v.getUint32(OFF.pageSize, true) !== PAGE_SIZE) return { ok: false, reason: 'page-size' }
+  const slugLen = Math.min(v.getUint16(OFF.slug, true), MAX_SLUG_BYTES)
+  const titleLen = Math.min(v.getUint16(OFF.title, true), MAX_TITLE_BYTES)
+  return {
+    ok: true,
+    meta: {
+      txn: getU64(v, OFF.txn),
+      baseTxn: getU64(v, OFF.baseTxn),
+      totalPages: getU64(v, OFF.totalPages),
+      fileCount: getU64(v, OFF.fileCount),
+      created: getU64(v, OFF.created),
+      maxPages: getU64(v, OFF.maxPages),
+      growthThresholdPercent: v.getUint8(OFF.threshold),
+      uuid: page.slice(OFF.uuid, OFF.uuid + 16),
+      catalogRoot: readBlockPtr(v, OFF.catalog),
+      freeMapRoot: readBlockPtr(v, OFF.freeMap),
+      snapshotsRoot: readBlockPtr(v, OFF.snapshots) ?? NULL_PTR,
+      slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
+      title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
+    },
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The lowest layer: a resizable array of fixed-size pages with an explicit durability point.
+ *
+ * Implementations must make every write that happened before a successful `sync()` durable,
+ * and may lose, reorder or tear (at 512-byte sector boundaries) any write after the last sync.
+ * The commit protocol above is built to survive exactly that.
+ */
+export interface PageStore {
+  /** Bytes per page (4096 for every store in this package). */
+  readonly pageSize: number
+  /** Whether writes are refused. */
+  readonly readOnly: boolean
+  /** Whole pages the store holds now. */
+  pageCount(): number
+  /**
+   * Reads `into.length / pageSize` consecutive pages starting at `pageNo` into `into`.
+   * Bytes past the end of the store read as zero.
+   */
+  read(pageNo: number, into: Uint8Array): void
+  /** Writes `data` (a whole number of pages) at `pageNo`, extending the store if needed. */
+  write(pageNo: number, data: Uint8Array): void
+  /** Makes every earlier write durable. */
+  sync(): void
+  /** Sets the number of pages (grow or shrink). */
+  resize(pageCount: number): void
+  /** Releases the store; later calls throw `CARTRIDGE_CLOSED`. */
+  close(): void
+}
+
+/** Sector size used for torn-write simulation and assumed atomic by nothing. */
+export const SECTOR_SIZE = 512

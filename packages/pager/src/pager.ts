@@ -1,0 +1,137 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import type { PageStore } from './page-store.js'
+import { PAGE_SIZE } from './page-format.js'
+import { decodeMeta, encodeMeta, type Meta } from './meta-page.js'
+
+/** Options for {@link Pager.commit}. */
+export interface CommitOptions {
+  /** fsync before returning (the commit is durable when this returns). */
+  sync: boolean
+}
+
+/**
+ * The commit protocol over a {@link PageStore}: staged pages, two alternating meta pages and
+ * recovery. A commit writes its new pages and its meta page, then syncs once. Open picks the
+ * newest valid meta that `verify` accepts (verify proves that the pages that commit wrote all
+ * landed), else the other one. Pages referenced by the last durable commit are never written,
+ * so a crash at any point leaves that commit intact.
+ */
+export class Pager {
+  readonly store: PageStore
+  #staged = new Map<number, Uint8Array>()
+  #durable: { slot: number; txn: number } = { slot: 1, txn: 0 }
+  #meta: Meta | undefined
+
+  constructor(store: PageStore) {
+    this.store = store
+  }
+
+  /** The last committed meta. */
+  get meta(): Meta {
+    if (!this.#meta) throw new CartridgeError(ErrorCodes.CLOSED, 'pager has no committed state')
+    return this.#meta
+  }
+
+  /** Txn of the newest commit known durable (its meta slot is never overwritten before the next sync). */
+  get durableTxn(): number {
+    return this.#durable.txn
+  }
+
+  /** Writes the first meta (slot 0) of a new container and syncs. Slot 1 stays invalid. */
+  initialize(meta: Meta, pages: Map<number, Uint8Array>): void {
+    for (const [no, p] of pages) this.#staged.set(no, p)
+    this.store.resize(meta.totalPages)
+    this.#writeStaged()
+    this.store.write(0, encodeMeta(meta))
+    this.store.write(1, new Uint8Array(PAGE_SIZE))
+    this.store.sync()
+    this.#durable = { slot: 0, txn: meta.txn }
+    this.#meta = meta
+  }
+
+  /**
+   * Recovers the committed state: the valid meta with the highest txn whose commit `verify`
+   * accepts (it throws to reject), else the other valid meta.
+   * @throws CartridgeError `CARTRIDGE_CORRUPT` when no meta page is usable.
+   */
+  recover(verify: (meta: Meta) => void): Meta {
+    const size = this.store.pageCount()
+    if (size < 2) throw new CartridgeError(ErrorCodes.CORRUPT, `not a cartridge: file is ${size === 0 ? 'empty' : 'too short'}`)
+    const buf = new Uint8Array(PAGE_SIZE)
+    const slots = [0, 1].map((slot) => {
+      this.store.read(slot, buf)
+      return { slot, decoded: decodeMeta(buf) }
+    })
+    const valid = slots.flatMap((s) => (s.decoded.ok ? [{ slot: s.slot, meta: s.decoded.meta }] : []))
+    if (valid.length === 0) {
+      const reasons = slots.map((s) => (s.decoded.ok ? 'ok' : s.decoded.reason))
+      if (reasons.includes('version')) throw new CartridgeError(ErrorCodes.UNSUPPORTED, 'container format version is not supported')
+      const what = reasons.every((r) => r === 'magic') ? 'not a cartridge (wrong magic)' : 'both meta pages are damaged'
+      throw new CartridgeError(ErrorCodes.CORRUPT, what)
+    }
+    valid.sort((a, b) => b.meta.txn - a.meta.txn)
+    let lastError: unknown
+    for (const candidate of valid) {
+      try {
+        verify(candidate.meta)
+        this.#durable = { slot: candidate.slot, txn: candidate.meta.txn }
+        this.#meta = candidate.meta
+        return candidate.meta
+      } catch (err) {
+        lastError = err
+      }
+    }
+    throw new CartridgeError(ErrorCodes.CORRUPT, 'no meta page leads to an intact commit', { cause: lastError })
+  }
+
+  /** Stages a sealed page to be written by the next commit. */
+  stage(pageNo: number, page: Uint8Array): void {
+    if (pageNo < 2) throw new CartridgeError(ErrorCodes.CORRUPT, 'refusing to stage over a meta page')
+    this.#staged.set(pageNo, page)
+  }
+
+  /** A staged (not yet committed) page, if any. */
+  staged(pageNo: number): Uint8Array | undefined {
+    return this.#staged.get(pageNo)
+  }
+
+  /** Drops staged pages (after a failed transaction). */
+  discard(): void {
+    this.#staged.clear()
+  }
+
+  /**
+   * Writes staged pages and the meta page, then (optionally) syncs once. Unsynced commits write
+   * the slot that does not hold the last durable meta, so a crash can always fall back to it.
+   */
+  commit(meta: Meta, options: CommitOptions): void {
+    const slot = 1 - this.#durable.slot
+    if (meta.totalPages > this.store.pageCount()) this.store.resize(meta.totalPages)
+    this.#writeStaged()
+    this.store.write(slot, encodeMeta(meta))
+    if (options.sync) {
+      this.store.sync()
+      this.#durable = { slot, txn: meta.txn }
+    }
+    this.#meta = meta
+  }
+
+  #writeStaged(): void {
+    if (this.#staged.size === 0) return
+    const pages = [...this.#staged.keys()].sort((a, b) => a - b)
+    // Coalesce consecutive pages into single writes.
+    let i = 0
+    while (i < pages.length) {
+      let j = i + 1
+      while (j < pages.length && pages[j] === pages[j - 1] + 1 && j - i < 256) j++
+      if (j - i === 1) this.store.write(pages[i], this.#staged.get(pages[i])!)
+      else {
+        const run = new Uint8Array((j - i) * PAGE_SIZE)
+        for (let k = i; k < j; k++) run.set(this.#staged.get(pages[k])!, (k - i) * PAGE_SIZE)
+        this.store.write(pages[i], run)
+      }
+      i = j
+    }
+    this.#staged.clear()
+  }
+}
