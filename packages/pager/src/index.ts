@@ -14,3 +14,4 @@ export {
   MAGIC, FORMAT_MAJOR, FORMAT_MINOR, MAX_SLUG_BYTES, MAX_TITLE_BYTES, encodeMeta, decodeMeta, type Meta, type MetaSlot,
 } from './meta-page.js'
 export { Pager, type CommitOptions } from './pager.js'
+export { MemoryPageIO } from './memory-page-io.js'
