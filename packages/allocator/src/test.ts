@@ -1,1 +1,147 @@
-export {}
+import { describe, expect, it } from 'vitest'
+import { MemoryPageIO, type BlockPtr, type PageIO, type PageType } from '@cartridge/pager'
+import type { Allocator } from './allocator.js'
+
+/** A PageIO whose allocation goes through the allocator under test (pages live in a MemoryPageIO). */
+export class AllocatorPageIO implements PageIO {
+  readonly mem = new MemoryPageIO()
+  constructor(readonly alloc: Allocator) {}
+  get txn(): number {
+    return this.mem.txn
+  }
+  read(ptr: BlockPtr, type: PageType | readonly PageType[]): Uint8Array {
+    return this.mem.read(ptr, type)
+  }
+  allocate(count: number): number {
+    let p = this.alloc.allocate(count)
+    if (p === undefined) {
+      this.alloc.grow(this.alloc.totalPages * 2 + count)
+      p = this.alloc.allocate(count)!
+    }
+    return p
+  }
+  free(ptr: BlockPtr): void {
+    this.alloc.free(ptr.page, 1, { reusable: ptr.txn === this.txn })
+  }
+  stage(pageNo: number, page: Uint8Array): void {
+    this.mem.stage(pageNo, page)
+  }
+  commit(durable = true): void {
+    this.mem.commit()
+    this.alloc.onCommit(durable)
+  }
+}
+
+/**
+ * Conformance suite for {@link Allocator} implementations. `make(totalPages)` returns a map for a new
+ * container (pages 0 and 1 used); `load(io, root, totalPages)` reopens a flushed one.
+ */
+export function runAllocatorSuite(
+  name: string,
+  make: (totalPages: number) => Allocator,
+  load: (io: Pick<PageIO, 'read'>, root: BlockPtr, totalPages: number) => Allocator,
+): void {
+  describe(`Allocator conformance: ${name}`, () => {
+    it('starts with the two meta pages used', () => {
+      const a = make(10)
+      expect(a.totalPages).toBe(10)
+      expect(a.freePages).toBe(8)
+      expect(a.isUsed(0) && a.isUsed(1)).toBe(true)
+      expect(a.isUsed(2)).toBe(false)
+    })
+
+    it('hands out contiguous, disjoint runs and reports exhaustion', () => {
+      const a = make(100)
+      const runs: Array<[number, number]> = []
+      for (const n of [5, 16, 1, 30]) {
+        const s = a.allocate(n)!
+        runs.push([s, n])
+        for (let p = s; p < s + n; p++) expect(a.isUsed(p)).toBe(true)
+      }
+      const pages = runs.flatMap(([s, n]) => Array.from({ length: n }, (_, i) => s + i))
+      expect(new Set(pages).size).toBe(pages.length)
+      expect(a.freePages).toBe(98 - 52)
+      expect(a.allocate(47)).toBeUndefined()
+      a.grow(200)
+      expect(a.allocate(47)).toBeGreaterThanOrEqual(2)
+    })
+
+    it('holds pages freed from committed state until a durable commit', () => {
+      const a = make(8)
+      const s = a.allocate(6)!
+      a.onCommit(true)
+      a.free(s, 6, { reusable: false })
+      expect(a.freePages).toBe(6)
+      expect(a.allocate(1)).toBeUndefined()
+      a.onCommit(false)
+      expect(a.allocate(1)).toBeUndefined()
+      a.onCommit(true)
+      expect(a.allocate(6)).toBe(s)
+    })
+
+    it('reuses pages freed within the same transaction at once', () => {
+      const a = make(4)
+      const s = a.allocate(2)!
+      a.free(s, 2, { reusable: true })
+      expect(a.allocate(2)).toBe(s)
+    })
+
+    it('rolls back allocations, frees, growth and claims exactly', () => {
+      const a = make(16)
+      const kept = a.allocate(3)!
+      a.onCommit(true)
+      const m = a.mark()
+      a.allocate(4)
+      a.free(kept, 3, { reusable: false })
+      a.grow(64)
+      a.allocate(40)
+      a.rollback(m)
+      expect(a.totalPages).toBe(16)
+      expect(a.freePages).toBe(11)
+      for (let p = kept; p < kept + 3; p++) expect(a.isUsed(p)).toBe(true)
+    })
+
+    it('reservations stay out of allocation and out of the persisted map until claimed', () => {
+      const a = make(40)
+      const r = a.reserve(10)!
+      const other = a.allocate(10)!
+      expect(other >= r + 10 || other + 10 <= r).toBe(true)
+      expect(a.isUsed(r)).toBe(false)
+      const m = a.mark()
+      a.claim(r, 10)
+      expect(a.isUsed(r)).toBe(true)
+      a.rollback(m)
+      expect(a.isUsed(r)).toBe(false)
+      a.unreserve(r, 10)
+      expect(a.allocate(10)).toBeDefined()
+    })
+
+    it('persists through flush and reloads bit-exact, across growth and many cycles', () => {
+      const a = make(3)
+      const io = new AllocatorPageIO(a)
+      let root = a.flush(io)
+      io.commit()
+      let rnd = 7
+      const rand = () => ((rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+      const owned: Array<[number, number]> = []
+      for (let round = 0; round < 30; round++) {
+        for (let i = 0; i < 20; i++) {
+          const n = 1 + Math.floor(rand() * 40)
+          owned.push([io.allocate(n), n])
+        }
+        for (let i = 0; i < 10 && owned.length; i++) {
+          const [s, n] = owned.splice(Math.floor(rand() * owned.length), 1)[0]
+          a.free(s, n, { reusable: false })
+        }
+        root = a.flush(io)
+        io.commit()
+        const b = load(io.mem, root, a.totalPages)
+        expect(b.totalPages).toBe(a.totalPages)
+        expect(b.freePages).toBe(a.freePages)
+        for (let p = 0; p < a.totalPages; p++) if (a.isUsed(p) !== b.isUsed(p)) throw new Error(`bit ${p} differs after reload`)
+        for (const [s, n] of owned) for (let p = s; p < s + n; p++) expect(b.isUsed(p)).toBe(true)
+      }
+      expect(a.totalPages).toBeGreaterThan(3000)
+    })
+  })
+}
