@@ -18,6 +18,7 @@ export const ErrorCodes = {
   IO: 'CARTRIDGE_IO',
   ABORTED: 'CARTRIDGE_ABORTED',
   UNSUPPORTED: 'CARTRIDGE_UNSUPPORTED',
+  CONFLICT: 'CARTRIDGE_CONFLICT',
 } as const
 
 /** One of the stable `CARTRIDGE_*` error codes. */

@@ -21,6 +21,7 @@ export class Pager {
   #staged = new Map<number, Uint8Array>()
   #durable: { slot: number; txn: number } = { slot: 1, txn: 0 }
   #meta: Meta | undefined
+  #highestTxn = 0
 
   constructor(store: PageStore) {
     this.store = store
@@ -35,6 +36,11 @@ export class Pager {
   /** Txn of the newest commit known durable (its meta slot is never overwritten before the next sync). */
   get durableTxn(): number {
     return this.#durable.txn
+  }
+
+  /** Highest txn id found in any valid meta page at recovery (new txns must be above it). */
+  get highestTxn(): number {
+    return Math.max(this.#highestTxn, this.#meta?.txn ?? 0)
   }
 
   /** Writes the first meta (slot 0) of a new container and syncs. Slot 1 stays invalid. */
@@ -70,6 +76,7 @@ export class Pager {
       throw new CartridgeError(ErrorCodes.CORRUPT, what)
     }
     valid.sort((a, b) => b.meta.txn - a.meta.txn)
+    this.#highestTxn = valid[0].meta.txn
     let lastError: unknown
     for (const candidate of valid) {
       try {

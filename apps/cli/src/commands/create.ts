@@ -1,0 +1,20 @@
+import { relative } from 'node:path'
+import { Cartridge } from 'cartridge'
+import { containerPath, slugOf } from '../open.js'
+import { println, type Io } from '../io.js'
+
+export interface CreateFlags {
+  title?: string
+  slug?: string
+  maxBlocks?: number
+}
+
+/** `cartridge create <file>`: a new, empty container; the slug is the file's base name. */
+export async function create(io: Io, file: string, flags: CreateFlags): Promise<number> {
+  const path = containerPath(file, io.cwd)
+  const slug = flags.slug ?? slugOf(path)
+  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks })
+  await cart.close()
+  println(io.stdout, `created ${relative(io.cwd, path) || path} (slug ${slug})`)
+  return 0
+}

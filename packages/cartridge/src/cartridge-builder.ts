@@ -1,0 +1,73 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { Cartridge, type CreateOptions } from './cartridge.js'
+import type { CacheFactory } from './engine.js'
+
+/**
+ * Fluent construction of a new container with non-default settings:
+ * `await new CartridgeBuilder().slug('data').title('Data').maxBlocks(1024).build()`.
+ */
+export class CartridgeBuilder {
+  #slug: string | undefined
+  #title: string | undefined
+  #options: CreateOptions = {}
+
+  /** Slug (required): lowercase letters, digits and single hyphens. */
+  slug(slug: string): this {
+    this.#slug = slug
+    return this
+  }
+
+  /** Human-readable title (default: the slug). */
+  title(title: string): this {
+    this.#title = title
+    return this
+  }
+
+  /** File to create (default `./<slug>.cart`). */
+  path(path: string): this {
+    this.#options.path = path
+    return this
+  }
+
+  /** Initial size in 4 KiB blocks (default 3). */
+  initialBlocks(n: number): this {
+    this.#options.initialBlocks = n
+    return this
+  }
+
+  /** Grow when free space falls under this percentage (default 10). */
+  growthThresholdPercent(n: number): this {
+    this.#options.growthThresholdPercent = n
+    return this
+  }
+
+  /** Largest size in blocks; writes past it fail with `CARTRIDGE_FULL` (default unbounded). */
+  maxBlocks(n: number): this {
+    this.#options.maxBlocks = n
+    return this
+  }
+
+  /** Pages the caches may hold (default 2048). */
+  bufferPoolSize(n: number): this {
+    this.#options.bufferPoolSize = n
+    return this
+  }
+
+  /** `'full'` (default) or `'none'`; see the README's durability section. */
+  durability(mode: 'full' | 'none'): this {
+    this.#options.durability = mode
+    return this
+  }
+
+  /** Page cache implementation (default ARC), e.g. `(n) => new LruCache(n)`. */
+  cache(factory: CacheFactory): this {
+    this.#options.cache = factory
+    return this
+  }
+
+  /** Creates the container. */
+  build(): Promise<Cartridge> {
+    if (this.#slug === undefined) return Promise.reject(new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'CartridgeBuilder needs a slug'))
+    return Cartridge.create(this.#slug, this.#title, { ...this.#options })
+  }
+}

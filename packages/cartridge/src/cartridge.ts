@@ -1,0 +1,340 @@
+import { resolve } from 'node:path'
+import { Readable, Writable } from 'node:stream'
+import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
+import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore } from '@cartridge/pager'
+import type { CatalogVersion } from '@cartridge/catalog'
+import { Engine, type EngineOptions } from './engine.js'
+import { CommitQueue } from './commit-queue.js'
+import { FileOps } from './file-ops.js'
+import { Transaction } from './transaction.js'
+import { checkEngine, type CheckReport } from './check.js'
+import { ChunkWriter } from './chunk-writer.js'
+import { CHUNK_SIZE } from './file-record.js'
+
+/** Options when opening a container. */
+export interface OpenOptions extends EngineOptions {
+  /** Open without the writer lock; every mutation fails with `CARTRIDGE_READ_ONLY`. */
+  readOnly?: boolean
+}
+
+/** Options when creating a container. */
+export interface CreateOptions extends OpenOptions {
+  /** Where to put the file (default `./<slug>.cart`). */
+  path?: string
+  /** Initial size in 4 KiB blocks (default 3 = 12 KiB). */
+  initialBlocks?: number
+  /** Grow when free space falls under this percentage (default 10). */
+  growthThresholdPercent?: number
+  /** Largest size in blocks (default 0 = unbounded); writing past it fails with `CARTRIDGE_FULL`. */
+  maxBlocks?: number
+}
+
+/** What `info()` reports. */
+export interface CartridgeInfo {
+  slug: string
+  title: string
+  /** File the container lives in (undefined for a custom store). */
+  path?: string
+  /** Size of the container in bytes. */
+  sizeBytes: number
+  totalBlocks: number
+  freeBlocks: number
+  usedBlocks: number
+  fileCount: number
+  /** Free blocks as a percentage of all blocks. */
+  freePercentage: number
+  /** Id of the last commit. */
+  txn: number
+  durability: 'full' | 'none'
+  created: Date
+}
+
+/** Options for {@link Cartridge.scan}. */
+export interface ScanOptions {
+  /** Paths fetched per step (default 1024). */
+  batchSize?: number
+  signal?: AbortSignal
+}
+
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+/** Checks a slug: lowercase letters, digits and single hyphens, 1–214 characters. */
+export function validateSlug(slug: string): string {
+  if (typeof slug !== 'string' || slug.length === 0 || slug.length > MAX_SLUG_BYTES || !SLUG.test(slug)) {
+    throw new CartridgeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `invalid slug ${JSON.stringify(slug)}: use 1–${MAX_SLUG_BYTES} lowercase letters, digits and single hyphens`,
+    )
+  }
+  return slug
+}
+
+/**
+ * A container of files in one file. Every mutating call is atomic and, with the default
+ * `durability: 'full'`, durable when its promise resolves; calls made in the same tick share one
+ * commit. Reads see every write whose promise was created before them.
+ */
+export class Cartridge extends FileOps {
+  readonly #engine: Engine
+  readonly #queue: CommitQueue
+  readonly #path: string | undefined
+  #closed = false
+  #closing: Promise<void> | undefined
+  #writers = new Set<ChunkWriter>()
+
+  private constructor(engine: Engine, path: string | undefined) {
+    super()
+    this.#engine = engine
+    this.#path = path
+    this.#queue = new CommitQueue(engine, () => engine.options.durability === 'full')
+  }
+
+  /** Creates `./<slug>.cart` (or `options.path`). Fails with `CARTRIDGE_EXISTS` if the file is there. */
+  static async create(slug: string, title?: string, options: CreateOptions = {}): Promise<Cartridge> {
+    validateSlug(slug)
+    const t = title ?? slug
+    if (new TextEncoder().encode(t).length > MAX_TITLE_BYTES) {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `title longer than ${MAX_TITLE_BYTES} bytes`)
+    }
+    const path = resolve(options.path ?? `${slug}.cart`)
+    const store = FilePageStore.open(path, { create: true })
+    try {
+      const engine = Engine.create(
+        store,
+        { slug, title: t, initialPages: options.initialBlocks, growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks },
+        options,
+      )
+      return new Cartridge(engine, path)
+    } catch (err) {
+      store.close()
+      const { rmSync } = await import('node:fs')
+      rmSync(path, { force: true })
+      throw err
+    }
+  }
+
+  /** Opens an existing container file. */
+  static async open(file: string, options: OpenOptions = {}): Promise<Cartridge> {
+    const path = resolve(file)
+    const store = FilePageStore.open(path, { readOnly: options.readOnly })
+    try {
+      return new Cartridge(Engine.open(store, options), path)
+    } catch (err) {
+      store.close()
+      throw err
+    }
+  }
+
+  /**
+   * Creates or opens a container over any {@link PageStore} (memory, fault-injecting, your own).
+   * With `create`, the store must be empty.
+   */
+  static async fromStore(store: PageStore, options: CreateOptions & { create?: { slug: string; title?: string } } = {}): Promise<Cartridge> {
+    if (options.create) {
+      validateSlug(options.create.slug)
+      const engine = Engine.create(
+        store,
+        {
+          slug: options.create.slug, title: options.create.title ?? options.create.slug, initialPages: options.initialBlocks,
+          growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks,
+        },
+        options,
+      )
+      return new Cartridge(engine, undefined)
+    }
+    return new Cartridge(Engine.open(store, options), undefined)
+  }
+
+  /** The container's slug. */
+  slug(): string {
+    return this.#engine.meta.slug
+  }
+
+  /** The container's title. */
+  title(): string {
+    return this.#engine.meta.title
+  }
+
+  /** Absolute path of the container file (undefined for a custom store). */
+  get path(): string | undefined {
+    return this.#path
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  protected mutate<T>(op: (e: Engine) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError())
+    return this.#queue.mutate(op)
+  }
+
+  protected async view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T> {
+    if (this.#closed) throw closedError()
+    await this.#queue.settled()
+    if (this.#closed) throw closedError()
+    return read(this.#engine, this.#engine.committed)
+  }
+
+  /**
+   * Runs `body` as one transaction: every change it makes commits together when it resolves,
+   * or none does if it throws. Other writers wait; readers outside see the state before it.
+   */
+  async transaction<T>(body: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    if (this.#closed) throw closedError()
+    return this.#queue.exclusive(async () => {
+      const tx = new Transaction(this.#engine)
+      let result: T
+      try {
+        result = await body(tx)
+      } catch (err) {
+        tx.end()
+        this.#engine.abort()
+        throw err
+      }
+      tx.end()
+      this.#engine.commit(this.#engine.options.durability === 'full')
+      return result
+    })
+  }
+
+  /** Streams every file path under `prefix` in byte order, fetching `batchSize` at a time (bounded memory). */
+  async *scan(prefix = '/', options: ScanOptions = {}): AsyncGenerator<string> {
+    const p = normalizePath(prefix)
+    const batch = options.batchSize ?? 1024
+    const dir = directoryPrefix(p)
+    if (p !== '/' && (await this.view((e, at) => e.record(p, at) !== undefined))) yield p
+    let from = dir
+    let skipFirst = false
+    for (;;) {
+      options.signal?.throwIfAborted()
+      const keys = await this.view((e, at) => {
+        const out: string[] = []
+        for (const [k] of e.catalog.entries({ prefix: dir, from, at })) {
+          if (skipFirst && k === from) continue
+          out.push(k)
+          if (out.length >= batch) break
+        }
+        return out
+      })
+      for (const k of keys) yield k
+      if (keys.length < batch) return
+      from = keys[keys.length - 1]
+      skipFirst = true
+    }
+  }
+
+  /** Size, free space and file count. */
+  async info(): Promise<CartridgeInfo> {
+    return this.view((e) => {
+      const { totalPages, freePages } = e.usage()
+      return {
+        slug: e.meta.slug, title: e.meta.title, path: this.#path, sizeBytes: totalPages * 4096, totalBlocks: totalPages, freeBlocks: freePages,
+        usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
+        txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created),
+      }
+    })
+  }
+
+  /** Commits anything pending and makes every commit so far durable (one fsync). */
+  async flush(): Promise<void> {
+    if (this.#closed) throw closedError()
+    await this.#queue.settled()
+    if (this.#engine.store.readOnly) return
+    await this.#queue.exclusive(async () => this.#queue.flushNow(true))
+  }
+
+  /**
+   * Walks the committed state and reports structural problems (see {@link CheckReport}).
+   * With `data: true` it also reads and verifies every content chunk.
+   */
+  async check(options: { data?: boolean } = {}): Promise<CheckReport> {
+    if (this.#closed) throw closedError()
+    await this.#queue.settled()
+    return this.#queue.exclusive(async () => checkEngine(this.#engine, options))
+  }
+
+  /**
+   * A readable stream of a file's content (or `[start, end]` inclusive, like `fs`), read one
+   * 64 KiB chunk at a time. If the file is replaced while streaming, the stream fails with
+   * `CARTRIDGE_CONFLICT`.
+   */
+  createReadStream(path: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): Readable {
+    const p = normalizeFilePath(path)
+    const self = this
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      const first = await self.metadata(p)
+      let pos = options.start ?? 0
+      const end = Math.min(first.size, options.end === undefined ? first.size : options.end + 1)
+      while (pos < end) {
+        options.signal?.throwIfAborted()
+        const bytes = await self.view((e, at) => {
+          const r = e.record(p, at)
+          if (!r || r.modified !== first.modified.getTime() || r.size !== first.size) {
+            throw new CartridgeError(ErrorCodes.CONFLICT, `${p} changed while it was being read`, { path: p })
+          }
+          return e.readFile(p, at, pos, Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos))
+        })
+        pos += bytes.length
+        yield bytes
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false })
+  }
+
+  /**
+   * A writable stream that stores a file in 64 KiB chunks as they arrive (bounded memory). The
+   * file appears, atomically, when the stream finishes; if the stream is destroyed or fails,
+   * nothing changes and the space is given back.
+   */
+  createWriteStream(path: string, options: { signal?: AbortSignal } = {}): Writable {
+    const p = normalizeFilePath(path)
+    if (this.#closed) throw closedError()
+    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(op), p)
+    this.#writers.add(writer)
+    const done = () => this.#writers.delete(writer)
+    return new Writable({
+      signal: options.signal,
+      write: (chunk: Buffer | Uint8Array, _enc, cb) => {
+        writer.push(chunk).then(() => cb(), cb)
+      },
+      final: (cb) => {
+        writer.finish().then(() => (done(), cb()), (err) => (done(), cb(err)))
+      },
+      destroy: (err, cb) => {
+        writer.abort()
+        done()
+        cb(err)
+      },
+    })
+  }
+
+  /** Commits what is pending, syncs, and releases the file and its lock. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    await this.#queue.settled()
+    await this.#queue.exclusive(async () => {
+      for (const w of this.#writers) w.abort()
+      this.#closed = true
+      try {
+        if (!this.#engine.store.readOnly) this.#queue.flushNow(true)
+      } finally {
+        this.#engine.store.close()
+      }
+    })
+  }
+
+  /** `await using cart = await Cartridge.open(…)` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+function closedError(): CartridgeError {
+  return new CartridgeError(ErrorCodes.CLOSED, 'container is closed')
+}

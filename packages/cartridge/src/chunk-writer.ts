@@ -1,0 +1,88 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { PAGE_SIZE } from '@cartridge/pager'
+import type { Engine } from './engine.js'
+import { CHUNK_SIZE, INLINE_MAX, RecordKind, type ChunkRecord } from './file-record.js'
+import { recordFor, storeChunk } from './content.js'
+
+/**
+ * Streams a file into the container: each full 64 KiB chunk goes to pages reserved outside any
+ * transaction (free in every committed state, so a crash leaks nothing); `finish()` claims them
+ * and installs the file record in one atomic operation.
+ */
+export class ChunkWriter {
+  readonly #engine: Engine
+  readonly #mutate: <T>(op: (e: Engine) => T) => Promise<T>
+  readonly #path: string
+  #buf = new Uint8Array(CHUNK_SIZE)
+  #fill = 0
+  #size = 0
+  #chunks: ChunkRecord[] = []
+  #done = false
+
+  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string) {
+    this.#engine = engine
+    this.#mutate = mutate
+    this.#path = path
+  }
+
+  /** Adds bytes; stores every chunk that fills up. */
+  async push(data: Uint8Array): Promise<void> {
+    if (this.#done) throw new CartridgeError(ErrorCodes.CLOSED, 'write stream has ended', { path: this.#path })
+    let off = 0
+    while (off < data.length) {
+      const take = Math.min(CHUNK_SIZE - this.#fill, data.length - off)
+      this.#buf.set(data.subarray(off, off + take), this.#fill)
+      this.#fill += take
+      off += take
+      this.#size += take
+      if (this.#fill === CHUNK_SIZE) await this.#storeChunk()
+    }
+  }
+
+  async #storeChunk(): Promise<void> {
+    const bytes = this.#buf.subarray(0, this.#fill)
+    const pages = Math.ceil(bytes.length / PAGE_SIZE)
+    let page = this.#engine.alloc.reserve(pages)
+    while (page === undefined) {
+      // Growth is committed on its own: a bigger container is harmless if the stream fails later.
+      await this.#mutate((e) => e.ensureFree(pages))
+      page = this.#engine.alloc.reserve(pages)
+    }
+    this.#chunks.push(storeChunk(this.#engine, page, bytes))
+    this.#fill = 0
+  }
+
+  /** Stores the tail and installs the file atomically. */
+  async finish(): Promise<void> {
+    if (this.#size <= INLINE_MAX) {
+      const data = this.#buf.slice(0, this.#fill)
+      this.#done = true
+      await this.#mutate((e) => e.writeFile(this.#path, data))
+      return
+    }
+    if (this.#fill > 0) await this.#storeChunk()
+    this.#done = true
+    try {
+      await this.#mutate((e) => {
+        for (const c of this.#chunks) e.alloc.claim(c.page, Math.ceil(c.storedLength / PAGE_SIZE))
+        const now = Date.now()
+        const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
+        const old = e.record(this.#path)
+        const rec = recordFor(e, this.#size, chunks, old?.created ?? now, now)
+        if (rec.kind === RecordKind.INLINE) throw new Error('unreachable')
+        e.putRecord(this.#path, rec, old)
+      })
+    } catch (err) {
+      this.abort()
+      throw err
+    }
+    this.#chunks = []
+  }
+
+  /** Gives reserved pages back (after a failure or destroy). */
+  abort(): void {
+    this.#done = true
+    for (const c of this.#chunks) this.#engine.alloc.unreserve(c.page, Math.ceil(c.storedLength / PAGE_SIZE))
+    this.#chunks = []
+  }
+}

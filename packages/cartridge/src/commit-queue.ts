@@ -1,0 +1,96 @@
+import type { Engine } from './engine.js'
+
+interface Waiter {
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * Serializes writers and shares commits. Operations applied in the same turn of the event loop
+ * join one batch, committed once (one fsync) on the next turn; each operation's promise settles
+ * with the batch. While an explicit transaction holds the writer, other operations wait.
+ */
+export class CommitQueue {
+  readonly #engine: Engine
+  readonly #sync: () => boolean
+  #batch: Waiter[] = []
+  #scheduled: Promise<void> | undefined
+  #exclusive = false
+  #waiting: Array<() => void> = []
+  #txChain: Promise<void> = Promise.resolve()
+
+  constructor(engine: Engine, sync: () => boolean) {
+    this.#engine = engine
+    this.#sync = sync
+  }
+
+  /** Applies `op` as one atomic operation and resolves once its commit is done. */
+  mutate<T>(op: (e: Engine) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        let result: T
+        try {
+          result = this.#engine.apply(() => op(this.#engine))
+        } catch (err) {
+          reject(err)
+          return
+        }
+        this.#batch.push({ resolve: () => resolve(result), reject })
+        this.#schedule()
+      }
+      if (this.#exclusive) this.#waiting.push(run)
+      else run()
+    })
+  }
+
+  /** Resolves when no commit is pending (readers call this so they see earlier writes). */
+  settled(): Promise<void> {
+    return this.#scheduled ?? Promise.resolve()
+  }
+
+  /** Commits the pending batch now (with a sync when `forceSync`). */
+  flushNow(forceSync = false): void {
+    const batch = this.#batch
+    this.#batch = []
+    this.#scheduled = undefined
+    if (batch.length === 0 && !forceSync) return
+    try {
+      this.#engine.commit(forceSync || this.#sync())
+    } catch (err) {
+      for (const w of batch) w.reject(err)
+      if (batch.length === 0) throw err
+      return
+    }
+    for (const w of batch) w.resolve()
+  }
+
+  /** Runs `body` holding the writer alone; other writers queue until it ends. */
+  async exclusive<T>(body: () => Promise<T>): Promise<T> {
+    const prev = this.#txChain
+    let release!: () => void
+    this.#txChain = new Promise<void>((r) => (release = r))
+    await prev
+    await this.settled()
+    this.#exclusive = true
+    if (this.#batch.length > 0) this.flushNow()
+    try {
+      return await body()
+    } finally {
+      this.#exclusive = false
+      release()
+      const waiting = this.#waiting
+      this.#waiting = []
+      for (const run of waiting) run()
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.flushNow()
+        resolve()
+      })
+    })
+  }
+}

@@ -1,0 +1,135 @@
+import { CartridgeError, ErrorCodes, crc32, viewOf } from '@cartridge/core'
+import {
+  PAGE_HEADER_SIZE, PAGE_PAYLOAD, PAGE_SIZE, PageType, buildPointerTree, lookupPointerTree, readPointerTree, writeNode,
+  type BlockPtr, type PageIO, type PageStore,
+} from '@cartridge/pager'
+import {
+  CHUNK_RECORD_SIZE, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, readChunkRecord, writeChunkRecord,
+  type ChunkRecord, type FileRecord,
+} from './file-record.js'
+
+/** Chunk records per CHUNK_MAP_LEAF page. */
+export const RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / CHUNK_RECORD_SIZE)
+const NO_NONCE = new Uint8Array(12)
+
+/** A {@link PageIO} that can also reach the page store for content I/O. */
+export interface ContentIO extends PageIO {
+  readonly store: PageStore
+  /** Frees a run of content pages born in txn `txn`. */
+  freeRun(page: number, count: number, txn: number): void
+}
+
+const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
+
+/** Stores one chunk's bytes at `page` and returns its record. */
+export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array): ChunkRecord {
+  io.store.write(page, bytes)
+  return {
+    page, txn: io.txn, storedLength: bytes.length, logicalLength: bytes.length, checksum: crc32(bytes), codec: 0, cipher: 0, nonce: NO_NONCE,
+  }
+}
+
+/** Builds the record for content whose chunks are already stored. */
+export function recordFor(io: PageIO, size: number, chunks: ChunkRecord[], created: number, modified: number): FileRecord {
+  const base = { size, created, modified, chunkCount: chunks.length }
+  if (chunks.length <= DIRECT_CHUNKS_MAX) return { ...base, kind: RecordKind.DIRECT, chunks }
+  const leaves: BlockPtr[] = []
+  for (let i = 0; i < chunks.length; i += RECORDS_PER_MAP_LEAF) {
+    const slice = chunks.slice(i, i + RECORDS_PER_MAP_LEAF)
+    leaves.push(
+      writeNode(io, PageType.CHUNK_MAP_LEAF, 0, slice.length, slice.length * CHUNK_RECORD_SIZE, (page) => {
+        const v = viewOf(page)
+        slice.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, c))
+      }),
+    )
+  }
+  return { ...base, kind: RecordKind.MAP, map: buildPointerTree(io, leaves) }
+}
+
+/**
+ * Writes `data` as a new file version: inline when small, else 64 KiB chunks in contiguous runs
+ * written straight to free pages (nothing committed refers to them), then the record.
+ */
+export function writeContent(io: ContentIO, data: Uint8Array, created: number, modified: number): FileRecord {
+  if (data.length <= INLINE_MAX) {
+    return { kind: RecordKind.INLINE, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
+  }
+  const chunks: ChunkRecord[] = []
+  for (let off = 0; off < data.length; off += CHUNK_SIZE) {
+    const bytes = data.subarray(off, Math.min(off + CHUNK_SIZE, data.length))
+    chunks.push(storeChunk(io, io.allocate(pagesFor(bytes.length)), bytes))
+  }
+  return recordFor(io, data.length, chunks, created, modified)
+}
+
+/** Chunk `i` of a file. */
+export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number): ChunkRecord {
+  if (r.kind === RecordKind.DIRECT) return r.chunks![i]
+  const leaf = lookupPointerTree(io, r.map!, Math.floor(i / RECORDS_PER_MAP_LEAF))
+  const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
+  const slot = i % RECORDS_PER_MAP_LEAF
+  if (slot >= viewOf(page).getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map page ${leaf.page} is short`, { page: leaf.page })
+  return readChunkRecord(viewOf(page), PAGE_HEADER_SIZE + slot * CHUNK_RECORD_SIZE)
+}
+
+/** Every chunk record of a file, in order, plus the chunk-map pages (for freeing and checks). */
+export function chunksOf(io: Pick<PageIO, 'read'>, r: FileRecord, onMapPage?: (p: BlockPtr) => void, minTxn = -1): ChunkRecord[] {
+  if (r.kind === RecordKind.INLINE) return []
+  if (r.kind === RecordKind.DIRECT) return r.chunks!
+  const out: ChunkRecord[] = []
+  if (r.map!.txn <= minTxn) return out
+  for (const leaf of readPointerTree(io, r.map!, onMapPage)) {
+    onMapPage?.(leaf)
+    if (leaf.txn <= minTxn) continue
+    const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
+    const v = viewOf(page)
+    const n = v.getUint16(6, true)
+    for (let j = 0; j < n; j++) out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE))
+  }
+  return out
+}
+
+/** Reads and verifies a chunk's stored bytes. */
+export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
+  if (c.codec !== 0 || c.cipher !== 0) {
+    throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses codec ${c.codec} / cipher ${c.cipher}, not supported by this version`, { path })
+  }
+  const buf = into ?? new Uint8Array(pagesFor(c.storedLength) * PAGE_SIZE)
+  io.store.read(c.page, buf)
+  const bytes = buf.subarray(0, c.storedLength)
+  if (crc32(bytes) !== c.checksum) {
+    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page}..${c.page + pagesFor(c.storedLength) - 1}`, {
+      path, page: c.page,
+    })
+  }
+  return bytes
+}
+
+/** Reads `length` bytes at `offset` of a file (the caller has clamped the range). */
+export function readContent(io: ContentIO, r: FileRecord, path: string, offset: number, length: number): Uint8Array {
+  if (r.kind === RecordKind.INLINE) return r.inline!.slice(offset, offset + length)
+  const out = new Uint8Array(length)
+  let pos = offset
+  const scratch = new Uint8Array(CHUNK_SIZE)
+  while (pos < offset + length) {
+    const i = Math.floor(pos / CHUNK_SIZE)
+    const bytes = loadChunk(io, chunkAt(io, r, i), path, scratch)
+    const from = pos - i * CHUNK_SIZE
+    const take = Math.min(bytes.length - from, offset + length - pos)
+    out.set(bytes.subarray(from, from + take), pos - offset)
+    pos += take
+  }
+  return out
+}
+
+/** Releases every page a file version holds (chunk runs and chunk-map pages). */
+export function freeContent(io: ContentIO, r: FileRecord): void {
+  const mapPages: BlockPtr[] = []
+  for (const c of chunksOf(io, r, (p) => mapPages.push(p))) io.freeRun(c.page, pagesFor(c.storedLength), c.txn)
+  for (const p of mapPages) io.free(p)
+}
+
+/** Pages a chunk occupies. */
+export function chunkPages(c: ChunkRecord): number {
+  return pagesFor(c.storedLength)
+}

@@ -1,0 +1,435 @@
+import { randomBytes } from 'node:crypto'
+import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
+import {
+  NULL_PTR, PAGE_SIZE, Pager, isNullPtr, verifyPage,
+  type BlockPtr, type Meta, type PageStore, type PageType,
+} from '@cartridge/pager'
+import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
+import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
+import { ArcCache, type Cache } from '@cartridge/arc-cache'
+import { decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
+import { chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
+
+/** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
+export type CacheFactory = (capacity: number) => Cache<number, unknown>
+
+/** Runtime settings of an open container. */
+export interface EngineOptions {
+  /** Pages (4 KiB) the caches may hold; default 2048 (8 MiB). */
+  bufferPoolSize?: number
+  /** `'full'` (default): every commit is fsynced before it is acknowledged. `'none'`: commits are not synced; a crash may lose recent commits, never consistency. */
+  durability?: 'full' | 'none'
+  /** Cache implementation; default ARC. */
+  cache?: CacheFactory
+  /** Largest single growth step in pages once doubling gets large (default 16384 = 64 MiB). */
+  maxGrowthPages?: number
+}
+
+/** Settings fixed when a container is created (stored in its meta page). */
+export interface CreateSettings {
+  slug: string
+  title: string
+  /** Initial size in pages (default 3 = 12 KiB). */
+  initialPages?: number
+  /** Grow when free space falls under this percentage (default 10). */
+  growthThresholdPercent?: number
+  /** Largest size in pages (0 = unbounded). */
+  maxPages?: number
+}
+
+interface Savepoint {
+  catalog: CatalogVersion
+  alloc: AllocatorMark
+  fileCount: number
+}
+
+interface CachedPage {
+  txn: number
+  checksum: number
+  page: Uint8Array
+}
+
+/**
+ * The synchronous storage engine of one container: copy-on-write catalog, free-space map and
+ * content chunks over a {@link Pager}. Every mutating method runs inside {@link apply}, which
+ * undoes it completely if it throws; {@link commit} makes everything applied since the last
+ * commit atomic (and durable with `sync`), or undoes all of it.
+ */
+export class Engine implements ContentIO {
+  readonly store: PageStore
+  readonly pager: Pager
+  readonly options: Required<Omit<EngineOptions, 'cache'>> & { cache: CacheFactory }
+  alloc!: Allocator & { root: BlockPtr; mapPages: BlockPtr[] }
+  catalog!: Catalog
+  /** Transaction being built. */
+  txn = 0
+  fileCount = 0
+  #meta!: Meta
+  #catalogRoot: BlockPtr = NULL_PTR
+  #committed!: CatalogVersion
+  #txnMark!: Savepoint
+  #pageCache: Cache<number, unknown>
+  #nodeCache: Cache<number, unknown>
+
+  private constructor(store: PageStore, options: EngineOptions) {
+    this.store = store
+    this.pager = new Pager(store)
+    const bufferPoolSize = options.bufferPoolSize ?? 2048
+    if (!Number.isInteger(bufferPoolSize) || bufferPoolSize < 16) {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'bufferPoolSize must be an integer of at least 16 pages')
+    }
+    this.options = {
+      bufferPoolSize, durability: options.durability ?? 'full', maxGrowthPages: options.maxGrowthPages ?? 16384,
+      cache: options.cache ?? ((n) => new ArcCache<number, unknown>(n)),
+    }
+    if (this.options.durability !== 'full' && this.options.durability !== 'none') {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "durability must be 'full' or 'none'")
+    }
+    this.#nodeCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.75)))
+    this.#pageCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.25)))
+  }
+
+  /** Creates a new container in an empty store: meta page 0, (invalid) meta page 1, free map in page 2. */
+  static create(store: PageStore, settings: CreateSettings, options: EngineOptions = {}): Engine {
+    const e = new Engine(store, options)
+    const initialPages = settings.initialPages ?? 3
+    if (!Number.isInteger(initialPages) || initialPages < 3) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'initialBlocks must be an integer ≥ 3')
+    const threshold = settings.growthThresholdPercent ?? 10
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 90) {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'growthThresholdPercent must be an integer from 0 to 90')
+    }
+    const maxPages = settings.maxPages ?? 0
+    if (!Number.isInteger(maxPages) || (maxPages !== 0 && maxPages < initialPages)) {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxBlocks must be 0 (unbounded) or at least initialBlocks')
+    }
+    e.txn = 1
+    e.alloc = BitmapAllocator.create(initialPages)
+    e.catalog = new BTreeCatalog(e, NULL_PTR, { cache: e.#nodeCache })
+    const freeMapRoot = e.alloc.flush(e)
+    const meta: Meta = {
+      txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: Date.now(), maxPages,
+      growthThresholdPercent: threshold, uuid: new Uint8Array(randomBytes(16)), catalogRoot: NULL_PTR, freeMapRoot,
+      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title,
+    }
+    e.pager.initialize(meta, new Map())
+    e.#afterCommit(meta, true)
+    return e
+  }
+
+  /**
+   * Opens a container: picks the newest meta page whose commit verifies (every page and chunk
+   * born after its durable base is read and checked), else the previous commit.
+   */
+  static open(store: PageStore, options: EngineOptions = {}): Engine {
+    const e = new Engine(store, options)
+    let alloc: BitmapAllocator | undefined
+    const meta = e.pager.recover((m) => {
+      if (m.totalPages < 3 || m.txn < 1) throw new CartridgeError(ErrorCodes.CORRUPT, 'meta page describes an impossible container')
+      alloc = BitmapAllocator.load(e, m.freeMapRoot, m.totalPages)
+      e.#verifyCommit(m)
+    })
+    e.alloc = alloc!
+    e.catalog = new BTreeCatalog(e, meta.catalogRoot, { cache: e.#nodeCache })
+    e.#afterCommit(meta, true)
+    e.txn = e.pager.highestTxn + 1
+    return e
+  }
+
+  /** Reads back what commit `m` wrote (pages and content born after `m.baseTxn`); throws on any damage. */
+  #verifyCommit(m: Meta): void {
+    visitCatalog(this, m.catalogRoot, {
+      minTxn: m.baseTxn,
+      onEntry: (key, value) => {
+        const r = decodeFileRecord(value, key)
+        for (const c of chunksOf(this, r, undefined, m.baseTxn)) if (c.txn > m.baseTxn) loadChunk(this, c, key)
+      },
+    })
+  }
+
+  #afterCommit(meta: Meta, durable: boolean): void {
+    this.#meta = meta
+    this.#catalogRoot = meta.catalogRoot
+    this.fileCount = meta.fileCount
+    this.alloc.onCommit(durable)
+    this.#committed = this.catalog.version()
+    this.#txnMark = this.#savepoint()
+  }
+
+  /** The last committed meta. */
+  get meta(): Meta {
+    return this.#meta
+  }
+
+  /** Catalog version of the last commit (what readers outside a transaction see). */
+  get committed(): CatalogVersion {
+    return this.#committed
+  }
+
+  // ---- PageIO / ContentIO -------------------------------------------------------------
+
+  read(ptr: BlockPtr, type: PageType | readonly PageType[]): Uint8Array {
+    const staged = this.pager.staged(ptr.page)
+    if (staged) {
+      verifyPage(staged, ptr, type)
+      return staged
+    }
+    const hit = this.#pageCache.get(ptr.page) as CachedPage | undefined
+    if (hit && hit.txn === ptr.txn && hit.checksum === ptr.checksum) return hit.page
+    const page = new Uint8Array(PAGE_SIZE)
+    this.store.read(ptr.page, page)
+    verifyPage(page, ptr, type)
+    this.#pageCache.set(ptr.page, { txn: ptr.txn, checksum: ptr.checksum, page } satisfies CachedPage)
+    return page
+  }
+
+  allocate(count: number): number {
+    for (;;) {
+      const p = this.alloc.allocate(count)
+      if (p !== undefined) return p
+      this.#grow(count)
+    }
+  }
+
+  free(ptr: BlockPtr): void {
+    this.alloc.free(ptr.page, 1, { reusable: ptr.txn === this.txn })
+  }
+
+  freeRun(page: number, count: number, txn: number): void {
+    this.alloc.free(page, count, { reusable: txn === this.txn })
+  }
+
+  stage(pageNo: number, page: Uint8Array): void {
+    this.pager.stage(pageNo, page)
+  }
+
+  /** Grows so that a run of `needed` pages fits at the end: doubles, in steps of at most maxGrowthPages. */
+  #grow(needed: number): void {
+    const total = this.alloc.totalPages
+    let next = total + Math.max(needed, Math.min(total, this.options.maxGrowthPages))
+    const max = this.#meta.maxPages
+    if (max > 0 && next > max) next = max
+    if (next < total + needed) {
+      throw new CartridgeError(ErrorCodes.FULL, `container is full (${total} of at most ${max} pages; ${needed} more needed)`)
+    }
+    this.alloc.grow(next)
+  }
+
+  /** Grows (as one operation) until a run of `pages` pages can be reserved. */
+  ensureFree(pages: number): void {
+    const p = this.alloc.allocate(pages)
+    if (p !== undefined) {
+      this.alloc.free(p, pages, { reusable: true })
+      return
+    }
+    this.#grow(pages)
+  }
+
+  // ---- operations and commits ---------------------------------------------------------
+
+  #savepoint(): Savepoint {
+    return { catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount }
+  }
+
+  #rollback(sp: Savepoint): void {
+    this.catalog.rollback(sp.catalog)
+    this.alloc.rollback(sp.alloc)
+    this.fileCount = sp.fileCount
+    // Content written past the committed end of the container is garbage now.
+    if (this.store.pageCount() > this.alloc.totalPages && !this.store.readOnly) {
+      try {
+        this.store.resize(Math.max(this.alloc.totalPages, this.#meta.totalPages))
+      } catch {
+        /* the store is gone (power loss); nothing to tidy */
+      }
+    }
+  }
+
+  /** Runs one operation: all of it takes effect, or (when it throws) none of it. */
+  apply<T>(op: () => T): T {
+    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    const sp = this.#savepoint()
+    try {
+      return op()
+    } catch (err) {
+      this.#rollback(sp)
+      throw err
+    }
+  }
+
+  /** Whether anything was applied since the last commit. */
+  get dirty(): boolean {
+    return this.catalog.dirty || this.alloc.totalPages !== this.#meta.totalPages || this.fileCount !== this.#meta.fileCount
+  }
+
+  /**
+   * Commits everything applied since the last commit: new pages and the meta page are written,
+   * then (with `sync`) one fsync. On failure everything since the last commit is undone.
+   */
+  commit(sync: boolean): void {
+    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    try {
+      const threshold = this.#meta.growthThresholdPercent
+      if (this.dirty && this.alloc.freePages * 100 < this.alloc.totalPages * threshold) {
+        const max = this.#meta.maxPages
+        const total = this.alloc.totalPages
+        const next = Math.min(total + Math.min(total, this.options.maxGrowthPages), max > 0 ? max : Infinity)
+        if (next > total) this.alloc.grow(next)
+      }
+      if (this.catalog.dirty) this.#catalogRoot = this.catalog.flush()
+      const freeMapRoot = this.alloc.flush(this)
+      const meta: Meta = {
+        ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
+        catalogRoot: this.#catalogRoot, freeMapRoot,
+      }
+      this.pager.commit(meta, { sync })
+      this.#afterCommit(meta, sync)
+      this.txn++
+    } catch (err) {
+      this.pager.discard()
+      this.#pageCache.clear()
+      this.#nodeCache.clear()
+      this.#rollback(this.#txnMark)
+      // The failed flush gave pages to nodes: start again from the committed root.
+      this.#catalogRoot = this.#meta.catalogRoot
+      this.catalog = new BTreeCatalog(this, this.#meta.catalogRoot, { cache: this.#nodeCache })
+      this.#committed = this.catalog.version()
+      this.#txnMark = this.#savepoint()
+      this.txn++
+      throw err
+    }
+  }
+
+  /** Undoes everything applied since the last commit. */
+  abort(): void {
+    this.pager.discard()
+    this.#rollback(this.#txnMark)
+  }
+
+  // ---- files ---------------------------------------------------------------------------
+
+  /** The record of `path` in the working state or at `at`. */
+  record(path: string, at?: CatalogVersion): FileRecord | undefined {
+    const v = this.catalog.get(path, at)
+    return v === undefined ? undefined : decodeFileRecord(v, path)
+  }
+
+  /** Whether any file lives under directory `dir`. */
+  isDirectory(dir: string, at?: CatalogVersion): boolean {
+    const prefix = directoryPrefix(dir)
+    for (const _ of this.catalog.entries({ prefix, from: prefix, at })) return true
+    return false
+  }
+
+  #checkPlace(path: string): void {
+    for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
+      const ancestor = path.slice(0, i)
+      if (this.catalog.get(ancestor) !== undefined) {
+        throw new CartridgeError(ErrorCodes.NOT_A_DIRECTORY, `${ancestor} is a file, so ${path} cannot be created`, { path })
+      }
+    }
+    if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory`, { path })
+  }
+
+  /** Creates or replaces a file. */
+  writeFile(path: string, data: Uint8Array): void {
+    const old = this.record(path)
+    if (!old) this.#checkPlace(path)
+    const now = Date.now()
+    const rec = writeContent(this, data, old?.created ?? now, now)
+    this.putRecord(path, rec, old)
+  }
+
+  /** Installs a record for `path`, releasing the version it replaces. */
+  putRecord(path: string, rec: FileRecord, old = this.record(path)): void {
+    if (!old) this.#checkPlace(path)
+    this.catalog.put(path, encodeFileRecord(rec))
+    if (old) freeContent(this, old)
+    else this.fileCount++
+  }
+
+  /** Deletes a file. */
+  deleteFile(path: string): void {
+    const old = this.record(path)
+    if (!old) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
+    this.catalog.delete(path)
+    freeContent(this, old)
+    this.fileCount--
+  }
+
+  /** Deletes every file under `dir`; returns how many. */
+  deleteTree(dir: string): number {
+    const prefix = directoryPrefix(dir)
+    const keys: string[] = []
+    for (const [k] of this.catalog.entries({ prefix, from: prefix })) keys.push(k)
+    for (const k of keys) this.deleteFile(k)
+    return keys.length
+  }
+
+  /** Renames a file, or a directory with everything under it. Replaces a file at `to`. */
+  rename(from: string, to: string): void {
+    if (from === to) {
+      if (!this.record(from) && !this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${from}`, { path: from })
+      return
+    }
+    const rec = this.catalog.get(from)
+    if (rec !== undefined) {
+      const existing = this.record(to)
+      if (!existing) this.#checkPlace(to)
+      this.catalog.delete(from)
+      this.catalog.put(to, rec)
+      if (existing) {
+        freeContent(this, existing)
+        this.fileCount--
+      }
+      return
+    }
+    if (!this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory: ${from}`, { path: from })
+    if (to.startsWith(directoryPrefix(from))) throw new CartridgeError(ErrorCodes.INVALID_PATH, `cannot move ${from} into itself`, { path: to })
+    if (this.catalog.get(to) !== undefined || this.isDirectory(to)) throw new CartridgeError(ErrorCodes.EXISTS, `${to} already exists`, { path: to })
+    this.#checkPlace(to)
+    const prefix = directoryPrefix(from)
+    const moves: Array<[string, Uint8Array]> = []
+    for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) moves.push([k, v])
+    for (const [k, v] of moves) {
+      this.catalog.delete(k)
+      this.catalog.put(to + k.slice(from.length), v)
+    }
+  }
+
+  /** Reads `[offset, offset+length)` of a file, clamped to its size. */
+  readFile(path: string, at: CatalogVersion | undefined, offset = 0, length?: number): Uint8Array {
+    const rec = this.record(path, at)
+    if (!rec) {
+      const code = this.isDirectory(path, at) ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND
+      throw new CartridgeError(code, code === ErrorCodes.NOT_FOUND ? `no such file: ${path}` : `${path} is a directory`, { path })
+    }
+    if (!Number.isInteger(offset) || offset < 0) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'offset must be a non-negative integer', { path })
+    if (length !== undefined && (!Number.isInteger(length) || length < 0)) {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'length must be a non-negative integer', { path })
+    }
+    const start = Math.min(offset, rec.size)
+    const end = length === undefined ? rec.size : Math.min(rec.size, start + length)
+    return readContent(this, rec, path, start, end - start)
+  }
+
+  /** Pages in use and free, from the free map. */
+  usage(): { totalPages: number; freePages: number } {
+    return { totalPages: this.alloc.totalPages, freePages: this.alloc.freePages }
+  }
+
+  /** Whether the free map marks `page` used (for structural checks). */
+  isUsed(page: number): boolean {
+    return this.alloc.isUsed(page)
+  }
+
+  /** Drops cached pages (after the store changed underneath, e.g. in tests). */
+  clearCaches(): void {
+    this.#pageCache.clear()
+    this.#nodeCache.clear()
+  }
+
+  /** Whether the catalog root is empty. */
+  get empty(): boolean {
+    return isNullPtr(this.#catalogRoot) && !this.catalog.dirty
+  }
+}

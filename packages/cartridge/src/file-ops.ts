@@ -1,0 +1,174 @@
+import {
+  CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath, toBytes,
+} from '@cartridge/core'
+import type { CatalogVersion } from '@cartridge/catalog'
+import type { Engine } from './engine.js'
+
+/** Bytes accepted by `write`. Strings are stored as UTF-8. */
+export type Data = string | Uint8Array | ArrayBuffer | ArrayBufferView
+
+/** Options for a range read. */
+export interface ReadOptions {
+  /** First byte to read (default 0). */
+  offset?: number
+  /** Bytes to read at most (default: to the end). */
+  length?: number
+}
+
+/** What `metadata()` reports about a file. */
+export interface FileMetadata {
+  /** Normalized path. */
+  path: string
+  /** Size in bytes. */
+  size: number
+  /** When the file was first written (kept across overwrites). */
+  created: Date
+  /** When its content was last written. */
+  modified: Date
+}
+
+/** One child of a directory, from `readdir()`. */
+export interface DirEntry {
+  name: string
+  kind: 'file' | 'dir'
+}
+
+/**
+ * The file operations shared by a container and a transaction. Subclasses decide where
+ * mutations go (`mutate`) and which state reads see (`view`).
+ */
+export abstract class FileOps {
+  /** @internal */
+  protected abstract mutate<T>(op: (e: Engine) => T): Promise<T>
+  /** @internal Runs a read against the state this object sees. */
+  protected abstract view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T>
+
+  /** Creates or replaces the file at `path`. Atomic: the old content stays until the new is committed. */
+  write(path: string, data: Data): Promise<void> {
+    let p: string
+    let bytes: Uint8Array
+    try {
+      p = normalizeFilePath(path)
+      bytes = toBytes(data)
+    } catch (err) {
+      return Promise.reject(asArgError(err, path))
+    }
+    return this.mutate((e) => e.writeFile(p, bytes))
+  }
+
+  /** Reads a file, or a range of it (`offset`, `length`; clamped to the file's size). */
+  read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    return this.#withPath(path, (p) => this.view((e, at) => e.readFile(p, at, options.offset ?? 0, options.length)))
+  }
+
+  /** Reads a file as UTF-8 text. */
+  async readText(path: string): Promise<string> {
+    return new TextDecoder().decode(await this.read(path))
+  }
+
+  /**
+   * Deletes a file. A path ending in `/` deletes the directory's whole subtree (`'/'` deletes
+   * everything). Deleting what does not exist is `CARTRIDGE_NOT_FOUND`.
+   */
+  delete(path: string): Promise<void> {
+    return this.#withPath(path, (p) => {
+      const tree = path.endsWith('/')
+      return this.mutate((e) => {
+        if (!tree) return e.deleteFile(p)
+        if (e.deleteTree(p) === 0) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
+      })
+    })
+  }
+
+  /** Whether a file, or a directory holding files, is at `path`. */
+  exists(path: string): Promise<boolean> {
+    return this.#withPath(path, (p) => this.view((e, at) => p === '/' || e.record(p, at) !== undefined || e.isDirectory(p, at)))
+  }
+
+  /** Moves a file (replacing a file at `to`) or a whole directory (`to` must not exist). */
+  rename(from: string, to: string): Promise<void> {
+    let a: string
+    let b: string
+    try {
+      a = normalizeFilePath(from)
+      b = normalizeFilePath(to)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.mutate((e) => e.rename(a, b))
+  }
+
+  /** Size and times of a file. */
+  metadata(path: string): Promise<FileMetadata> {
+    return this.#withPath(path, (p) =>
+      this.view((e, at) => {
+        const r = e.record(p, at)
+        if (!r) {
+          const dir = e.isDirectory(p, at)
+          throw new CartridgeError(dir ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND, dir ? `${p} is a directory` : `no such file: ${p}`, { path: p })
+        }
+        return { path: p, size: r.size, created: new Date(r.created), modified: new Date(r.modified) }
+      }),
+    )
+  }
+
+  /** Every file path under `prefix` (a directory, or a file itself), recursively, in byte order. */
+  list(prefix = '/'): Promise<string[]> {
+    return this.#withPath(prefix, (p) =>
+      this.view((e, at) => {
+        const out: string[] = []
+        if (p !== '/' && e.record(p, at)) out.push(p)
+        const dir = directoryPrefix(p)
+        for (const [k] of e.catalog.entries({ prefix: dir, from: dir, at })) out.push(k)
+        return out
+      }),
+    )
+  }
+
+  /** The immediate children of a directory: files and subdirectories, in byte order. */
+  readdir(dir = '/'): Promise<DirEntry[]> {
+    return this.#withPath(dir, (p) =>
+      this.view((e, at) => {
+        if (p !== '/' && e.record(p, at)) throw new CartridgeError(ErrorCodes.NOT_A_DIRECTORY, `${p} is a file`, { path: p })
+        const prefix = directoryPrefix(p)
+        const out: DirEntry[] = []
+        let from = prefix
+        for (;;) {
+          let next: string | undefined
+          for (const [k] of e.catalog.entries({ prefix, from, at })) {
+            const rest = k.slice(prefix.length)
+            const slash = rest.indexOf('/')
+            if (slash < 0) {
+              out.push({ name: rest, kind: 'file' })
+              continue
+            }
+            const name = rest.slice(0, slash)
+            out.push({ name, kind: 'dir' })
+            // Skip the subtree: '0' is the character after '/'.
+            next = prefix + name + '0'
+            break
+          }
+          if (next === undefined) break
+          from = next
+        }
+        if (out.length === 0 && p !== '/') throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
+        return out
+      }),
+    )
+  }
+
+  #withPath<T>(path: string, body: (p: string) => Promise<T>): Promise<T> {
+    let p: string
+    try {
+      p = normalizePath(path)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return body(p)
+  }
+}
+
+function asArgError(err: unknown, path: string): unknown {
+  if (err instanceof TypeError) return new CartridgeError(ErrorCodes.INVALID_ARGUMENT, err.message, { path, cause: err })
+  return err
+}

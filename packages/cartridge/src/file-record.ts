@@ -1,0 +1,114 @@
+import { CartridgeError, ErrorCodes, getU64, setU64, viewOf } from '@cartridge/core'
+import { BLOCK_PTR_SIZE, readBlockPtr, writeBlockPtr, type BlockPtr } from '@cartridge/pager'
+
+/** Logical chunk size: content is cut into 64 KiB chunks, each stored (and later compressed/sealed) on its own. */
+export const CHUNK_SHIFT = 16
+export const CHUNK_SIZE = 1 << CHUNK_SHIFT
+/** Files up to this many bytes live inline in the catalog leaf. */
+export const INLINE_MAX = 512
+/** Files of up to this many chunks keep their chunk records in the catalog value. */
+export const DIRECT_CHUNKS_MAX = 4
+/** Encoded size of a {@link ChunkRecord}. */
+export const CHUNK_RECORD_SIZE = 48
+/** Bytes before the kind-specific part of a file record. */
+export const RECORD_HEADER_SIZE = 32
+
+/** Storage kinds of a file record (byte 0). */
+export const RecordKind = { INLINE: 0, DIRECT: 1, MAP: 2 } as const
+
+/**
+ * Where one chunk of a file's content lives: a run of contiguous pages holding `storedLength`
+ * bytes, with a CRC-32 of those bytes. `codec`, `cipher` and `nonce` are 0 / zeros for raw
+ * chunks and reserved for compression and encryption (format room, no format break later).
+ */
+export interface ChunkRecord {
+  page: number
+  txn: number
+  storedLength: number
+  logicalLength: number
+  checksum: number
+  codec: number
+  cipher: number
+  nonce: Uint8Array
+}
+
+/** A catalog value: one file. */
+export interface FileRecord {
+  kind: (typeof RecordKind)[keyof typeof RecordKind]
+  size: number
+  created: number
+  modified: number
+  chunkCount: number
+  inline?: Uint8Array
+  chunks?: ChunkRecord[]
+  /** Root of the chunk map (pointer tree over CHUNK_MAP_LEAF pages; `aux` = height). */
+  map?: BlockPtr
+}
+
+export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord): void {
+  setU64(v, off, c.page)
+  setU64(v, off + 8, c.txn)
+  v.setUint32(off + 16, c.storedLength, true)
+  v.setUint32(off + 20, c.logicalLength, true)
+  v.setUint32(off + 24, c.checksum, true)
+  v.setUint8(off + 28, c.codec)
+  v.setUint8(off + 29, c.cipher)
+  v.setUint16(off + 30, 0, true)
+  new Uint8Array(v.buffer, v.byteOffset + off + 32, 12).set(c.nonce.subarray(0, 12))
+  v.setUint32(off + 44, 0, true)
+}
+
+export function readChunkRecord(v: DataView, off: number): ChunkRecord {
+  return {
+    page: getU64(v, off),
+    txn: getU64(v, off + 8),
+    storedLength: v.getUint32(off + 16, true),
+    logicalLength: v.getUint32(off + 20, true),
+    checksum: v.getUint32(off + 24, true),
+    codec: v.getUint8(off + 28),
+    cipher: v.getUint8(off + 29),
+    nonce: new Uint8Array(v.buffer.slice(v.byteOffset + off + 32, v.byteOffset + off + 44)),
+  }
+}
+
+/** Encodes a file record as the catalog value. */
+export function encodeFileRecord(r: FileRecord): Uint8Array {
+  const body =
+    r.kind === RecordKind.INLINE ? r.inline!.length : r.kind === RecordKind.DIRECT ? r.chunks!.length * CHUNK_RECORD_SIZE : BLOCK_PTR_SIZE
+  const out = new Uint8Array(RECORD_HEADER_SIZE + body)
+  const v = viewOf(out)
+  v.setUint8(0, r.kind)
+  v.setUint8(1, CHUNK_SHIFT)
+  v.setUint32(4, r.chunkCount, true)
+  setU64(v, 8, r.size)
+  setU64(v, 16, r.created)
+  setU64(v, 24, r.modified)
+  if (r.kind === RecordKind.INLINE) out.set(r.inline!, RECORD_HEADER_SIZE)
+  else if (r.kind === RecordKind.DIRECT) r.chunks!.forEach((c, i) => writeChunkRecord(v, RECORD_HEADER_SIZE + i * CHUNK_RECORD_SIZE, c))
+  else writeBlockPtr(v, RECORD_HEADER_SIZE, r.map!)
+  return out
+}
+
+/** Decodes a catalog value; damage is reported as `CARTRIDGE_CORRUPT` naming the path. */
+export function decodeFileRecord(value: Uint8Array, path: string): FileRecord {
+  const corrupt = (why: string) => new CartridgeError(ErrorCodes.CORRUPT, `file record of ${path} is damaged: ${why}`, { path })
+  if (value.length < RECORD_HEADER_SIZE) throw corrupt('too short')
+  const v = viewOf(value)
+  const kind = v.getUint8(0) as FileRecord['kind']
+  if (v.getUint8(1) !== CHUNK_SHIFT) throw corrupt('unsupported chunk size')
+  const r: FileRecord = { kind, chunkCount: v.getUint32(4, true), size: getU64(v, 8), created: getU64(v, 16), modified: getU64(v, 24) }
+  const body = value.length - RECORD_HEADER_SIZE
+  if (kind === RecordKind.INLINE) {
+    if (body !== r.size) throw corrupt('inline length mismatch')
+    r.inline = value.subarray(RECORD_HEADER_SIZE)
+  } else if (kind === RecordKind.DIRECT) {
+    if (body !== r.chunkCount * CHUNK_RECORD_SIZE) throw corrupt('chunk list length mismatch')
+    r.chunks = []
+    for (let i = 0; i < r.chunkCount; i++) r.chunks.push(readChunkRecord(v, RECORD_HEADER_SIZE + i * CHUNK_RECORD_SIZE))
+  } else if (kind === RecordKind.MAP) {
+    if (body !== BLOCK_PTR_SIZE) throw corrupt('chunk map pointer length mismatch')
+    r.map = readBlockPtr(v, RECORD_HEADER_SIZE)
+  } else throw corrupt(`unknown kind ${kind}`)
+  if (r.kind !== RecordKind.INLINE && r.chunkCount !== Math.ceil(r.size / CHUNK_SIZE)) throw corrupt('chunk count does not match size')
+  return r
+}

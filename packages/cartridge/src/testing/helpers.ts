@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Cartridge } from '../cartridge.js'
+
+/** Deterministic PRNG (mulberry32), returns [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Bytes derived from a seed, so content can be re-derived for checking. */
+export function bytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let x = (seed * 2654435761) >>> 0 || 1
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+/** A temp directory removed by the returned cleanup. */
+export function tempDir(prefix = 'cart-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Every file of a container with its content. */
+export async function readAll(cart: Cartridge): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>()
+  for (const p of await cart.list('/')) out.set(p, await cart.read(p))
+  return out
+}
+
+/** Whether two path → bytes maps hold the same files and bytes. */
+export function sameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): boolean {
+  if (a.size !== b.size) return false
+  for (const [k, v] of a) {
+    const w = b.get(k)
+    if (!w || w.length !== v.length) return false
+    for (let i = 0; i < v.length; i++) if (v[i] !== w[i]) return false
+  }
+  return true
+}

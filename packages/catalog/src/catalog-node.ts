@@ -1,0 +1,108 @@
+import { compareKeys } from '@cartridge/core'
+import type { BlockPtr } from '@cartridge/pager'
+
+/**
+ * What a branch holds for each child: the block pointer of a clean (written) child, or the node
+ * object of a dirty one. Clean children are never held as objects, so memory stays bounded by the
+ * node cache.
+ */
+export type Child = CatalogNode | BlockPtr
+
+/** A parsed or in-memory tree node. */
+export type CatalogNode = LeafNode | BranchNode
+
+/** State shared by both node kinds. */
+export abstract class NodeBase {
+  /**
+   * Copy-on-write generation: a dirty node of the catalog's current generation may be changed in
+   * place; an older one is cloned first. Clean nodes (with `ptr`) are never changed.
+   */
+  gen: number
+  /** Where this node lives on disk; `undefined` while dirty (never written in its current form). */
+  ptr: BlockPtr | undefined = undefined
+  /** Payload bytes this node takes when encoded. */
+  bytes: number
+
+  constructor(gen: number, bytes: number) {
+    this.gen = gen
+    this.bytes = bytes
+  }
+}
+
+/** A leaf: entries in key order. */
+export class LeafNode extends NodeBase {
+  readonly leaf = true as const
+  readonly level = 0
+  constructor(
+    gen: number,
+    public keys: string[],
+    public values: Uint8Array[],
+    bytes: number,
+  ) {
+    super(gen, bytes)
+  }
+
+  /** A dirty copy of generation `gen` (values are shared: they are never changed in place). */
+  clone(gen: number): LeafNode {
+    return new LeafNode(gen, this.keys.slice(), this.values.slice(), this.bytes)
+  }
+}
+
+/**
+ * A branch: `children[i]` holds keys ≥ `keys[i]` and < `keys[i + 1]`. `keys[0]` is an unused
+ * placeholder (`''`) so both arrays share indices.
+ */
+export class BranchNode extends NodeBase {
+  readonly leaf = false as const
+  constructor(
+    gen: number,
+    public readonly level: number,
+    public keys: string[],
+    public children: Child[],
+    bytes: number,
+  ) {
+    super(gen, bytes)
+  }
+
+  /** A dirty copy of generation `gen`. */
+  clone(gen: number): BranchNode {
+    return new BranchNode(gen, this.level, this.keys.slice(), this.children.slice(), this.bytes)
+  }
+}
+
+/** True when `c` is a node object rather than a block pointer. */
+export function isNode(c: Child): c is CatalogNode {
+  return c instanceof NodeBase
+}
+
+/** Index of `key` in sorted `keys`, or `~insertionPoint` when absent. */
+export function searchKeys(keys: readonly string[], key: string, from = 0): number {
+  let lo = from
+  let hi = keys.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const c = compareKeys(keys[mid], key)
+    if (c < 0) lo = mid + 1
+    else if (c > 0) hi = mid - 1
+    else return mid
+  }
+  return ~lo
+}
+
+/** Index of the child of `branch` whose range holds `key`. */
+export function childIndex(branch: BranchNode, key: string): number {
+  const i = searchKeys(branch.keys, key, 1)
+  return i >= 0 ? i : ~i - 1
+}
+
+/**
+ * The shortest prefix of `right` that sorts after `left` (given `left < right`): a valid
+ * separator between two neighbouring keys that keeps branches small.
+ */
+export function separatorBetween(left: string, right: string): string {
+  const n = Math.min(left.length, right.length)
+  let i = 0
+  while (i < n && left.charCodeAt(i) === right.charCodeAt(i)) i++
+  const c = right.charCodeAt(i)
+  return right.slice(0, c >= 0xd800 && c <= 0xdbff ? i + 2 : i + 1)
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds, and drives the `cartridge` CLI through a real session.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+bash scripts/bootstrap.sh
+export PATH="$PWD/.tools/node_modules/.bin:$PATH"
+pnpm exec turbo run build --output-logs=errors-only >/dev/null
+out="${DEMO_DIR:-$PWD/demo-out}"
+rm -rf "$out" && mkdir -p "$out/input/docs"
+cartridge() { node "$PWD/apps/cli/dist/index.js" "$@"; }
+step() { printf '\n\033[1m$ cartridge %s\033[0m\n' "$*"; cartridge "$@"; }
+
+echo "Hello, Cartridge!" > "$out/input/readme.txt"
+printf '# Guide\n\nOne file, many files inside.\n' > "$out/input/docs/guide.md"
+head -c 3000000 /dev/urandom > "$out/input/docs/data.bin"
+
+cd "$out"
+step create notes --title "My Notes"
+step put notes.cart input/readme.txt input/docs --to /
+step ls notes.cart / -l
+step ls notes.cart / -r
+step cat notes.cart /readme.txt
+step get notes.cart /docs/data.bin --out data.copy
+cmp input/docs/data.bin data.copy && echo "data.bin round-tripped byte-identical"
+step mv notes.cart /docs/guide.md /docs/guide-v2.md
+step rm notes.cart /docs/data.bin
+step ls notes.cart / -r
+step info notes.cart
+step check notes.cart --data
+echo
+echo "Demo finished: $out/notes.cart"
