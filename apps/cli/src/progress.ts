@@ -47,7 +47,7 @@ export interface ProgressOutput {
   columns?: number
 }
 
-/** A progress bar redrawn in place with `\r`, at most every `intervalMs`. */
+/** A progress bar drawn when created, then redrawn in place with `\r` at most every `intervalMs`. */
 export class ProgressBar {
   readonly #out: ProgressOutput
   readonly #now: () => number
@@ -63,6 +63,7 @@ export class ProgressBar {
     this.#interval = options.intervalMs ?? 100
     this.#start = this.#now()
     this.#state = { done: 0, total, elapsedMs: 0, filesDone: options.files === undefined ? undefined : 0, filesTotal: options.files }
+    this.#draw(this.#start)
   }
 
   /** Records `bytes` more done (and `files` more files finished). */

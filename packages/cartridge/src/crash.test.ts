@@ -44,7 +44,7 @@ async function randomOp(cart: Cartridge, model: Model, random: () => number, see
   return next
 }
 
-async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none'): Promise<void> {
+async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none'): Promise<{ crashed: boolean; acked: boolean }> {
   const random = rng(trial * 7919 + (mode === 'random' ? 1 : 2) + (durability === 'none' ? 3 : 0))
   const store = new FaultyPageStore(undefined, { random })
   const cart = await Cartridge.fromStore(store, { create: { slug: 'crash' }, durability })
@@ -73,6 +73,7 @@ async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'no
       if (inflight) allowed.push(inflight)
     }
   }
+  const crashed = store.crashed
   store.cut()
   const image = store.crashImage(mode)
   const reopened = await Cartridge.fromStore(new MemoryPageStore(image))
@@ -82,19 +83,35 @@ async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'no
   const report = await reopened.check({ data: true })
   if (!report.ok) throw new Error(`trial ${trial} (${mode}, ${durability}): ${report.problems.slice(0, 3).join('; ')}`)
   await reopened.close()
+  return { crashed, acked: sameFiles(allowed[durability === 'full' ? 0 : allowed.length - 1], files) }
+}
+
+async function crashRuns(n: number, mode: CrashMode, durability: 'full' | 'none'): Promise<{ crashed: number; acked: number }> {
+  let crashed = 0
+  let acked = 0
+  for (let t = 0; t < n; t++) {
+    const r = await crashRun(t, mode, durability)
+    if (r.crashed) crashed++
+    if (r.acked) acked++
+  }
+  // The harness must really crash mid-operation, or these tests prove nothing.
+  expect(crashed).toBeGreaterThan(n * 0.9)
+  return { crashed, acked }
 }
 
 describe('fault injection: power loss at random write points', () => {
-  it(`reopens exactly at the last acknowledged commit (${POINTS} crash points, every unsynced write dropped or torn)`, async () => {
-    for (let t = 0; t < POINTS; t++) await crashRun(t, 'drop-or-tear', 'full')
+  it(`reopens at the last acknowledged commit (${POINTS} crash points, every unsynced write dropped or torn)`, async () => {
+    const { acked } = await crashRuns(POINTS, 'drop-or-tear', 'full')
+    // An unacknowledged commit survives only when its torn sectors happened to hold their new bytes already.
+    expect(acked).toBeGreaterThan(POINTS * 0.9)
   })
 
   it('reopens at the last acknowledged commit or the interrupted one when unsynced writes are dropped, torn or kept in any mix', async () => {
-    for (let t = 0; t < Math.ceil(POINTS / 4); t++) await crashRun(t, 'random', 'full')
+    await crashRuns(Math.ceil(POINTS / 4), 'random', 'full')
   })
 
   it("durability 'none' loses at most the commits since the last flush, never consistency", async () => {
-    for (let t = 0; t < Math.ceil(POINTS / 4); t++) await crashRun(t, 'drop-or-tear', 'none')
+    await crashRuns(Math.ceil(POINTS / 4), 'drop-or-tear', 'none')
   })
 
   it('the test can fail: a store that lies about sync is caught', async () => {

@@ -113,6 +113,7 @@ export class Engine implements ContentIO {
     }
     e.pager.initialize(meta, new Map())
     e.#afterCommit(meta, true)
+    e.txn = 2
     return e
   }
 
@@ -350,7 +351,10 @@ export class Engine implements ContentIO {
   /** Deletes a file. */
   deleteFile(path: string): void {
     const old = this.record(path)
-    if (!old) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
+    if (!old) {
+      if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory (end the path with / to delete it)`, { path })
+      throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
+    }
     this.catalog.delete(path)
     freeContent(this, old)
     this.fileCount--

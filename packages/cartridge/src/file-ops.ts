@@ -1,5 +1,5 @@
 import {
-  CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath, toBytes,
+  CartridgeError, ErrorCodes, compareKeys, directoryPrefix, normalizeFilePath, normalizePath, toBytes,
 } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
 import type { Engine } from './engine.js'
@@ -152,7 +152,7 @@ export abstract class FileOps {
           from = next
         }
         if (out.length === 0 && p !== '/') throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
-        return out
+        return out.sort((a, b) => compareKeys(a.name, b.name))
       }),
     )
   }

@@ -1,4 +1,3 @@
-import { compareKeys } from '@cartridge/core'
 import type { BlockPtr } from '@cartridge/pager'
 
 /**
@@ -29,13 +28,17 @@ export abstract class NodeBase {
   }
 }
 
-/** A leaf: entries in key order. */
+/**
+ * A leaf: entries in key order. `keys` are in sort-key form (see `sort-key.ts`); `keyBytes[i]` is
+ * the UTF-8 length of key i (equal to its string length exactly when the key is ASCII).
+ */
 export class LeafNode extends NodeBase {
   readonly leaf = true as const
   readonly level = 0
   constructor(
     gen: number,
     public keys: string[],
+    public keyBytes: number[],
     public values: Uint8Array[],
     bytes: number,
   ) {
@@ -44,7 +47,7 @@ export class LeafNode extends NodeBase {
 
   /** A dirty copy of generation `gen` (values are shared: they are never changed in place). */
   clone(gen: number): LeafNode {
-    return new LeafNode(gen, this.keys.slice(), this.values.slice(), this.bytes)
+    return new LeafNode(gen, this.keys.slice(), this.keyBytes.slice(), this.values.slice(), this.bytes)
   }
 }
 
@@ -75,15 +78,15 @@ export function isNode(c: Child): c is CatalogNode {
   return c instanceof NodeBase
 }
 
-/** Index of `key` in sorted `keys`, or `~insertionPoint` when absent. */
+/** Index of sort key `key` in sorted `keys`, or `~insertionPoint` when absent. */
 export function searchKeys(keys: readonly string[], key: string, from = 0): number {
   let lo = from
   let hi = keys.length - 1
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1
-    const c = compareKeys(keys[mid], key)
-    if (c < 0) lo = mid + 1
-    else if (c > 0) hi = mid - 1
+    const k = keys[mid]
+    if (k < key) lo = mid + 1
+    else if (k > key) hi = mid - 1
     else return mid
   }
   return ~lo
@@ -93,16 +96,4 @@ export function searchKeys(keys: readonly string[], key: string, from = 0): numb
 export function childIndex(branch: BranchNode, key: string): number {
   const i = searchKeys(branch.keys, key, 1)
   return i >= 0 ? i : ~i - 1
-}
-
-/**
- * The shortest prefix of `right` that sorts after `left` (given `left < right`): a valid
- * separator between two neighbouring keys that keeps branches small.
- */
-export function separatorBetween(left: string, right: string): string {
-  const n = Math.min(left.length, right.length)
-  let i = 0
-  while (i < n && left.charCodeAt(i) === right.charCodeAt(i)) i++
-  const c = right.charCodeAt(i)
-  return right.slice(0, c >= 0xd800 && c <= 0xdbff ? i + 2 : i + 1)
 }

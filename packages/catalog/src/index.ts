@@ -1,1 +1,5 @@
-export {}
+export type { Catalog, CatalogVersion, CatalogEntriesOptions } from './catalog.js'
+export { BTreeCatalog, type BTreeCatalogOptions } from './btree-catalog.js'
+export type { NodeCache } from './node-store.js'
+export { visitCatalog, type VisitCatalogOptions } from './visit-catalog.js'
+export { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.js'

@@ -1,9 +1,10 @@
-import { CartridgeError, ErrorCodes, compareKeys, viewOf } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
 import {
   BLOCK_PTR_SIZE, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PageType, readBlockPtr, readHeader, writeBlockPtr, type BlockPtr,
 } from '@cartridge/pager'
 import { BranchNode, LeafNode, type CatalogNode } from './catalog-node.js'
 import { BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.js'
+import { fromSortKey, toSortKey } from './sort-key.js'
 import { readUtf8, writeUtf8 } from './utf8-key.js'
 
 /*
@@ -24,9 +25,10 @@ function corrupt(page: number, problem: string): never {
 export function encodeLeaf(node: LeafNode, page: Uint8Array): number {
   const v = viewOf(page)
   let off = PAGE_HEADER_SIZE
-  const { keys, values } = node
+  const { keys, keyBytes, values } = node
   for (let i = 0; i < keys.length; i++) {
-    const keyLen = writeUtf8(page, off + LEAF_ENTRY_OVERHEAD, keys[i])
+    const k = keys[i]
+    const keyLen = writeUtf8(page, off + LEAF_ENTRY_OVERHEAD, keyBytes[i] === k.length ? k : fromSortKey(k))
     const value = values[i]
     page.set(value, off + LEAF_ENTRY_OVERHEAD + keyLen)
     v.setUint16(off, keyLen, true)
@@ -42,7 +44,7 @@ export function encodeBranch(node: BranchNode, ptrs: readonly BlockPtr[], page: 
   writeBlockPtr(v, PAGE_HEADER_SIZE, ptrs[0])
   let off = PAGE_HEADER_SIZE + BLOCK_PTR_SIZE
   for (let i = 1; i < ptrs.length; i++) {
-    const keyLen = writeUtf8(page, off + 2, node.keys[i])
+    const keyLen = writeUtf8(page, off + 2, fromSortKey(node.keys[i]))
     v.setUint16(off, keyLen, true)
     writeBlockPtr(v, off + 2 + keyLen, ptrs[i])
     off += BRANCH_ENTRY_OVERHEAD + keyLen
@@ -50,16 +52,17 @@ export function encodeBranch(node: BranchNode, ptrs: readonly BlockPtr[], page: 
   return off - PAGE_HEADER_SIZE
 }
 
+/** The sort key of the UTF-8 key at `page[off]`. */
 function key(page: Uint8Array, off: number, len: number, pageNo: number): string {
   try {
-    return readUtf8(page, off, len)
+    return toSortKey(readUtf8(page, off, len))
   } catch {
     return corrupt(pageNo, 'key is not valid UTF-8')
   }
 }
 
 /**
- * Parses a verified catalog page into a clean node (`ptr` set), checking every length and the key
+ * Parses a verified catalog page into a clean node (`ptr` set, keys in sort-key form), checking every length and the key
  * order, so a well-checksummed but malformed page is reported, never trusted.
  * @throws CartridgeError `CARTRIDGE_CORRUPT` naming the page
  */
@@ -75,6 +78,7 @@ export function decodeNode(page: Uint8Array, ptr: BlockPtr): CatalogNode {
     if (h.level !== 0) corrupt(ptr.page, `leaf claims level ${h.level}`)
     const data = page.slice(PAGE_HEADER_SIZE, end)
     const keys = new Array<string>(h.count)
+    const keyBytes = new Array<number>(h.count)
     const values = new Array<Uint8Array>(h.count)
     for (let i = 0; i < h.count; i++) {
       if (off + LEAF_ENTRY_OVERHEAD > end) corrupt(ptr.page, 'entry runs past the payload')
@@ -83,12 +87,13 @@ export function decodeNode(page: Uint8Array, ptr: BlockPtr): CatalogNode {
       const k = off + LEAF_ENTRY_OVERHEAD
       if (keyLen > MAX_KEY_BYTES || valueLen > MAX_VALUE_BYTES || k + keyLen + valueLen > end) corrupt(ptr.page, 'entry runs past the payload')
       keys[i] = key(page, k, keyLen, ptr.page)
-      if (i > 0 && compareKeys(keys[i - 1], keys[i]) >= 0) corrupt(ptr.page, 'keys out of order')
+      keyBytes[i] = keyLen
+      if (i > 0 && keys[i - 1] >= keys[i]) corrupt(ptr.page, 'keys out of order')
       const vs = k + keyLen - PAGE_HEADER_SIZE
       values[i] = data.subarray(vs, vs + valueLen)
       off = k + keyLen + valueLen
     }
-    node = new LeafNode(-1, keys, values, h.used)
+    node = new LeafNode(-1, keys, keyBytes, values, h.used)
   } else {
     if (h.level < 1 || h.level > MAX_LEVEL) corrupt(ptr.page, `branch claims level ${h.level}`)
     if (h.count < 1 || end < off + BLOCK_PTR_SIZE) corrupt(ptr.page, 'branch without children')
@@ -102,7 +107,7 @@ export function decodeNode(page: Uint8Array, ptr: BlockPtr): CatalogNode {
       const keyLen = v.getUint16(off, true)
       if (keyLen > MAX_KEY_BYTES || off + BRANCH_ENTRY_OVERHEAD + keyLen > end) corrupt(ptr.page, 'separator runs past the payload')
       keys[i] = key(page, off + 2, keyLen, ptr.page)
-      if (i > 1 && compareKeys(keys[i - 1], keys[i]) >= 0) corrupt(ptr.page, 'separators out of order')
+      if (i > 1 && keys[i - 1] >= keys[i]) corrupt(ptr.page, 'separators out of order')
       children[i] = readBlockPtr(v, off + 2 + keyLen)
       off += BRANCH_ENTRY_OVERHEAD + keyLen
     }

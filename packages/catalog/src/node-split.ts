@@ -1,7 +1,7 @@
 import { PAGE_PAYLOAD } from '@cartridge/pager'
-import { BranchNode, LeafNode, separatorBetween, type CatalogNode } from './catalog-node.js'
+import { BranchNode, LeafNode, type CatalogNode } from './catalog-node.js'
 import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD } from './limits.js'
-import { utf8Length } from './utf8-key.js'
+import { separatorBetween, sortKeyUtf8Length } from './sort-key.js'
 
 /** A new right sibling produced by a split, with the separator its parent stores before it. */
 export interface Piece {
@@ -47,17 +47,17 @@ function planCuts(pre: readonly number[], size: (from: number, to: number) => nu
  * returned as new nodes of generation `gen`.
  */
 export function splitLeaf(node: LeafNode, gen: number, appendCut?: number): Piece[] {
-  const { keys, values } = node
+  const { keys, keyBytes, values } = node
   const pre = [0]
-  for (let i = 0; i < keys.length; i++) pre.push(pre[i] + LEAF_ENTRY_OVERHEAD + utf8Length(keys[i]) + values[i].length)
+  for (let i = 0; i < keys.length; i++) pre.push(pre[i] + LEAF_ENTRY_OVERHEAD + keyBytes[i] + values[i].length)
   const cuts = planCuts(pre, (from, to) => pre[to] - pre[from], appendCut)
   const pieces: Piece[] = []
   for (let j = 1; j < cuts.length - 1; j++) {
     const [from, to] = [cuts[j], cuts[j + 1]]
-    const leaf = new LeafNode(gen, keys.slice(from, to), values.slice(from, to), pre[to] - pre[from])
+    const leaf = new LeafNode(gen, keys.slice(from, to), keyBytes.slice(from, to), values.slice(from, to), pre[to] - pre[from])
     pieces.push({ sep: separatorBetween(keys[from - 1], keys[from]), node: leaf })
   }
-  keys.length = values.length = cuts[1]
+  keys.length = keyBytes.length = values.length = cuts[1]
   node.bytes = pre[cuts[1]]
   return pieces
 }
@@ -69,7 +69,7 @@ export function splitLeaf(node: LeafNode, gen: number, appendCut?: number): Piec
 export function splitBranch(node: BranchNode, gen: number, appendCut?: number): Piece[] {
   const { keys, children } = node
   const pre = [0, 0]
-  for (let i = 1; i < keys.length; i++) pre.push(pre[i] + BRANCH_ENTRY_OVERHEAD + utf8Length(keys[i]))
+  for (let i = 1; i < keys.length; i++) pre.push(pre[i] + BRANCH_ENTRY_OVERHEAD + sortKeyUtf8Length(keys[i]))
   const size = (from: number, to: number): number => BRANCH_BASE_BYTES + pre[to] - pre[from + 1]
   const cuts = planCuts(pre, size, appendCut)
   const pieces: Piece[] = []

@@ -1,8 +1,10 @@
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
+const NON_ASCII = /[^\x00-\x7F]/
 
 /** UTF-8 length of `s`, or -1 when it holds a lone surrogate (so it cannot round-trip). */
 export function utf8Length(s: string): number {
+  if (!NON_ASCII.test(s)) return s.length
   let n = 0
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
@@ -17,14 +19,9 @@ export function utf8Length(s: string): number {
   return n
 }
 
-/** Writes `s` as UTF-8 at `page[off]` and returns the byte count (ASCII without the encoder). */
+/** Writes `s` as UTF-8 at `page[off]` and returns the byte count. */
 export function writeUtf8(page: Uint8Array, off: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 0x80) return encoder.encodeInto(s, page.subarray(off)).written
-    page[off + i] = c
-  }
-  return s.length
+  return encoder.encodeInto(s, page.subarray(off)).written
 }
 
 /**

@@ -37,12 +37,13 @@ export class FilePageStore implements PageStore {
   static open(path: string, options: FilePageStoreOptions = {}): FilePageStore {
     const readOnly = options.readOnly ?? false
     let lock: FileLock | undefined
-    if (!readOnly) lock = FileLock.acquire(path)
     try {
+      if (!readOnly) lock = FileLock.acquire(path)
       const fd = openSync(path, options.create ? 'wx+' : readOnly ? 'r' : 'r+')
       return new FilePageStore(path, fd, readOnly, lock)
     } catch (err) {
       lock?.release()
+      if (err instanceof CartridgeError) throw err
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EEXIST') throw new CartridgeError(ErrorCodes.EXISTS, `file already exists: ${path}`, { path, cause: err })
       if (code === 'ENOENT') throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such container: ${path}`, { path, cause: err })

@@ -51,3 +51,8 @@ export function sameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>
   }
   return true
 }
+
+/** Byte equality without a deep, element-by-element matcher (those are slow on megabytes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
+}

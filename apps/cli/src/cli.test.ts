@@ -1,0 +1,259 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { Writable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from './main.js'
+import { formatProgress, ProgressBar, shouldShowProgress } from './progress.js'
+import { formatBytes, formatDuration } from './format.js'
+
+/** A writable stream that keeps what it is given. */
+function capture(tty = false) {
+  const chunks: Buffer[] = []
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(Buffer.from(chunk))
+      cb()
+    },
+  }) as Writable & { isTTY?: boolean; columns?: number }
+  if (tty) Object.assign(stream, { isTTY: true, columns: 100 })
+  return { stream, bytes: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString('utf8') }
+}
+
+let dir: string
+
+/** Runs the CLI in-process in the temp dir. */
+async function run(...argv: string[]) {
+  const out = capture()
+  const err = capture()
+  const code = await main(argv, { stdout: out.stream, stderr: err.stream, cwd: dir })
+  return { code, stdout: out.text(), bytes: out.bytes(), stderr: err.text() }
+}
+
+const bigFile = Buffer.alloc(1.5 * 1024 * 1024)
+for (let i = 0; i < bigFile.length; i++) bigFile[i] = (i * 31 + (i >> 12)) & 0xff
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cartridge-cli-'))
+  writeFileSync(join(dir, 'hello.txt'), 'hello world\n')
+  writeFileSync(join(dir, 'big.bin'), bigFile)
+  mkdirSync(join(dir, 'docs', 'deep'), { recursive: true })
+  writeFileSync(join(dir, 'docs', 'a.md'), '# A\n')
+  writeFileSync(join(dir, 'docs', 'b.md'), '# B\n')
+  writeFileSync(join(dir, 'docs', 'deep', 'c.txt'), 'see\n')
+})
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('cartridge CLI', () => {
+  it('creates a container, appending .cart', async () => {
+    const r = await run('create', 'demo', '--title', 'Demo box')
+    expect(r).toMatchObject({ code: 0, stderr: '' })
+    expect(existsSync(join(dir, 'demo.cart'))).toBe(true)
+  })
+
+  it('puts files and a directory in one go', async () => {
+    const r = await run('put', 'demo.cart', 'hello.txt', 'big.bin', 'docs')
+    expect(r.stderr).toContain('put 5 files')
+    expect(r.code).toBe(0)
+    const nested = await run('put', 'demo', 'hello.txt', '--to', '/inbox', '--quiet')
+    expect(nested).toMatchObject({ code: 0, stderr: '' })
+  })
+
+  it('lists children, long and recursive', async () => {
+    const plain = await run('ls', 'demo')
+    expect(plain.code).toBe(0)
+    expect(plain.stdout.split('\n').filter(Boolean)).toEqual(['big.bin', 'docs/', 'hello.txt', 'inbox/'])
+
+    const sub = await run('ls', 'demo', '/docs')
+    expect(sub.stdout.split('\n').filter(Boolean)).toEqual(['a.md', 'b.md', 'deep/'])
+
+    const long = await run('ls', 'demo', '-l')
+    const bigLine = long.stdout.split('\n').find((l) => l.endsWith(' big.bin'))
+    expect(bigLine).toMatch(new RegExp(`^\\s*${bigFile.length}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  big\\.bin$`))
+    expect(long.stdout).toMatch(/-\s+docs\/\n/)
+
+    const rec = await run('ls', 'demo', '-r')
+    expect(rec.stdout.split('\n').filter(Boolean)).toEqual([
+      '/big.bin', '/docs/a.md', '/docs/b.md', '/docs/deep/c.txt', '/hello.txt', '/inbox/hello.txt',
+    ])
+    const recLong = await run('ls', 'demo', '/docs', '-rl')
+    expect(recLong.stdout).toMatch(/^\s+4  .+  \/docs\/a\.md$/m)
+  })
+
+  it('gets and cats files back byte for byte', async () => {
+    const big = await run('get', 'demo', '/big.bin')
+    expect(big.code).toBe(0)
+    expect(big.bytes.equals(bigFile)).toBe(true)
+
+    expect((await run('get', 'demo', '/big.bin', '--out', 'out/big.copy')).code).toBe(0)
+    expect(readFileSync(join(dir, 'out', 'big.copy')).equals(bigFile)).toBe(true)
+
+    const text = await run('cat', 'demo', '/hello.txt', 'docs/a.md')
+    expect(text).toMatchObject({ code: 0, stdout: 'hello world\n# A\n' })
+
+    expect((await run('get', 'demo', '/docs', '-r', '--out', 'restored')).code).toBe(0)
+    expect(readFileSync(join(dir, 'restored', 'deep', 'c.txt'), 'utf8')).toBe('see\n')
+    expect(readFileSync(join(dir, 'restored', 'b.md'), 'utf8')).toBe('# B\n')
+  })
+
+  it('moves files and directories', async () => {
+    expect((await run('mv', 'demo', '/hello.txt', '/greeting.txt')).code).toBe(0)
+    expect((await run('mv', 'demo', '/docs/deep', '/inbox')).code).toBe(0) // into an existing directory
+    const rec = await run('ls', 'demo', '-r')
+    expect(rec.stdout.split('\n').filter(Boolean)).toEqual([
+      '/big.bin', '/docs/a.md', '/docs/b.md', '/greeting.txt', '/inbox/deep/c.txt', '/inbox/hello.txt',
+    ])
+    expect((await run('cat', 'demo', 'greeting.txt')).stdout).toBe('hello world\n')
+  })
+
+  it('removes files, and directories with -r', async () => {
+    expect((await run('rm', 'demo', '/big.bin', '/docs/a.md')).code).toBe(0)
+    const noR = await run('rm', 'demo', '/inbox')
+    expect(noR.code).toBe(1)
+    expect(noR.stderr).toContain('(CARTRIDGE_IS_A_DIRECTORY)')
+    expect((await run('rm', 'demo', '-r', '/inbox')).code).toBe(0)
+    const rec = await run('ls', 'demo', '-r')
+    expect(rec.stdout.split('\n').filter(Boolean)).toEqual(['/docs/b.md', '/greeting.txt'])
+  })
+
+  it('reports info as JSON and as text', async () => {
+    const r = await run('info', 'demo', '--json')
+    expect(r.code).toBe(0)
+    const i = JSON.parse(r.stdout)
+    expect(i).toMatchObject({ slug: 'demo', title: 'Demo box', fileCount: 2, durability: 'full' })
+    const text = await run('info', 'demo')
+    expect(text.stdout).toMatch(/^files:\s+2$/m)
+    expect(text.stdout).toMatch(/^size:\s+[\d.]+ (KiB|MiB) \(\d+ blocks of 4 KiB\)$/m)
+  })
+
+  it('checks the container', async () => {
+    const r = await run('check', 'demo', '--data')
+    expect(r.stdout).toMatch(/^ok: 2 files/m)
+    expect(r.code).toBe(0)
+  })
+
+  it('a missing path: exit 1 and the code, no stack trace', async () => {
+    const r = await run('get', 'demo', '/nope.txt')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^cartridge: .*\(CARTRIDGE_NOT_FOUND\)\n$/)
+    expect(r.stderr).not.toContain('    at ')
+    expect((await run('get', 'demo', '/nope.txt', '--out', 'nope.txt')).code).toBe(1)
+    expect(existsSync(join(dir, 'nope.txt'))).toBe(false)
+  })
+
+  it('a missing container: CARTRIDGE_NOT_FOUND', async () => {
+    const r = await run('ls', 'absent')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('(CARTRIDGE_NOT_FOUND)')
+  })
+
+  it('creating an existing container: CARTRIDGE_EXISTS', async () => {
+    const r = await run('create', 'demo')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^cartridge: .*\(CARTRIDGE_EXISTS\)\n$/)
+  })
+
+  it('a bad slug: CARTRIDGE_INVALID_ARGUMENT, and no file left behind', async () => {
+    const r = await run('create', 'Bad_Name')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('(CARTRIDGE_INVALID_ARGUMENT)')
+    expect(existsSync(join(dir, 'Bad_Name.cart'))).toBe(false)
+  })
+
+  it('usage errors exit 2; --help exits 0', async () => {
+    const missing = await run('get', 'demo')
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/^cartridge: missing required argument 'path'/)
+    expect((await run('frobnicate')).code).toBe(2)
+    expect((await run('create', 'x', '--max-blocks', 'lots')).code).toBe(2)
+    const help = await run('--help')
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('put [options] <file> <source...>')
+  })
+
+  it('a put is all or nothing up to 64 MiB', async () => {
+    // /greeting.txt is a file, so /greeting.txt/docs/… cannot be created: nothing of this put lands.
+    const r = await run('put', 'demo', 'hello.txt', 'docs', '--to', '/greeting.txt', '-q')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('(CARTRIDGE_NOT_A_DIRECTORY)')
+    const r2 = await run('put', 'demo', '.', '--to', '/staged', '-q')
+    expect(r2.code).toBe(0)
+    expect((await run('rm', 'demo', '-r', '/staged', '/nope')).code).toBe(1) // rm is all or nothing too
+    // Like cp -r, `.` lands under its own name; it holds demo.cart itself, which is skipped.
+    const base = `/staged/${basename(dir)}`
+    expect((await run('ls', 'demo', '/staged', '-r')).stdout.split('\n').filter(Boolean)).toEqual(
+      ['big.bin', 'docs/a.md', 'docs/b.md', 'docs/deep/c.txt', 'hello.txt', 'out/big.copy', 'restored/b.md', 'restored/deep/c.txt', 'restored/a.md']
+        .map((p) => `${base}/${p}`)
+        .sort(),
+    )
+    expect((await run('rm', 'demo', '-r', '/staged')).code).toBe(0)
+  })
+
+  it('over 64 MiB, puts file by file, streaming the large ones', async () => {
+    const huge = Buffer.alloc(65 * 1024 * 1024)
+    for (let i = 0; i < huge.length; i += 4096) huge.writeUInt32LE(i, i)
+    writeFileSync(join(dir, 'huge.bin'), huge)
+    expect((await run('put', 'demo', 'huge.bin', 'hello.txt', '--to', '/h', '-q')).code).toBe(0)
+    expect((await run('get', 'demo', '/h/huge.bin', '-o', 'huge.copy')).code).toBe(0)
+    expect(readFileSync(join(dir, 'huge.copy')).equals(huge)).toBe(true)
+    expect((await run('check', 'demo')).code).toBe(0)
+    expect((await run('rm', 'demo', '-r', '/h')).code).toBe(0)
+  })
+
+  it('draws a progress bar on a TTY for long work', async () => {
+    const err = capture(true)
+    const code = await main(['put', 'demo', 'big.bin', '--to', '/again'], { stdout: capture().stream, stderr: err.stream, cwd: dir })
+    expect(code).toBe(0)
+    expect(err.text()).toMatch(/^\r\[-+\]    0%  0 B \/ 1\.5 MiB  0\/1 files .*\r\[#+\]  100%  1\.5 MiB \/ 1\.5 MiB  1\/1 files .*\nput 1 file \(1\.5 MiB\)\n$/s)
+  })
+})
+
+describe('progress', () => {
+  it('formats bytes, rate and ETA', () => {
+    const line = formatProgress({ done: 5 * 1024 * 1024, total: 10 * 1024 * 1024, elapsedMs: 2000, barWidth: 10 })
+    expect(line).toBe('[#####-----]   50%  5.0 MiB / 10.0 MiB  2.5 MiB/s  ETA 0:02')
+  })
+
+  it('shows files, and handles the start and the end', () => {
+    expect(formatProgress({ done: 0, total: 2048, elapsedMs: 0, filesDone: 0, filesTotal: 3, barWidth: 4 })).toBe(
+      '[----]    0%  0 B / 2.0 KiB  0/3 files  0 B/s  ETA --:--',
+    )
+    expect(formatProgress({ done: 2048, total: 2048, elapsedMs: 1000, barWidth: 4 })).toBe('[####]  100%  2.0 KiB / 2.0 KiB  2.0 KiB/s  ETA 0:00')
+    expect(formatProgress({ done: 0, total: 0, elapsedMs: 0, barWidth: 2 })).toMatch(/^\[##\]  100%/)
+  })
+
+  it('formats sizes and durations', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(1023)).toBe('1023 B')
+    expect(formatBytes(1536)).toBe('1.5 KiB')
+    expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GiB')
+    expect(formatDuration(59.6)).toBe('1:00')
+    expect(formatDuration(3725)).toBe('1:02:05')
+  })
+
+  it('is shown only on a TTY, without --quiet, for long work', () => {
+    const big = { isTTY: true, quiet: false, totalBytes: 2 * 1024 * 1024, files: 1 }
+    expect(shouldShowProgress(big)).toBe(true)
+    expect(shouldShowProgress({ ...big, isTTY: false })).toBe(false)
+    expect(shouldShowProgress({ ...big, quiet: true })).toBe(false)
+    expect(shouldShowProgress({ ...big, totalBytes: 1000 })).toBe(false)
+    expect(shouldShowProgress({ ...big, totalBytes: 1000, files: 21 })).toBe(true)
+  })
+
+  it('redraws in place, throttled', () => {
+    let t = 0
+    const writes: string[] = []
+    const bar = new ProgressBar({ write: (s: string) => writes.push(s), columns: 80 }, 100, { now: () => t, intervalMs: 100 })
+    t = 50
+    bar.advance(10) // throttled
+    t = 150
+    bar.advance(10)
+    bar.finish()
+    expect(writes).toHaveLength(4)
+    expect(writes.slice(0, 3).every((w) => w.startsWith('\r['))).toBe(true)
+    expect(writes[0]).toContain('  0% ')
+    expect(writes[1]).toContain(' 20% ')
+    expect(writes[3]).toBe('\n')
+  })
+})

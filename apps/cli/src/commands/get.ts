@@ -1,0 +1,80 @@
+import { createWriteStream } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { Writable } from 'node:stream'
+import { CartridgeError, ErrorCodes, isCartridgeError, normalizePath, type Cartridge } from 'cartridge'
+import { withCartridge } from '../open.js'
+import type { Io } from '../io.js'
+
+export interface GetFlags {
+  out?: string
+  recursive?: boolean
+}
+
+/**
+ * `cartridge get <file> <path>`: streams a container file to stdout or `--out`; with `-r`, copies
+ * the directory `path` to `--out` (default: its base name, or the container's slug for `/`).
+ */
+export async function get(io: Io, file: string, path: string, flags: GetFlags): Promise<number> {
+  return withCartridge(file, io.cwd, {}, async (cart) => {
+    if (flags.recursive && !(await isFile(cart, path))) {
+      const out = resolve(io.cwd, flags.out ?? (basename(path) || cart.slug()))
+      await copyTree(cart, path, out)
+      return 0
+    }
+    await cart.metadata(path) // fail early (missing, or a directory) before touching the output
+    if (flags.out === undefined && !flags.recursive) {
+      await toStdout(cart, path, io.stdout)
+    } else {
+      await toFile(cart, path, resolve(io.cwd, flags.out ?? basename(path)))
+    }
+    return 0
+  })
+}
+
+/** `cartridge cat <file> <path...>`: the files, one after another, on stdout. */
+export async function cat(io: Io, file: string, paths: string[]): Promise<number> {
+  return withCartridge(file, io.cwd, {}, async (cart) => {
+    for (const p of paths) {
+      await cart.metadata(p)
+      await toStdout(cart, p, io.stdout)
+    }
+    return 0
+  })
+}
+
+async function toStdout(cart: Cartridge, path: string, stdout: Writable): Promise<void> {
+  await pipeline(cart.createReadStream(path), stdout, { end: false })
+}
+
+async function toFile(cart: Cartridge, path: string, out: string): Promise<void> {
+  await mkdir(dirname(out), { recursive: true })
+  try {
+    await pipeline(cart.createReadStream(path), createWriteStream(out))
+  } catch (err) {
+    await rm(out, { force: true })
+    throw err
+  }
+}
+
+async function copyTree(cart: Cartridge, dir: string, out: string): Promise<void> {
+  if (!(await cart.exists(dir))) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${dir}`, { path: dir })
+  const norm = normalizePath(dir)
+  const prefix = norm === '/' ? '/' : `${norm}/`
+  await mkdir(out, { recursive: true })
+  for await (const p of cart.scan(dir)) {
+    // Container paths are normalized (no `..`), so the join cannot leave `out`.
+    await toFile(cart, p, join(out, ...p.slice(prefix.length).split('/')))
+  }
+}
+
+async function isFile(cart: Cartridge, path: string): Promise<boolean> {
+  try {
+    await cart.metadata(path)
+    return true
+  } catch (err) {
+    if (isCartridgeError(err, ErrorCodes.IS_A_DIRECTORY) || isCartridgeError(err, ErrorCodes.NOT_FOUND)) return false
+    throw err
+  }
+}

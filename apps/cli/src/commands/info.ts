@@ -1,0 +1,26 @@
+import { withCartridge } from '../open.js'
+import { formatBytes, formatDate } from '../format.js'
+import { println, type Io } from '../io.js'
+
+/** `cartridge info <file>`: size, blocks, free space, files, last commit; `--json` for scripts. */
+export async function info(io: Io, file: string, flags: { json?: boolean }): Promise<number> {
+  const i = await withCartridge(file, io.cwd, {}, (cart) => cart.info())
+  if (flags.json) {
+    println(io.stdout, JSON.stringify(i, null, 2))
+    return 0
+  }
+  const rows: Array<[string, string]> = [
+    ['slug', i.slug],
+    ['title', i.title],
+    ['path', i.path ?? '-'],
+    ['size', `${formatBytes(i.sizeBytes)} (${i.totalBlocks} blocks of ${i.sizeBytes / i.totalBlocks / 1024} KiB)`],
+    ['used', `${i.usedBlocks} blocks`],
+    ['free', `${i.freeBlocks} blocks (${i.freePercentage}%)`],
+    ['files', String(i.fileCount)],
+    ['txn', String(i.txn)],
+    ['durability', i.durability],
+    ['created', formatDate(i.created)],
+  ]
+  for (const [k, v] of rows) println(io.stdout, `${`${k}:`.padEnd(12)}${v}`)
+  return 0
+}

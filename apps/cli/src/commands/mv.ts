@@ -1,0 +1,25 @@
+import { isCartridgeError, ErrorCodes, type Cartridge } from 'cartridge'
+import { withCartridge } from '../open.js'
+import type { Io } from '../io.js'
+
+/**
+ * `cartridge mv <file> <from> <to>`: renames a file or a directory. When `to` ends in `/` or is an
+ * existing directory, `from` moves into it, keeping its name (like mv(1)).
+ */
+export async function mv(io: Io, file: string, from: string, to: string): Promise<number> {
+  await withCartridge(file, io.cwd, { write: true }, async (cart) => {
+    const name = from.split('/').filter(Boolean).pop() ?? ''
+    const into = to.endsWith('/') || (await isDirectory(cart, to))
+    await cart.rename(from, into ? `${to.replace(/\/+$/, '')}/${name}` : to)
+  })
+  return 0
+}
+
+async function isDirectory(cart: Cartridge, path: string): Promise<boolean> {
+  try {
+    await cart.metadata(path)
+    return false
+  } catch (err) {
+    return isCartridgeError(err, ErrorCodes.IS_A_DIRECTORY)
+  }
+}

@@ -1,0 +1,107 @@
+import { createReadStream } from 'node:fs'
+import { readFile, readdir, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { Cartridge } from 'cartridge'
+import { containerPath, withCartridge } from '../open.js'
+import { formatBytes } from '../format.js'
+import { ProgressBar, shouldShowProgress } from '../progress.js'
+import { println, type Io } from '../io.js'
+
+export interface PutFlags {
+  to: string
+  quiet?: boolean
+}
+
+/** Files larger than this are streamed in chunks instead of read whole. */
+export const STREAM_THRESHOLD = 1024 * 1024
+/** Up to this many bytes in all, one `put` is one transaction; beyond it, one commit per file. */
+export const TRANSACTION_LIMIT = 64 * 1024 * 1024
+
+/** One local file to copy and where it goes in the container. */
+export interface PutItem {
+  local: string
+  dest: string
+  size: number
+}
+
+/**
+ * `cartridge put <file> <source...>`: copies local files, and directories recursively, under
+ * `--to` (like `cp -r`: a directory `photos` lands as `<to>/photos/…`).
+ */
+export async function put(io: Io, file: string, sources: string[], flags: PutFlags): Promise<number> {
+  const container = containerPath(file, io.cwd)
+  const skip = new Set([container, `${container}.lock`]) // `put box.cart .` must not copy the box into itself
+  const items: PutItem[] = []
+  for (const s of sources) await collect(io, resolve(io.cwd, s), joinPath(flags.to, basename(resolve(io.cwd, s))), items, skip)
+  const total = items.reduce((n, i) => n + i.size, 0)
+  const show = shouldShowProgress({ isTTY: io.stderr.isTTY === true, quiet: flags.quiet === true, totalBytes: total, files: items.length })
+  const bar = show ? new ProgressBar(io.stderr, total, { files: items.length }) : undefined
+  await withCartridge(file, io.cwd, { write: true }, async (cart) => {
+    if (total <= TRANSACTION_LIMIT) {
+      // All or nothing. A transaction has no write stream, so each file is read whole (≤ 64 MiB).
+      await cart.transaction(async (tx) => {
+        for (const item of items) {
+          await tx.write(item.dest, await readFile(item.local))
+          bar?.advance(item.size, 1)
+        }
+      })
+    } else {
+      for (const item of items) await putOne(cart, item, bar)
+    }
+  })
+  bar?.finish()
+  if (!flags.quiet) println(io.stderr, `put ${items.length} file${items.length === 1 ? '' : 's'} (${formatBytes(total)})`)
+  return 0
+}
+
+async function putOne(cart: Cartridge, item: PutItem, bar: ProgressBar | undefined): Promise<void> {
+  if (item.size <= STREAM_THRESHOLD) {
+    await cart.write(item.dest, await readFile(item.local))
+    bar?.advance(item.size, 1)
+    return
+  }
+  await pipeline(
+    createReadStream(item.local),
+    async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        bar?.advance(chunk.length)
+        yield chunk
+      }
+    },
+    cart.createWriteStream(item.dest),
+  )
+  bar?.advance(0, 1)
+}
+
+/** Adds `local` (a file, or a directory walked recursively) to `out`, destined for `dest`. */
+async function collect(io: Io, local: string, dest: string, out: PutItem[], skip: Set<string>): Promise<void> {
+  if (skip.has(local)) return
+  const st = await stat(local)
+  if (st.isFile()) {
+    out.push({ local, dest, size: st.size })
+    return
+  }
+  if (!st.isDirectory()) {
+    println(io.stderr, `cartridge: skipping ${local}: not a regular file or directory`)
+    return
+  }
+  const entries = await readdir(local, { withFileTypes: true })
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  for (const e of entries) {
+    const child = join(local, e.name)
+    if (e.isSymbolicLink()) {
+      // Linked files are copied; following linked directories could loop.
+      const target = await stat(child).catch(() => undefined)
+      if (!target?.isFile()) {
+        println(io.stderr, `cartridge: skipping ${child}: symbolic link to ${target ? 'a directory' : 'nothing'}`)
+        continue
+      }
+    }
+    await collect(io, child, joinPath(dest, e.name), out, skip)
+  }
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`
+}

@@ -1,0 +1,136 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { isCartridgeError } from 'cartridge'
+import pkg from '../package.json' with { type: 'json' }
+import type { Io } from './io.js'
+import { create } from './commands/create.js'
+import { ls } from './commands/ls.js'
+import { put } from './commands/put.js'
+import { cat, get } from './commands/get.js'
+import { rm } from './commands/rm.js'
+import { mv } from './commands/mv.js'
+import { info } from './commands/info.js'
+import { check } from './commands/check.js'
+
+export type { Io } from './io.js'
+
+/**
+ * Runs the CLI on `argv` (the arguments after the program name) and returns the exit code:
+ * 0 on success, 1 on an error (printed as `cartridge: <message> (<code>)`), 2 on a usage error.
+ * Nothing global is touched, so tests call it in-process.
+ */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let code = 0
+  const program = buildProgram(io, (c) => (code = c))
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return code
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2 // already printed
+    io.stderr.write(`cartridge: ${describeError(err)}\n`)
+    return 1
+  }
+}
+
+/** `message (CODE)` for a CartridgeError or a Node system error; never a stack trace. */
+export function describeError(err: unknown): string {
+  if (isCartridgeError(err)) return `${err.message} (${err.code})`
+  const e = err as { message?: unknown; code?: unknown }
+  const message = typeof e?.message === 'string' ? e.message : String(err)
+  return typeof e?.code === 'string' ? `${message} (${e.code})` : message
+}
+
+function buildProgram(io: Io, setCode: (code: number) => void): Command {
+  const program = new Command('cartridge')
+    .description('Work with Cartridge containers: many files, mutable and crash-safe, in one file')
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`cartridge: ${s.replace(/^error: /, '')}`),
+    })
+    .showHelpAfterError('(see cartridge --help)')
+    .helpCommand(true)
+  const run = (action: (...args: any[]) => Promise<number>) => async (...args: any[]) => setCode(await action(...args))
+
+  program
+    .command('create')
+    .description('create an empty container (its slug is the file name without .cart)')
+    .argument('<file>', 'container file (.cart is appended when missing)')
+    .option('-t, --title <title>', 'title (default: the slug)')
+    .option('--slug <slug>', 'slug (default: the file name without .cart)')
+    .option('--max-blocks <n>', 'largest size in 4 KiB blocks (default: unbounded)', positiveInt)
+    .action(run((file: string, o) => create(io, file, o)))
+
+  program
+    .command('ls')
+    .description('list the children of a directory (default /)')
+    .argument('<file>', 'container file')
+    .argument('[dir]', 'directory in the container', '/')
+    .option('-l, --long', 'show size and modification time (UTC)')
+    .option('-r, --recursive', 'list every file path below dir')
+    .action(run((file: string, dir: string, o) => ls(io, file, dir, o)))
+
+  program
+    .command('put')
+    .description('copy local files and directories into the container, in one transaction up to 64 MiB')
+    .argument('<file>', 'container file')
+    .argument('<source...>', 'local files or directories')
+    .option('--to <dir>', 'directory in the container to copy into', '/')
+    .option('-q, --quiet', 'no progress bar and no summary')
+    .action(run((file: string, sources: string[], o) => put(io, file, sources, o)))
+
+  program
+    .command('get')
+    .description('write a container file to stdout or --out; -r copies a directory out')
+    .argument('<file>', 'container file')
+    .argument('<path>', 'path in the container')
+    .option('-o, --out <target>', 'local file (or directory with -r) to write')
+    .option('-r, --recursive', 'copy the directory path and everything under it')
+    .action(run((file: string, path: string, o) => get(io, file, path, o)))
+
+  program
+    .command('cat')
+    .description('write container files to stdout')
+    .argument('<file>', 'container file')
+    .argument('<path...>', 'paths in the container')
+    .action(run((file: string, paths: string[]) => cat(io, file, paths)))
+
+  program
+    .command('rm')
+    .description('delete files (all or none); -r deletes directories')
+    .argument('<file>', 'container file')
+    .argument('<path...>', 'paths in the container')
+    .option('-r, --recursive', 'delete directories and everything under them')
+    .action(run((file: string, paths: string[], o) => rm(io, file, paths, o)))
+
+  program
+    .command('mv')
+    .description('rename a file or directory (into it, when <to> is a directory)')
+    .argument('<file>', 'container file')
+    .argument('<from>', 'path in the container')
+    .argument('<to>', 'new path, or an existing directory')
+    .action(run((file: string, from: string, to: string) => mv(io, file, from, to)))
+
+  program
+    .command('info')
+    .description('size, blocks, free space, file count and last commit')
+    .argument('<file>', 'container file')
+    .option('--json', 'print JSON')
+    .action(run((file: string, o) => info(io, file, o)))
+
+  program
+    .command('check')
+    .description('verify the container structure; exit 1 if a problem is found')
+    .argument('<file>', 'container file')
+    .option('--data', 'also read every chunk and verify its checksum')
+    .action(run((file: string, o) => check(io, file, o)))
+
+  return program
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer')
+  return n
+}

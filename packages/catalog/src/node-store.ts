@@ -1,0 +1,107 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { PAGE_PAYLOAD, PageType, writeNode, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { BranchNode, NodeBase, isNode, type CatalogNode, type Child } from './catalog-node.js'
+import { decodeNode, encodeBranch, encodeLeaf } from './node-codec.js'
+
+/**
+ * Where parsed clean nodes may be kept between uses, keyed by page number (an ARC or LRU cache,
+ * or a `Map`). Entries are checked against the pointer before use, and foreign values are ignored,
+ * so one cache can serve several structures.
+ */
+export interface NodeCache {
+  get(key: number): unknown
+  set(key: number, value: unknown): void
+  delete(key: number): boolean
+}
+
+const ANY_NODE = [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] as const
+
+/**
+ * Loads, clones, frees and writes the nodes of one catalog: the copy-on-write rules in one place.
+ * @internal
+ */
+export class NodeStore {
+  /** The current generation: dirty nodes of this generation may be changed in place. */
+  gen = 0
+
+  constructor(
+    readonly io: PageIO,
+    readonly cache: NodeCache | undefined,
+  ) {}
+
+  /**
+   * The node behind `child`: the object itself, a cached clean node, or a verified and parsed page.
+   * `level` is the level the parent expects (undefined for a root).
+   */
+  load(child: Child, level?: number): CatalogNode {
+    if (isNode(child)) return child
+    const hit = this.cache?.get(child.page)
+    if (hit instanceof NodeBase) {
+      const p = hit.ptr
+      if (p !== undefined && p.page === child.page && p.txn === child.txn && p.checksum === child.checksum) {
+        const node = hit as CatalogNode
+        if (level === undefined || node.level === level) return node
+      }
+    }
+    const type = level === undefined ? ANY_NODE : level === 0 ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH
+    const node = decodeNode(this.io.read(child, type), child)
+    if (level !== undefined && node.level !== level) {
+      throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${child.page} has level ${node.level}, its parent expects ${level}`, { page: child.page })
+    }
+    this.cache?.set(child.page, node)
+    return node
+  }
+
+  /** `node` itself when it may change in place, else a dirty clone (freeing the page it came from). */
+  mutable(node: CatalogNode): CatalogNode {
+    if (node.ptr === undefined && node.gen === this.gen) return node
+    this.release(node)
+    return node.clone(this.gen)
+  }
+
+  /** Makes child `i` of a mutable branch mutable, stores it in the slot and returns it. */
+  mutableChild(parent: BranchNode, i: number): CatalogNode {
+    const slot = parent.children[i]
+    if (isNode(slot) && slot.ptr === undefined && slot.gen === this.gen) return slot
+    const node = this.mutable(this.load(slot, parent.level - 1))
+    parent.children[i] = node
+    return node
+  }
+
+  /** Frees the page of a child leaving the working tree (nothing to free for a dirty node). */
+  release(child: Child): void {
+    const ptr = isNode(child) ? child.ptr : child
+    if (ptr === undefined) return
+    this.io.free(ptr)
+    const cached = this.cache?.get(ptr.page)
+    if (cached instanceof NodeBase && cached.ptr?.txn === ptr.txn && cached.ptr.checksum === ptr.checksum) this.cache!.delete(ptr.page)
+  }
+
+  /**
+   * Writes `node` and its dirty descendants, children first, and returns its pointer. Written
+   * nodes become clean: parents keep only their pointers, the cache keeps the objects.
+   */
+  write(node: CatalogNode): BlockPtr {
+    if (node.ptr !== undefined) return node.ptr
+    if (node.bytes > PAGE_PAYLOAD) throw new CartridgeError(ErrorCodes.CORRUPT, `catalog node of ${node.bytes} bytes does not fit a page`)
+    let ptr: BlockPtr
+    if (node.leaf) {
+      ptr = writeNode(this.io, PageType.CATALOG_LEAF, 0, node.keys.length, node.bytes, (page) => {
+        checkLength(encodeLeaf(node, page), node.bytes)
+      })
+    } else {
+      const ptrs = node.children.map((c) => (isNode(c) ? this.write(c) : c))
+      node.children = ptrs
+      ptr = writeNode(this.io, PageType.CATALOG_BRANCH, node.level, ptrs.length, node.bytes, (page) => {
+        checkLength(encodeBranch(node, ptrs, page), node.bytes)
+      })
+    }
+    node.ptr = ptr
+    this.cache?.set(ptr.page, node)
+    return ptr
+  }
+}
+
+function checkLength(actual: number, expected: number): void {
+  if (actual !== expected) throw new CartridgeError(ErrorCodes.CORRUPT, `catalog node encodes to ${actual} bytes, expected ${expected}`)
+}

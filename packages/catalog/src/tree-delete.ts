@@ -1,0 +1,107 @@
+import { BranchNode, childIndex, searchKeys, type CatalogNode, type Child } from './catalog-node.js'
+import { PAGE_PAYLOAD } from '@cartridge/pager'
+import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD, MERGE_THRESHOLD } from './limits.js'
+import type { NodeStore } from './node-store.js'
+import { sortKeyUtf8Length } from './sort-key.js'
+
+/**
+ * Removes sort key `key`, which the caller has found in the tree at `root`, and returns the new root
+ * (`null` when the tree is empty). Emptied nodes leave their parent, nodes under a quarter full
+ * merge with a neighbour when the two fit one page, and a root branch with one child gives way to it.
+ */
+export function removeEntry(store: NodeStore, root: Child, key: string): Child | null {
+  const node = store.mutable(store.load(root))
+  removeFrom(store, node, key)
+  return collapseRoot(store, node)
+}
+
+function removeFrom(store: NodeStore, node: CatalogNode, key: string): void {
+  if (node.leaf) {
+    const i = searchKeys(node.keys, key)
+    if (i < 0) return
+    node.bytes -= LEAF_ENTRY_OVERHEAD + node.keyBytes[i] + node.values[i].length
+    node.keys.splice(i, 1)
+    node.keyBytes.splice(i, 1)
+    node.values.splice(i, 1)
+    return
+  }
+  const i = childIndex(node, key)
+  removeFrom(store, store.mutableChild(node, i), key)
+  rebalance(store, node, i)
+}
+
+function isEmpty(node: CatalogNode): boolean {
+  return node.leaf ? node.keys.length === 0 : node.children.length === 0
+}
+
+/** After a delete below child `i` (mutable) of `parent`: drop it if empty, merge it if small. */
+function rebalance(store: NodeStore, parent: BranchNode, i: number): void {
+  const child = parent.children[i] as CatalogNode
+  if (isEmpty(child)) {
+    removeSlot(parent, i, i === 0 ? 1 : i)
+    return
+  }
+  if (child.bytes >= MERGE_THRESHOLD) return
+  if (i > 0) {
+    const left = store.load(parent.children[i - 1], child.level)
+    if (mergedBytes(left, child, parent.keys[i]) <= PAGE_PAYLOAD) {
+      merge(left, child, parent.keys[i], child)
+      store.release(parent.children[i - 1])
+      removeSlot(parent, i - 1, i)
+      return
+    }
+  }
+  if (i + 1 < parent.children.length) {
+    const right = store.load(parent.children[i + 1], child.level)
+    if (mergedBytes(child, right, parent.keys[i + 1]) <= PAGE_PAYLOAD) {
+      merge(child, right, parent.keys[i + 1], child)
+      store.release(parent.children[i + 1])
+      removeSlot(parent, i + 1, i + 1)
+    }
+  }
+}
+
+function mergedBytes(left: CatalogNode, right: CatalogNode, sep: string): number {
+  if (left.leaf) return left.bytes + right.bytes
+  return left.bytes + right.bytes - BRANCH_BASE_BYTES + BRANCH_ENTRY_OVERHEAD + sortKeyUtf8Length(sep)
+}
+
+/**
+ * Puts the contents of neighbours `left` and `right` (separated by `sep` in their parent) into
+ * `into`, which is one of them and mutable; the other is only read, never changed.
+ */
+function merge(left: CatalogNode, right: CatalogNode, sep: string, into: CatalogNode): void {
+  const bytes = mergedBytes(left, right, sep)
+  if (left.leaf && right.leaf && into.leaf) {
+    into.keys = left.keys.concat(right.keys)
+    into.keyBytes = left.keyBytes.concat(right.keyBytes)
+    into.values = left.values.concat(right.values)
+  } else if (!left.leaf && !right.leaf && !into.leaf) {
+    into.keys = left.keys.concat([sep], right.keys.slice(1))
+    into.children = left.children.concat(right.children)
+  }
+  into.bytes = bytes
+}
+
+/** Removes child `i` and separator `k` of `parent` (k = i, or k = 1 when child 0 goes). */
+function removeSlot(parent: BranchNode, i: number, k: number): void {
+  if (parent.children.length === 1) {
+    parent.children.length = parent.keys.length = 0
+    parent.bytes = 0
+    return
+  }
+  parent.bytes -= BRANCH_ENTRY_OVERHEAD + sortKeyUtf8Length(parent.keys[k])
+  parent.keys.splice(k, 1)
+  parent.children.splice(i, 1)
+}
+
+function collapseRoot(store: NodeStore, node: CatalogNode): Child | null {
+  if (isEmpty(node)) return null
+  let root: Child = node
+  for (;;) {
+    const n = store.load(root)
+    if (n.leaf || n.children.length !== 1) return root
+    store.release(root)
+    root = n.children[0]
+  }
+}

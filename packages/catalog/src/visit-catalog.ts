@@ -1,0 +1,51 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { PageType, isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { decodeNode } from './node-codec.js'
+import { fromSortKey } from './sort-key.js'
+
+/** Options of {@link visitCatalog}. */
+export interface VisitCatalogOptions {
+  /** Visit only subtrees whose pointer's birth txn is greater (default -1: all). */
+  minTxn?: number
+  /** Called for each visited node, parents first: its pointer, level, and keys (entry keys of a leaf, separators of a branch). */
+  onNode?(ptr: BlockPtr, level: number, keys: string[]): void
+  /** Called for each entry of each visited leaf, in key order. */
+  onEntry?(key: string, value: Uint8Array): void
+}
+
+function corrupt(page: number, problem: string): never {
+  throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${page} is malformed: ${problem}`, { page })
+}
+
+/**
+ * Walks a committed catalog tree from `root`, reading and so verifying every page it visits (only
+ * subtrees born after `minTxn` when given: what the last commit wrote, for crash recovery), and
+ * checks the structure: levels step down by one, keys are ordered within and across pages, and
+ * every key lies within its parent's separators.
+ * @throws CartridgeError `CARTRIDGE_CHECKSUM` or `CARTRIDGE_CORRUPT` naming the bad page
+ */
+export function visitCatalog(io: Pick<PageIO, 'read'>, root: BlockPtr, options: VisitCatalogOptions = {}): void {
+  const minTxn = options.minTxn ?? -1
+  const { onNode, onEntry } = options
+  const walk = (ptr: BlockPtr, level: number | undefined, lo: string | undefined, hi: string | undefined): void => {
+    if (ptr.txn <= minTxn) return
+    const type = level === undefined ? [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] : level === 0 ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH
+    const node = decodeNode(io.read(ptr, type), ptr)
+    if (level !== undefined && node.level !== level) corrupt(ptr.page, `level ${node.level} where ${level} was expected`)
+    const keys = node.leaf ? node.keys : node.keys.slice(1)
+    if (keys.length > 0) {
+      if (lo !== undefined && keys[0] < lo) corrupt(ptr.page, 'key below its parent separator')
+      if (hi !== undefined && keys[keys.length - 1] >= hi) corrupt(ptr.page, 'key at or above the next parent separator')
+    }
+    onNode?.(ptr, node.level, keys.map(fromSortKey))
+    if (node.leaf) {
+      if (onEntry) for (let i = 0; i < node.keys.length; i++) onEntry(fromSortKey(node.keys[i]), node.values[i])
+      return
+    }
+    const children = node.children as BlockPtr[]
+    for (let i = 0; i < children.length; i++) {
+      walk(children[i], node.level - 1, i === 0 ? lo : node.keys[i], i + 1 < children.length ? node.keys[i + 1] : hi)
+    }
+  }
+  if (!isNullPtr(root)) walk(root, undefined, undefined, undefined)
+}

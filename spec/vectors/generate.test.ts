@@ -1,0 +1,159 @@
+/**
+ * Generates the golden containers of spec/vectors through the public API.
+ *
+ *   CARTRIDGE_WRITE_VECTORS=1 pnpm exec vitest run spec/vectors
+ *
+ * Skipped otherwise: the committed .cart files are the vectors (container ids and timestamps
+ * differ on every run, so regenerating always changes the bytes). Every vector is built from a
+ * model (path → bytes) kept here, and the model, not the library, writes `<name>.expected.json`.
+ */
+import { createHash } from 'node:crypto'
+import { rmSync, statSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { Cartridge } from 'cartridge'
+import { bytes } from './content.js'
+
+const DIR = fileURLToPath(new URL('.', import.meta.url))
+const WRITE = process.env.CARTRIDGE_WRITE_VECTORS === '1'
+/** Growth steps of 256 KiB keep the vectors small (growth policy is not part of the format). */
+const OPTIONS = { maxGrowthPages: 64 }
+
+const text = (s: string) => new TextEncoder().encode(s)
+
+/** Expected files, by normalized path. */
+type Model = Map<string, Uint8Array>
+
+function writeExpected(name: string, model: Model): void {
+  const files = [...model]
+    .sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map(([path, data]) => ({ path, size: data.length, sha256: createHash('sha256').update(data).digest('hex') }))
+  writeFileSync(`${DIR}${name}.expected.json`, JSON.stringify(files, null, 2) + '\n')
+}
+
+async function fresh(name: string, title: string, durability: 'full' | 'none' = 'full'): Promise<Cartridge> {
+  const path = `${DIR}${name}.cart`
+  rmSync(path, { force: true })
+  rmSync(`${path}.lock`, { force: true })
+  return Cartridge.create(name, title, { path, durability, ...OPTIONS })
+}
+
+/** Reopens read-only and checks the library agrees with the model before anything is written. */
+async function confirm(name: string, model: Model): Promise<void> {
+  const cart = await Cartridge.open(`${DIR}${name}.cart`, { readOnly: true })
+  try {
+    expect((await cart.check({ data: true })).problems).toEqual([])
+    const paths = await cart.list('/')
+    expect(new Set(paths)).toEqual(new Set(model.keys()))
+    for (const p of paths) expect(Buffer.from(await cart.read(p)).equals(Buffer.from(model.get(p)!))).toBe(true)
+  } finally {
+    await cart.close()
+  }
+  writeExpected(name, model)
+}
+
+describe.skipIf(!WRITE)('generate spec vectors', () => {
+  it('empty: a container with no files', async () => {
+    const cart = await fresh('empty', 'Empty')
+    await cart.close()
+    await confirm('empty', new Map())
+  })
+
+  it('small: inline files, an empty file, non-BMP and non-ASCII names', async () => {
+    const model: Model = new Map([
+      ['/hello.txt', text('Hello, Cartridge!\n')],
+      ['/empty', new Uint8Array(0)],
+      ['/docs/readme.md', text('# Read me\n\nInline files live inside their catalog record.\n')],
+      ['/docs/exactly-512.bin', bytes(512, 1)],
+      // '\uFF21' (EF BC A1) sorts before '😀' (F0 9F 98 80) in UTF-8 order, after it in UTF-16 order.
+      ['/sort/\uFF21.txt', text('fullwidth A')],
+      ['/sort/😀.txt', text('grinning face, U+1F600')],
+      ['/unicode/caf\u00e9.txt', text('stored under its NFC name')],
+    ])
+    const cart = await fresh('small', 'Small inline files')
+    for (const [p, data] of model) await cart.write(p, data)
+    // Written under an NFD name: the container stores the NFC form, which the model holds already.
+    await cart.write('/unicode/cafe\u0301.txt', text('stored under its NFC name'))
+    await cart.close()
+    await confirm('small', model)
+  })
+
+  it('chunked: direct chunks, a chunk map, nested directories', async () => {
+    const model: Model = new Map([
+      ['/data/100k.bin', bytes(100_000, 2)],
+      ['/data/nested/deeper/1m.bin', bytes(1_048_576, 3)],
+      ['/data/nested/65537.bin', bytes(65_537, 4)],
+      ['/data/nested/note.txt', text('a small file beside the big ones')],
+      ['/top.txt', text('top level')],
+    ])
+    const cart = await fresh('chunked', 'Chunked content')
+    for (const [p, data] of model) await cart.write(p, data)
+    await cart.close()
+    await confirm('chunked', model)
+  })
+
+  it('churned: overwrites, deletes, renames, free pages, a multi-level catalog', async () => {
+    const model: Model = new Map()
+    const name = (i: number) =>
+      `/project-${i % 3}/module-${String(i % 17).padStart(2, '0')}/a-rather-long-file-name-to-fill-catalog-pages-${String(i).padStart(4, '0')}.txt`
+    const content = (i: number, round: number) => (i % 50 === 0 ? bytes(3000 + i * 7, i + round * 1000) : text(`file ${i}, round ${round}\n`))
+
+    // Phase 1, durable commits: 600 files in batches (one commit per batch).
+    let cart = await fresh('churned', 'Churned container')
+    for (let start = 0; start < 600; start += 100) {
+      const batch: Promise<void>[] = []
+      for (let i = start; i < start + 100; i++) {
+        model.set(name(i), content(i, 0))
+        batch.push(cart.write(name(i), content(i, 0)))
+      }
+      await Promise.all(batch)
+    }
+    // Overwrites (inline → chunked and back), deletes.
+    for (let i = 0; i < 600; i += 7) {
+      const data = i % 2 === 0 ? bytes(1500 + i, i + 5000) : text(`overwritten ${i}\n`)
+      model.set(name(i), data)
+      await cart.write(name(i), data)
+    }
+    for (let i = 3; i < 600; i += 11) {
+      model.delete(name(i))
+      await cart.delete(name(i))
+    }
+    await cart.close()
+
+    // Phase 2, unsynced commits ('none'), then the synced closing commit: recovery must verify
+    // everything born after the phase-1 state.
+    cart = await Cartridge.open(`${DIR}churned.cart`, { durability: 'none', ...OPTIONS })
+    const moved: Array<[string, string]> = []
+    for (const [p] of model) if (p.startsWith('/project-2/module-05/')) moved.push([p, p.replace('/project-2/module-05/', '/archive/module-05/')])
+    await cart.rename('/project-2/module-05', '/archive/module-05')
+    for (const [from, to] of moved) {
+      model.set(to, model.get(from)!)
+      model.delete(from)
+    }
+    const renames: Promise<void>[] = [] // one batch: one commit
+    for (let i = 1; i < 600; i += 13) {
+      const from = name(i)
+      if (!model.has(from)) continue
+      const to = `/renamed/${String(i).padStart(4, '0')}-${from.split('/').pop()}`
+      renames.push(cart.rename(from, to))
+      model.set(to, model.get(from)!)
+      model.delete(from)
+    }
+    await Promise.all(renames)
+    await cart.delete('/project-1/module-16/')
+    for (const p of [...model.keys()]) if (p.startsWith('/project-1/module-16/')) model.delete(p)
+    for (let i = 2; i < 600; i += 199) {
+      if (!model.has(name(i))) continue
+      const data = bytes(70_000 + i, i + 9000)
+      model.set(name(i), data)
+      await cart.write(name(i), data)
+    }
+    await cart.close()
+    await confirm('churned', model)
+  })
+
+  it('keeps the vectors small', () => {
+    const total = ['empty', 'small', 'chunked', 'churned'].reduce((n, v) => n + statSync(`${DIR}${v}.cart`).size, 0)
+    expect(total).toBeLessThan(3 * 1024 * 1024)
+  })
+})
