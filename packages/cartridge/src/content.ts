@@ -62,14 +62,27 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
   return recordFor(io, data.length, chunks, created, modified)
 }
 
+/**
+ * Checks that chunk `i` has the length its position requires (every chunk but the last holds a
+ * full 64 KiB), so damaged records surface as `CARTRIDGE_CORRUPT` instead of wrong reads.
+ */
+export function checkChunk(c: ChunkRecord, i: number, r: FileRecord, path: string): ChunkRecord {
+  const expected = i < r.chunkCount - 1 ? CHUNK_SIZE : r.size - (r.chunkCount - 1) * CHUNK_SIZE
+  const rawOk = c.codec !== 0 || c.cipher !== 0 || c.storedLength === c.logicalLength
+  if (c.logicalLength !== expected || !rawOk || c.page < 2) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} has an impossible length or place`, { path, page: c.page })
+  }
+  return c
+}
+
 /** Chunk `i` of a file. */
-export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number): ChunkRecord {
-  if (r.kind === RecordKind.DIRECT) return r.chunks![i]
+export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path = ''): ChunkRecord {
+  if (r.kind === RecordKind.DIRECT) return checkChunk(r.chunks![i], i, r, path)
   const leaf = lookupPointerTree(io, r.map!, Math.floor(i / RECORDS_PER_MAP_LEAF))
   const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
   const slot = i % RECORDS_PER_MAP_LEAF
   if (slot >= viewOf(page).getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map page ${leaf.page} is short`, { page: leaf.page })
-  return readChunkRecord(viewOf(page), PAGE_HEADER_SIZE + slot * CHUNK_RECORD_SIZE)
+  return checkChunk(readChunkRecord(viewOf(page), PAGE_HEADER_SIZE + slot * CHUNK_RECORD_SIZE), i, r, path)
 }
 
 /** Every chunk record of a file, in order, plus the chunk-map pages (for freeing and checks). */
@@ -113,7 +126,7 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
   const scratch = new Uint8Array(CHUNK_SIZE)
   while (pos < offset + length) {
     const i = Math.floor(pos / CHUNK_SIZE)
-    const bytes = loadChunk(io, chunkAt(io, r, i), path, scratch)
+    const bytes = loadChunk(io, chunkAt(io, r, i, path), path, scratch)
     const from = pos - i * CHUNK_SIZE
     const take = Math.min(bytes.length - from, offset + length - pos)
     out.set(bytes.subarray(from, from + take), pos - offset)

@@ -23,6 +23,21 @@ runCatalogSuite(
 
 const key = (i: number): string => `/dir${i % 100}/file${i}`
 
+/** 0..n-1 in a seeded random order. */
+function shuffled(n: number, seed: number): number[] {
+  let a = seed
+  const rand = (): number => {
+    a = (a * 1103515245 + 12345) % 2147483648
+    return a / 2147483648
+  }
+  const out = Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1))
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
+
 /** A committed catalog of `n` entries. */
 function build(io: MemoryPageIO, n: number, cache?: Map<number, unknown>): BlockPtr {
   const cat = new BTreeCatalog(io, NULL_PTR, { cache })
@@ -161,6 +176,37 @@ describe('visitCatalog', () => {
     const bad2 = { ...root, checksum: viewOf(page2).getUint32(0, true) }
     expect(() => [...new BTreeCatalog(io, bad2).entries()]).toThrow(withCode('CARTRIDGE_CORRUPT', root.page))
   })
+
+  it('reports keys outside their parent separators as CARTRIDGE_CORRUPT on plain reads', () => {
+    const io = new MemoryPageIO()
+    const root = build(io, 3000)
+    const page = io.pages.get(root.page)!.slice()
+    const h = readHeader(page)
+    expect(h.level).toBe(1)
+    const v = viewOf(page)
+    const offsets = [PAGE_HEADER_SIZE]
+    for (let i = 1, off = PAGE_HEADER_SIZE + 24; i < h.count; i++) {
+      const len = v.getUint16(off, true)
+      offsets.push(off + 2 + len)
+      off += 2 + len + 24
+    }
+    const [a, b] = [offsets[1], offsets[2]]
+    const ptrA = page.slice(a, a + 24)
+    page.copyWithin(a, b, b + 24)
+    page.set(ptrA, b)
+    const { checksum: _, ...fields } = h
+    const forged = { ...root, checksum: sealPage(page, fields) }
+    io.pages.set(root.page, page)
+    // Looking up a key of the leaf that moved right reaches the one that moved left, out of range.
+    const [movedLeft, movedRight] = [readBlockPtr(v, a), readBlockPtr(v, b)]
+    const keys: string[] = []
+    visitCatalog(io, movedRight, { onEntry: (k) => keys.push(k) })
+    const cat = new BTreeCatalog(io, forged)
+    expect(() => cat.get(keys[0])).toThrow(withCode('CARTRIDGE_CORRUPT', movedLeft.page))
+    expect(() => [...cat.entries()]).toThrow(withCode('CARTRIDGE_CORRUPT'))
+    expect(() => visitCatalog(io, forged)).toThrow(withCode('CARTRIDGE_CORRUPT'))
+    expect(() => cat.put(keys[0], utf8('x'))).toThrow(withCode('CARTRIDGE_CORRUPT', movedLeft.page))
+  })
 })
 
 describe('BTreeCatalog internals', () => {
@@ -273,7 +319,7 @@ describe('BTreeCatalog internals', () => {
     expect(leafFill(sequential, seqRoot)).toBeGreaterThan(0.95)
 
     const io = new MemoryPageIO()
-    const order = Array.from({ length: 10_000 }, (_, i) => i).sort((a, b) => ((a * 7919) % 10007) - ((b * 7919) % 10007))
+    const order = shuffled(10_000, 1)
     const random = new BTreeCatalog(io, NULL_PTR)
     for (const i of order) random.put(key(i), utf8(`value ${i}`))
     let root = random.flush()
@@ -293,7 +339,7 @@ describe('BTreeCatalog internals', () => {
   it('puts 10,000 short keys and flushes quickly', () => {
     const io = new MemoryPageIO()
     const cat = new BTreeCatalog(io, NULL_PTR)
-    const keys = Array.from({ length: 10_000 }, (_, i) => key((i * 7919) % 10_000))
+    const keys = shuffled(10_000, 2).map(key)
     const value = utf8('0123456789abcdef')
     const t0 = performance.now()
     for (const k of keys) cat.put(k, value)

@@ -32,7 +32,7 @@ function invalid(message: string): never {
 const NON_ASCII = /[^\x00-\x7F]/
 
 /**
- * The catalog as a copy-on-write B+tree in 4 KiB pages (layout in `spec/FORMAT.md`).
+ * The catalog as a copy-on-write B+tree in 4 KiB pages (page layout: §9 of `spec/FORMAT.md`).
  *
  * Committed nodes are loaded lazily through `io` and never changed: changing one clones it and
  * frees its page (`io.free`, once per page). Each {@link savepoint} or {@link version} starts a new

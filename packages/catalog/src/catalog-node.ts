@@ -92,6 +92,16 @@ export function searchKeys(keys: readonly string[], key: string, from = 0): numb
   return ~lo
 }
 
+/** Lower bound (inclusive) of child `i`'s keys, given `lo`, the branch's own (undefined: none). */
+export function childLow(branch: BranchNode, i: number, lo: string | undefined): string | undefined {
+  return i > 0 ? branch.keys[i] : lo
+}
+
+/** Upper bound (exclusive) of child `i`'s keys, given `hi`, the branch's own (undefined: none). */
+export function childHigh(branch: BranchNode, i: number, hi: string | undefined): string | undefined {
+  return i + 1 < branch.keys.length ? branch.keys[i + 1] : hi
+}
+
 /** Index of the child of `branch` whose range holds `key`. */
 export function childIndex(branch: BranchNode, key: string): number {
   const i = searchKeys(branch.keys, key, 1)

@@ -62,6 +62,19 @@ function key(page: Uint8Array, off: number, len: number, pageNo: number): string
 }
 
 /**
+ * Checks that the keys of a parsed node (entries, or separators) lie within `[lo, hi)`, the range
+ * its parent gives it (undefined: unbounded).
+ * @throws CartridgeError `CARTRIDGE_CORRUPT` naming the page
+ */
+export function checkBounds(node: CatalogNode, lo: string | undefined, hi: string | undefined, page: number): void {
+  const { keys } = node
+  const first = node.leaf ? 0 : 1
+  if (keys.length <= first) return
+  if (lo !== undefined && keys[first] < lo) corrupt(page, 'key below its parent separator')
+  if (hi !== undefined && keys[keys.length - 1] >= hi) corrupt(page, 'key at or above the next parent separator')
+}
+
+/**
  * Parses a verified catalog page into a clean node (`ptr` set, keys in sort-key form), checking every length and the key
  * order, so a well-checksummed but malformed page is reported, never trusted.
  * @throws CartridgeError `CARTRIDGE_CORRUPT` naming the page

@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_PAYLOAD, PageType, writeNode, type BlockPtr, type PageIO } from '@cartridge/pager'
-import { BranchNode, NodeBase, isNode, type CatalogNode, type Child } from './catalog-node.js'
-import { decodeNode, encodeBranch, encodeLeaf } from './node-codec.js'
+import { NodeBase, childHigh, childLow, isNode, type BranchNode, type CatalogNode, type Child } from './catalog-node.js'
+import { checkBounds, decodeNode, encodeBranch, encodeLeaf } from './node-codec.js'
 
 /**
  * Where parsed clean nodes may be kept between uses, keyed by page number (an ARC or LRU cache,
@@ -31,9 +31,10 @@ export class NodeStore {
 
   /**
    * The node behind `child`: the object itself, a cached clean node, or a verified and parsed page.
-   * `level` is the level the parent expects (undefined for a root).
+   * `level` is the level the parent expects (undefined for a root); a parsed page must also keep its
+   * keys within `[lo, hi)`, the range the parent gives it.
    */
-  load(child: Child, level?: number): CatalogNode {
+  load(child: Child, level?: number, lo?: string, hi?: string): CatalogNode {
     if (isNode(child)) return child
     const hit = this.cache?.get(child.page)
     if (hit instanceof NodeBase) {
@@ -48,8 +49,16 @@ export class NodeStore {
     if (level !== undefined && node.level !== level) {
       throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${child.page} has level ${node.level}, its parent expects ${level}`, { page: child.page })
     }
+    checkBounds(node, lo, hi, child.page)
     this.cache?.set(child.page, node)
     return node
+  }
+
+  /** Child `i` of `parent`, whose own key range is `[lo, hi)`. */
+  child(parent: BranchNode, i: number, lo: string | undefined, hi: string | undefined): CatalogNode {
+    const slot = parent.children[i]
+    if (isNode(slot)) return slot
+    return this.load(slot, parent.level - 1, childLow(parent, i, lo), childHigh(parent, i, hi))
   }
 
   /** `node` itself when it may change in place, else a dirty clone (freeing the page it came from). */
@@ -59,11 +68,11 @@ export class NodeStore {
     return node.clone(this.gen)
   }
 
-  /** Makes child `i` of a mutable branch mutable, stores it in the slot and returns it. */
-  mutableChild(parent: BranchNode, i: number): CatalogNode {
+  /** Makes child `i` of a mutable branch (key range `[lo, hi)`) mutable, stores it in the slot and returns it. */
+  mutableChild(parent: BranchNode, i: number, lo: string | undefined, hi: string | undefined): CatalogNode {
     const slot = parent.children[i]
     if (isNode(slot) && slot.ptr === undefined && slot.gen === this.gen) return slot
-    const node = this.mutable(this.load(slot, parent.level - 1))
+    const node = this.mutable(this.child(parent, i, lo, hi))
     parent.children[i] = node
     return node
   }
@@ -73,8 +82,7 @@ export class NodeStore {
     const ptr = isNode(child) ? child.ptr : child
     if (ptr === undefined) return
     this.io.free(ptr)
-    const cached = this.cache?.get(ptr.page)
-    if (cached instanceof NodeBase && cached.ptr?.txn === ptr.txn && cached.ptr.checksum === ptr.checksum) this.cache!.delete(ptr.page)
+    this.cache?.delete(ptr.page)
   }
 
   /**

@@ -1,5 +1,5 @@
-import { BranchNode, childIndex, searchKeys, type CatalogNode, type Child } from './catalog-node.js'
 import { PAGE_PAYLOAD } from '@cartridge/pager'
+import { childHigh, childIndex, childLow, searchKeys, type BranchNode, type CatalogNode, type Child } from './catalog-node.js'
 import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD, MERGE_THRESHOLD } from './limits.js'
 import type { NodeStore } from './node-store.js'
 import { sortKeyUtf8Length } from './sort-key.js'
@@ -11,11 +11,12 @@ import { sortKeyUtf8Length } from './sort-key.js'
  */
 export function removeEntry(store: NodeStore, root: Child, key: string): Child | null {
   const node = store.mutable(store.load(root))
-  removeFrom(store, node, key)
+  removeFrom(store, node, key, undefined, undefined)
   return collapseRoot(store, node)
 }
 
-function removeFrom(store: NodeStore, node: CatalogNode, key: string): void {
+/** Removes `key` from the subtree of mutable `node`, whose key range is `[lo, hi)`. */
+function removeFrom(store: NodeStore, node: CatalogNode, key: string, lo: string | undefined, hi: string | undefined): void {
   if (node.leaf) {
     const i = searchKeys(node.keys, key)
     if (i < 0) return
@@ -26,16 +27,16 @@ function removeFrom(store: NodeStore, node: CatalogNode, key: string): void {
     return
   }
   const i = childIndex(node, key)
-  removeFrom(store, store.mutableChild(node, i), key)
-  rebalance(store, node, i)
+  removeFrom(store, store.mutableChild(node, i, lo, hi), key, childLow(node, i, lo), childHigh(node, i, hi))
+  rebalance(store, node, i, lo, hi)
 }
 
 function isEmpty(node: CatalogNode): boolean {
   return node.leaf ? node.keys.length === 0 : node.children.length === 0
 }
 
-/** After a delete below child `i` (mutable) of `parent`: drop it if empty, merge it if small. */
-function rebalance(store: NodeStore, parent: BranchNode, i: number): void {
+/** After a delete below child `i` (mutable) of `parent` (key range `[lo, hi)`): drop it if empty, merge it if small. */
+function rebalance(store: NodeStore, parent: BranchNode, i: number, lo: string | undefined, hi: string | undefined): void {
   const child = parent.children[i] as CatalogNode
   if (isEmpty(child)) {
     removeSlot(parent, i, i === 0 ? 1 : i)
@@ -43,7 +44,7 @@ function rebalance(store: NodeStore, parent: BranchNode, i: number): void {
   }
   if (child.bytes >= MERGE_THRESHOLD) return
   if (i > 0) {
-    const left = store.load(parent.children[i - 1], child.level)
+    const left = store.child(parent, i - 1, lo, hi)
     if (mergedBytes(left, child, parent.keys[i]) <= PAGE_PAYLOAD) {
       merge(left, child, parent.keys[i], child)
       store.release(parent.children[i - 1])
@@ -52,7 +53,7 @@ function rebalance(store: NodeStore, parent: BranchNode, i: number): void {
     }
   }
   if (i + 1 < parent.children.length) {
-    const right = store.load(parent.children[i + 1], child.level)
+    const right = store.child(parent, i + 1, lo, hi)
     if (mergedBytes(child, right, parent.keys[i + 1]) <= PAGE_PAYLOAD) {
       merge(child, right, parent.keys[i + 1], child)
       store.release(parent.children[i + 1])

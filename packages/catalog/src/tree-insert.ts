@@ -1,5 +1,5 @@
 import { PAGE_PAYLOAD } from '@cartridge/pager'
-import { BranchNode, LeafNode, childIndex, searchKeys, type CatalogNode, type Child } from './catalog-node.js'
+import { BranchNode, LeafNode, childHigh, childIndex, childLow, searchKeys, type CatalogNode, type Child } from './catalog-node.js'
 import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD } from './limits.js'
 import type { NodeStore } from './node-store.js'
 import { splitBranch, splitLeaf, type Piece } from './node-split.js'
@@ -15,7 +15,7 @@ const NONE: readonly Piece[] = []
 export function insertEntry(store: NodeStore, root: Child | null, key: string, keyBytes: number, value: Uint8Array): Child {
   if (root === null) return new LeafNode(store.gen, [key], [keyBytes], [value], LEAF_ENTRY_OVERHEAD + keyBytes + value.length)
   let node: CatalogNode = store.mutable(store.load(root))
-  let pieces = insertInto(store, node, key, keyBytes, value, true)
+  let pieces = insertInto(store, node, key, keyBytes, value, true, undefined, undefined)
   while (pieces.length > 0) {
     let bytes = BRANCH_BASE_BYTES
     for (const p of pieces) bytes += BRANCH_ENTRY_OVERHEAD + sortKeyUtf8Length(p.sep)
@@ -27,10 +27,14 @@ export function insertEntry(store: NodeStore, root: Child | null, key: string, k
 }
 
 /**
- * Inserts into the subtree of mutable `node` and returns the new right siblings it split into.
- * `rightmost` says the node is the last of its level: appending there cuts pages full, not in half.
+ * Inserts into the subtree of mutable `node` (key range `[lo, hi)`) and returns the new right
+ * siblings it split into. `rightmost` says the node is the last of its level: appending there cuts
+ * pages full, not in half.
  */
-function insertInto(store: NodeStore, node: CatalogNode, key: string, keyBytes: number, value: Uint8Array, rightmost: boolean): readonly Piece[] {
+function insertInto(
+  store: NodeStore, node: CatalogNode, key: string, keyBytes: number, value: Uint8Array,
+  rightmost: boolean, lo: string | undefined, hi: string | undefined,
+): readonly Piece[] {
   if (node.leaf) {
     const found = searchKeys(node.keys, key)
     if (found >= 0) {
@@ -48,7 +52,8 @@ function insertInto(store: NodeStore, node: CatalogNode, key: string, keyBytes: 
   }
   const i = childIndex(node, key)
   const last = i === node.children.length - 1
-  const pieces = insertInto(store, store.mutableChild(node, i), key, keyBytes, value, rightmost && last)
+  const child = store.mutableChild(node, i, lo, hi)
+  const pieces = insertInto(store, child, key, keyBytes, value, rightmost && last, childLow(node, i, lo), childHigh(node, i, hi))
   if (pieces.length === 0) return NONE
   for (let j = 0; j < pieces.length; j++) {
     node.keys.splice(i + 1 + j, 0, pieces[j].sep)

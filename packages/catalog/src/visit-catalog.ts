@@ -1,6 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PageType, isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
-import { decodeNode } from './node-codec.js'
+import { childHigh, childLow } from './catalog-node.js'
+import { checkBounds, decodeNode } from './node-codec.js'
 import { fromSortKey } from './sort-key.js'
 
 /** Options of {@link visitCatalog}. */
@@ -32,20 +33,15 @@ export function visitCatalog(io: Pick<PageIO, 'read'>, root: BlockPtr, options: 
     const type = level === undefined ? [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] : level === 0 ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH
     const node = decodeNode(io.read(ptr, type), ptr)
     if (level !== undefined && node.level !== level) corrupt(ptr.page, `level ${node.level} where ${level} was expected`)
+    checkBounds(node, lo, hi, ptr.page)
     const keys = node.leaf ? node.keys : node.keys.slice(1)
-    if (keys.length > 0) {
-      if (lo !== undefined && keys[0] < lo) corrupt(ptr.page, 'key below its parent separator')
-      if (hi !== undefined && keys[keys.length - 1] >= hi) corrupt(ptr.page, 'key at or above the next parent separator')
-    }
     onNode?.(ptr, node.level, keys.map(fromSortKey))
     if (node.leaf) {
       if (onEntry) for (let i = 0; i < node.keys.length; i++) onEntry(fromSortKey(node.keys[i]), node.values[i])
       return
     }
     const children = node.children as BlockPtr[]
-    for (let i = 0; i < children.length; i++) {
-      walk(children[i], node.level - 1, i === 0 ? lo : node.keys[i], i + 1 < children.length ? node.keys[i + 1] : hi)
-    }
+    for (let i = 0; i < children.length; i++) walk(children[i], node.level - 1, childLow(node, i, lo), childHigh(node, i, hi))
   }
   if (!isNullPtr(root)) walk(root, undefined, undefined, undefined)
 }

@@ -85,6 +85,8 @@ export class Pager {
         this.#meta = candidate.meta
         return candidate.meta
       } catch (err) {
+        // A commit this version cannot read is not damage: refuse rather than fall back past it.
+        if (err instanceof CartridgeError && err.code === ErrorCodes.UNSUPPORTED) throw err
         lastError = err
       }
     }
