@@ -252,3 +252,22 @@ describe('Cartridge basics', () => {
     await again.close()
   })
 })
+
+describe('abort signals', () => {
+  it('scan stops with CARTRIDGE_ABORTED', async () => {
+    const cart = await fresh()
+    await Promise.all(Array.from({ length: 10 }, (_, i) => cart.write(`/s/${i}`, 'x')))
+    const ac = new AbortController()
+    const seen: string[] = []
+    await expect(
+      (async () => {
+        for await (const p of cart.scan('/', { batchSize: 3, signal: ac.signal })) {
+          seen.push(p)
+          if (seen.length === 3) ac.abort()
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'CARTRIDGE_ABORTED' })
+    expect(seen.length).toBe(3)
+    await cart.close()
+  })
+})

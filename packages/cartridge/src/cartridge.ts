@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
@@ -107,7 +108,6 @@ export class Cartridge extends FileOps {
       return new Cartridge(engine, path)
     } catch (err) {
       store.close()
-      const { rmSync } = await import('node:fs')
       rmSync(path, { force: true })
       throw err
     }
@@ -208,7 +208,7 @@ export class Cartridge extends FileOps {
     let from = dir
     let skipFirst = false
     for (;;) {
-      options.signal?.throwIfAborted()
+      throwIfAborted(options.signal)
       const keys = await this.view((e, at) => {
         const out: string[] = []
         for (const [k] of e.catalog.entries({ prefix: dir, from, at })) {
@@ -268,7 +268,7 @@ export class Cartridge extends FileOps {
       let pos = options.start ?? 0
       const end = Math.min(first.size, options.end === undefined ? first.size : options.end + 1)
       while (pos < end) {
-        options.signal?.throwIfAborted()
+        throwIfAborted(options.signal)
         const bytes = await self.view((e, at) => {
           const r = e.record(p, at)
           if (!r || r.modified !== first.modified.getTime() || r.size !== first.size) {
@@ -333,6 +333,10 @@ export class Cartridge extends FileOps {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'operation was aborted', { cause: signal.reason })
 }
 
 function closedError(): CartridgeError {

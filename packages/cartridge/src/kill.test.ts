@@ -45,6 +45,20 @@ function runAndKill(path: string, start: number, delayMs: number): Promise<numbe
 }
 
 describe.skipIf(!built)('kill -9 mid-write', () => {
+  it('a second process opening the container for writing gets CARTRIDGE_LOCKED', async () => {
+    const path = tmp.path('lock.cart')
+    await (await Cartridge.create('lock', 'L', { path })).close()
+    const p = spawn(process.execPath, [child, path, '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()))
+    await expect(Cartridge.open(path)).rejects.toMatchObject({ code: 'CARTRIDGE_LOCKED' })
+    const ro = await Cartridge.open(path, { readOnly: true })
+    await ro.close()
+    p.kill('SIGKILL')
+    await new Promise((r) => p.once('exit', r))
+    // The lock of a dead process is stale and is taken over.
+    await (await Cartridge.open(path)).close()
+  })
+
   it(`reopens cleanly with every acknowledged write, ${ROUNDS} times`, async () => {
     const path = tmp.path('kill.cart')
     const cart = await Cartridge.create('kill', 'K', { path })
