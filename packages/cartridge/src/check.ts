@@ -1,5 +1,5 @@
 import { compareKeys } from '@cartridge/core'
-import { PAGE_SIZE, type BlockPtr } from '@cartridge/pager'
+import type { BlockPtr } from '@cartridge/pager'
 import { visitCatalog } from '@cartridge/catalog'
 import type { Engine } from './engine.js'
 import { decodeFileRecord } from './file-record.js'
@@ -53,7 +53,7 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
           for (const c of chunks) {
             claim(c.page, chunkPages(c), key)
             size += c.logicalLength
-            if (options.data) loadChunk(e, c, key, new Uint8Array(chunkPages(c) * PAGE_SIZE))
+            if (options.data) loadChunk(e, c, key)
           }
           if (r.kind !== 0 && size !== r.size) problems.push(`${key}: chunks hold ${size} bytes, record says ${r.size}`)
         } catch (err) {

@@ -21,12 +21,17 @@ export interface ContentIO extends PageIO {
 
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
 
-/** Stores one chunk's bytes at `page` and returns its record. */
-export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array): ChunkRecord {
-  io.store.write(page, bytes)
+/** The record of a raw chunk stored at `page`. */
+function rawChunk(io: PageIO, page: number, bytes: Uint8Array): ChunkRecord {
   return {
     page, txn: io.txn, storedLength: bytes.length, logicalLength: bytes.length, checksum: crc32(bytes), codec: 0, cipher: 0, nonce: NO_NONCE,
   }
+}
+
+/** Stores one chunk's bytes at `page` and returns its record. */
+export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array): ChunkRecord {
+  io.store.write(page, bytes)
+  return rawChunk(io, page, bytes)
 }
 
 /** Builds the record for content whose chunks are already stored. */
@@ -55,10 +60,20 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
     return { kind: RecordKind.INLINE, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
   }
   const chunks: ChunkRecord[] = []
+  // Chunks allocated back to back are written with one store call (up to 8 MiB).
+  let runStart = 0
+  const flushRun = (upTo: number) => {
+    if (upTo > runStart) io.store.write(chunks[runStart / CHUNK_SIZE].page, data.subarray(runStart, upTo))
+    runStart = upTo
+  }
   for (let off = 0; off < data.length; off += CHUNK_SIZE) {
     const bytes = data.subarray(off, Math.min(off + CHUNK_SIZE, data.length))
-    chunks.push(storeChunk(io, io.allocate(pagesFor(bytes.length)), bytes))
+    const page = io.allocate(pagesFor(bytes.length))
+    const prev = chunks[chunks.length - 1]
+    if (prev && (page !== prev.page + pagesFor(prev.storedLength) || off - runStart >= 8 * 1024 * 1024)) flushRun(off)
+    chunks.push(rawChunk(io, page, bytes))
   }
+  flushRun(data.length)
   return recordFor(io, data.length, chunks, created, modified)
 }
 
@@ -102,35 +117,77 @@ export function chunksOf(io: Pick<PageIO, 'read'>, r: FileRecord, onMapPage?: (p
   return out
 }
 
-/** Reads and verifies a chunk's stored bytes. */
-export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
+function checkCodec(c: ChunkRecord, path: string): void {
   if (c.codec !== 0 || c.cipher !== 0) {
     throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses codec ${c.codec} / cipher ${c.cipher}, not supported by this version`, { path })
   }
-  const buf = into ?? new Uint8Array(pagesFor(c.storedLength) * PAGE_SIZE)
-  io.store.read(c.page, buf)
-  const bytes = buf.subarray(0, c.storedLength)
+}
+
+function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string): void {
   if (crc32(bytes) !== c.checksum) {
     throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page}..${c.page + pagesFor(c.storedLength) - 1}`, {
       path, page: c.page,
     })
   }
+}
+
+/** Reads and verifies a chunk's stored bytes (into `into` when given; it must hold `storedLength` bytes). */
+export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
+  checkCodec(c, path)
+  const bytes = (into ?? new Uint8Array(c.storedLength)).subarray(0, c.storedLength)
+  io.store.read(c.page, bytes)
+  verifyChunk(c, bytes, path)
   return bytes
 }
 
-/** Reads `length` bytes at `offset` of a file (the caller has clamped the range). */
+/** Most bytes read from the store in one call when whole chunks lie next to each other. */
+const MAX_RUN_BYTES = 1 << 20
+
+/**
+ * Reads `length` bytes at `offset` of a file (the caller has clamped the range). Whole chunks are
+ * read straight into the result, and runs of chunks stored back to back in one store read; each
+ * chunk is verified before the call returns.
+ */
 export function readContent(io: ContentIO, r: FileRecord, path: string, offset: number, length: number): Uint8Array {
   if (r.kind === RecordKind.INLINE) return r.inline!.slice(offset, offset + length)
   const out = new Uint8Array(length)
+  const end = offset + length
+  let scratch: Uint8Array | undefined
   let pos = offset
-  const scratch = new Uint8Array(CHUNK_SIZE)
-  while (pos < offset + length) {
+  while (pos < end) {
     const i = Math.floor(pos / CHUNK_SIZE)
-    const bytes = loadChunk(io, chunkAt(io, r, i, path), path, scratch)
+    const first = chunkAt(io, r, i, path)
+    checkCodec(first, path)
     const from = pos - i * CHUNK_SIZE
-    const take = Math.min(bytes.length - from, offset + length - pos)
-    out.set(bytes.subarray(from, from + take), pos - offset)
-    pos += take
+    if (from !== 0 || first.storedLength > end - pos) {
+      // Partial chunk: verify all of it, copy the part asked for.
+      scratch ??= new Uint8Array(CHUNK_SIZE)
+      const bytes = loadChunk(io, first, path, scratch)
+      const take = Math.min(bytes.length - from, end - pos)
+      if (take <= 0) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })
+      out.set(bytes.subarray(from, from + take), pos - offset)
+      pos += take
+      continue
+    }
+    // Whole chunks: extend the run while the next chunk is whole and stored right after.
+    const run = [first]
+    let bytes = first.storedLength
+    for (let j = i + 1; j * CHUNK_SIZE < end && bytes < MAX_RUN_BYTES; j++) {
+      const prev = run[run.length - 1]
+      const next = chunkAt(io, r, j, path)
+      if (next.codec !== 0 || next.cipher !== 0 || next.storedLength > end - pos - bytes) break
+      if (next.page !== prev.page + pagesFor(prev.storedLength) || prev.storedLength % PAGE_SIZE !== 0) break
+      run.push(next)
+      bytes += next.storedLength
+    }
+    const target = out.subarray(pos - offset, pos - offset + bytes)
+    io.store.read(first.page, target)
+    let at = 0
+    for (const c of run) {
+      verifyChunk(c, target.subarray(at, at + c.storedLength), path)
+      at += c.storedLength
+    }
+    pos += bytes
   }
   return out
 }

@@ -13,8 +13,8 @@ export interface PageStore {
   /** Whole pages the store holds now. */
   pageCount(): number
   /**
-   * Reads `into.length / pageSize` consecutive pages starting at `pageNo` into `into`.
-   * Bytes past the end of the store read as zero.
+   * Reads `into.length` bytes starting at the first byte of page `pageNo` (any length: content
+   * chunks end mid-page). Bytes past the end of the store read as zero.
    */
   read(pageNo: number, into: Uint8Array): void
   /** Writes `data` (a whole number of pages) at `pageNo`, extending the store if needed. */
