@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import {
-  NULL_PTR, PAGE_SIZE, Pager, isNullPtr, verifyPage,
+  CoalescingPageStore, NULL_PTR, PAGE_SIZE, Pager, isNullPtr, verifyPage,
   type BlockPtr, type Meta, type PageStore, type PageType,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
@@ -72,8 +72,8 @@ export class Engine implements ContentIO {
   #nodeCache: Cache<number, unknown>
 
   private constructor(store: PageStore, options: EngineOptions) {
-    this.store = store
-    this.pager = new Pager(store)
+    this.store = store.readOnly ? store : new CoalescingPageStore(store)
+    this.pager = new Pager(this.store)
     const bufferPoolSize = options.bufferPoolSize ?? 2048
     if (!Number.isInteger(bufferPoolSize) || bufferPoolSize < 16) {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'bufferPoolSize must be an integer of at least 16 pages')

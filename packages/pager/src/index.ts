@@ -15,3 +15,4 @@ export {
 } from './meta-page.js'
 export { Pager, type CommitOptions } from './pager.js'
 export { MemoryPageIO } from './memory-page-io.js'
+export { CoalescingPageStore } from './coalescing-page-store.js'

@@ -92,3 +92,23 @@ describe('FileLock via FilePageStore', () => {
     FilePageStore.open(f).close()
   })
 })
+
+import { CoalescingPageStore } from './coalescing-page-store.js'
+runPageStoreSuite('CoalescingPageStore over MemoryPageStore', () => new CoalescingPageStore(new MemoryPageStore(), 3 * PAGE_SIZE))
+
+describe('CoalescingPageStore', () => {
+  it('merges back-to-back writes and writes before reads', () => {
+    const inner = new FaultyPageStore()
+    const s = new CoalescingPageStore(inner, 16 * PAGE_SIZE)
+    for (let i = 0; i < 8; i++) s.write(10 + i, new Uint8Array(PAGE_SIZE).fill(i))
+    expect(inner.writes).toBe(0)
+    const out = new Uint8Array(PAGE_SIZE)
+    s.read(13, out)
+    expect(inner.writes).toBe(1)
+    expect(out[0]).toBe(3)
+    s.write(30, new Uint8Array(100).fill(9))
+    s.write(31, new Uint8Array(PAGE_SIZE))
+    s.sync()
+    expect(inner.writes).toBe(3)
+  })
+})
