@@ -17,6 +17,8 @@ export interface ContentIO extends PageIO {
   readonly store: PageStore
   /** Frees a run of content pages born in txn `txn`. */
   freeRun(page: number, count: number, txn: number): void
+  /** A reusable buffer of one chunk for partial-chunk reads (optional). */
+  readonly scratch?: Uint8Array
 }
 
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
@@ -161,7 +163,7 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     const from = pos - i * CHUNK_SIZE
     if (from !== 0 || first.storedLength > end - pos) {
       // Partial chunk: verify all of it, copy the part asked for.
-      scratch ??= new Uint8Array(CHUNK_SIZE)
+      scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
       const bytes = loadChunk(io, first, path, scratch)
       const take = Math.min(bytes.length - from, end - pos)
       if (take <= 0) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })

@@ -7,7 +7,7 @@ import {
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
 import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
-import { decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
+import { CHUNK_SIZE, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
 import { chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
@@ -64,6 +64,8 @@ export class Engine implements ContentIO {
   /** Transaction being built. */
   txn = 0
   fileCount = 0
+  /** One chunk of scratch space for partial-chunk reads (reads are synchronous, so one suffices). */
+  readonly scratch = new Uint8Array(CHUNK_SIZE)
   #meta!: Meta
   #catalogRoot: BlockPtr = NULL_PTR
   #committed!: CatalogVersion
