@@ -180,6 +180,7 @@ export class Cartridge extends FileOps {
   /**
    * Runs `body` as one transaction: every change it makes commits together when it resolves,
    * or none does if it throws. Other writers wait; readers outside see the state before it.
+   * Inside `body`, use `tx`: a write on the container itself waits for the transaction to end.
    */
   async transaction<T>(body: (tx: Transaction) => Promise<T> | T): Promise<T> {
     if (this.#closed) throw closedError()
