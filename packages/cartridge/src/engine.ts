@@ -237,7 +237,11 @@ export class Engine implements ContentIO {
     this.catalog.rollback(sp.catalog)
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
-    // Content written past the committed end of the container is garbage now.
+    this.#trimStore()
+  }
+
+  /** Content written past the end of the (rolled back) container is garbage: cut it off. */
+  #trimStore(): void {
     if (this.store.pageCount() > this.alloc.totalPages && !this.store.readOnly) {
       try {
         this.store.resize(Math.max(this.alloc.totalPages, this.#meta.totalPages))
@@ -291,8 +295,11 @@ export class Engine implements ContentIO {
       this.pager.discard()
       this.#pageCache.clear()
       this.#nodeCache.clear()
-      this.#rollback(this.#txnMark)
-      // The failed flush gave pages to nodes: start again from the committed root.
+      // The failed flush gave pages to catalog nodes: undo the allocator, then start the catalog
+      // again from the committed root rather than rolling it back.
+      this.alloc.rollback(this.#txnMark.alloc)
+      this.fileCount = this.#txnMark.fileCount
+      this.#trimStore()
       this.#catalogRoot = this.#meta.catalogRoot
       this.catalog = new BTreeCatalog(this, this.#meta.catalogRoot, { cache: this.#nodeCache })
       this.#committed = this.catalog.version()

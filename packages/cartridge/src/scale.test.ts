@@ -114,3 +114,39 @@ describe('growth and scale', () => {
     expect(statSync(path).size).toBeLessThanOrEqual(64 * 4096)
   })
 })
+
+describe('running out of room', () => {
+  it('every CARTRIDGE_FULL, in an operation or in its commit, leaves the last commit intact', async () => {
+    const cart = await Cartridge.create('tight', 'T', { path: tmp.path('tight.cart'), maxBlocks: 40 })
+    const random = rng(21)
+    const model = new Map<string, Uint8Array>()
+    let fulls = 0
+    let atCommit = 0
+    for (let i = 0; i < 400; i++) {
+      const p = `/f${Math.floor(random() * 60)}`
+      const data = bytes([20, 700, 3000, 9000, 30_000][Math.floor(random() * 5)], i)
+      try {
+        if (random() < 0.2 && model.size > 0) {
+          const victim = [...model.keys()][0]
+          await cart.delete(victim)
+          model.delete(victim)
+        } else {
+          await cart.write(p, data)
+          model.set(p, data)
+        }
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe('CARTRIDGE_FULL')
+        if (String((err as Error).stack).includes('Engine.commit')) atCommit++
+        fulls++
+      }
+    }
+    expect(fulls).toBeGreaterThan(10)
+    // Some must have struck inside a commit (while the catalog and free map were being written).
+    expect(atCommit).toBeGreaterThan(0)
+    const report = await cart.check({ data: true })
+    expect(report.problems).toEqual([])
+    expect((await cart.list('/')).sort()).toEqual([...model.keys()].sort())
+    for (const [p, d] of model) expect(sameBytes(await cart.read(p), d)).toBe(true)
+    await cart.close()
+  })
+})
