@@ -124,6 +124,18 @@ export class Engine implements ContentIO {
    * born after its durable base is read and checked), else the previous commit.
    */
   static open(store: PageStore, options: EngineOptions = {}): Engine {
+    // A read-only opener can race a writer in another process that is reusing the pages of the
+    // commit being verified: that shows as damage, so look again at the (newer) meta pages.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return Engine.#open(store, options)
+      } catch (err) {
+        if (!store.readOnly || attempt >= 5 || !(err instanceof CartridgeError) || err.code !== ErrorCodes.CORRUPT) throw err
+      }
+    }
+  }
+
+  static #open(store: PageStore, options: EngineOptions): Engine {
     const e = new Engine(store, options)
     let alloc: BitmapAllocator | undefined
     const meta = e.pager.recover((m) => {
