@@ -1,3 +1,4 @@
+import { seededRandom } from '@cartridge/core'
 import { MemoryPageIO, isNullPtr, type BlockPtr } from '@cartridge/pager'
 import { describe, expect, it } from 'vitest'
 import type { Catalog, CatalogEntriesOptions } from './catalog.js'
@@ -35,17 +36,8 @@ class UndoablePageIO extends MemoryPageIO {
   }
 }
 
-/** Seeded PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG, so failures reproduce. */
+const prng = seededRandom
 
 const encoder = new TextEncoder()
 const utf8 = (s: string): Uint8Array => encoder.encode(s)

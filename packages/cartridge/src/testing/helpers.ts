@@ -1,19 +1,11 @@
+import { seededRandom } from '@cartridge/core'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Cartridge } from '../cartridge.js'
 
-/** Deterministic PRNG (mulberry32), returns [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG, returns [0, 1). */
+export const rng = seededRandom
 
 /** Bytes derived from a seed, so content can be re-derived for checking. */
 export function bytes(size: number, seed: number): Uint8Array {
