@@ -1,0 +1,91 @@
+// Workload 3: one large file: sequential write committed with one sync, sequential read in
+// 64 KiB pieces, and random 4 KiB reads; Cartridge vs raw node:fs on one plain file.
+import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs'
+import { Cartridge } from '../peers.mjs'
+import { Suite, expectBytes, makeData, prng, rotate, sampleRss, tempDir } from '../harness.mjs'
+
+export const id = 'w3'
+export const title = 'one large file: write + 1 sync, sequential 64 KiB reads, random 4 KiB reads'
+
+const PIECE = 64 * 1024
+const SMALL = 4096
+const WRITE_PIECE = 8 * 1024 * 1024
+
+/** @param {{mode: 'smoke' | 'quick' | 'full', want: (impl: string) => boolean}} ctx */
+export async function run(ctx) {
+  const size = { smoke: 4, quick: 64, full: 1024 }[ctx.mode] * 1024 * 1024
+  const randomReads = { smoke: 500, quick: 20_000, full: 20_000 }[ctx.mode]
+  const runs = { smoke: 1, quick: 3, full: 5 }[ctx.mode]
+  const label = size >= 1 << 30 ? `${size / 2 ** 30} GiB` : `${size / 2 ** 20} MiB`
+  const suite = new Suite(id, `one ${label} file: write + 1 sync, sequential 64 KiB reads, ${randomReads.toLocaleString('en-US')} random 4 KiB reads`, { size, randomReads, runs })
+  const data = makeData(size)
+  const rnd = prng(42)
+  const offsets = Array.from({ length: randomReads }, () => Math.floor(rnd() * (size / SMALL)) * SMALL)
+
+  /** @type {Array<{name: string, setup: () => any, write: (e: any) => any, readAt: (e: any, off: number, len: number) => any, teardown: (e: any) => any}>} */
+  const impls = [
+    {
+      name: 'cartridge',
+      async setup() {
+        const t = tempDir('cart')
+        return { t, cart: await Cartridge.create('bench', 'bench', { path: t.path('bench.cart'), durability: 'full' }) }
+      },
+      write: ({ cart }) => cart.write('/big.bin', data),
+      readAt: ({ cart }, offset, length) => cart.read('/big.bin', { offset, length }),
+      async teardown({ t, cart }) {
+        await cart.close()
+        t.dispose()
+      },
+    },
+    {
+      name: 'fs-onefile',
+      setup() {
+        const t = tempDir('fs')
+        return { t, fd: openSync(t.path('big.bin'), 'w+') }
+      },
+      write({ fd }) {
+        for (let off = 0; off < size; ) off += writeSync(fd, data, off, Math.min(WRITE_PIECE, size - off), off)
+        fdatasyncSync(fd)
+      },
+      readAt({ fd }, offset, length) {
+        const buf = new Uint8Array(length)
+        readSync(fd, buf, 0, length, offset)
+        return buf
+      },
+      teardown({ t, fd }) {
+        closeSync(fd)
+        t.dispose()
+      },
+    },
+  ]
+
+  for (let r = 0; r < runs; r++) {
+    for (const impl of rotate(impls.filter((x) => ctx.want(x.name)), r)) {
+      const env = await impl.setup()
+      try {
+        await suite.time('write + 1 sync', impl.name, { bytes: size }, () => impl.write(env))
+        await suite.time('seq read 64 KiB', impl.name, { bytes: size, ops: size / PIECE }, async () => {
+          for (let off = 0, n = 0; off < size; off += PIECE, n++) {
+            await impl.readAt(env, off, PIECE)
+            if ((n & 1023) === 0) sampleRss()
+          }
+        })
+        await suite.time('random read 4 KiB', impl.name, { bytes: randomReads * SMALL, ops: randomReads }, async () => {
+          for (let i = 0; i < randomReads; i++) {
+            await impl.readAt(env, offsets[i], SMALL)
+            if ((i & 1023) === 0) sampleRss()
+          }
+        })
+        for (const off of [0, size - PIECE, offsets[0], offsets[randomReads - 1]]) {
+          expectBytes(await impl.readAt(env, off, PIECE), data.subarray(off, off + PIECE), `${impl.name} @${off}`)
+        }
+      } finally {
+        await impl.teardown(env)
+      }
+    }
+  }
+  suite.note('cartridge: `durability: "full"`; one `await cart.write(path, buffer)` (one commit, one fdatasync); reads `await cart.read(path, { offset, length })` one after another. Every read verifies the CRC-32 of each 64 KiB chunk it touches, so a 4 KiB random read loads and checks a whole 64 KiB chunk.')
+  suite.note(`fs-onefile (ceiling): \`writeSync\` in ${WRITE_PIECE / 2 ** 20} MiB pieces (the run size Cartridge writes with) + one \`fdatasync\`; reads \`readSync\` into a fresh buffer per read, as Cartridge returns a fresh array.`)
+  suite.note(`Random offsets: ${randomReads.toLocaleString('en-US')} 4 KiB-aligned, seeded (same list for both). Page cache warm (file just written).`)
+  return suite
+}
