@@ -8,7 +8,8 @@ export PATH="$PWD/.tools/node_modules/.bin:$PATH"
 pnpm exec turbo run build --output-logs=errors-only >/dev/null
 out="${DEMO_DIR:-$PWD/demo-out}"
 rm -rf "$out" && mkdir -p "$out/input/docs"
-cartridge() { node "$PWD/apps/cli/dist/index.js" "$@"; }
+repo="$PWD"
+cartridge() { node "$repo/apps/cli/dist/index.js" "$@"; }
 step() { printf '\n\033[1m$ cartridge %s\033[0m\n' "$*"; cartridge "$@"; }
 
 echo "Hello, Cartridge!" > "$out/input/readme.txt"
