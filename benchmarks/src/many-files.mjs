@@ -203,9 +203,9 @@ export async function manyFiles(o) {
 
   suite.note('cartridge: `durability: "full"`, one `transaction()` (one commit, one fdatasync); reads are `await cart.read(path)` one after another on the same open container.')
   if (o.peers.includes('fs-onefile')) suite.note('fs-onefile (ceiling): `writeSync` at offset i×size into one file + one `fdatasync`; reads `readSync` into a fresh buffer.')
-  if (o.peers.includes('dir')) suite.note('dir: `writeFileSync` per file into one directory, **no fsync** (not durable); reads `readFileSync`.')
+  if (o.peers.includes('dir')) suite.note('dir: `writeFileSync` per file into one directory, **no fsync** (not durable); reads `readFileSync`. On this VM, file creation is sometimes slow in the kernel (`openat` of a new file averaging ~350 µs in bad phases), so dir write times are bimodal: compare with its min.')
   if (o.peers.includes('sqlite') && Database) suite.note('sqlite: better-sqlite3, WAL, `synchronous=NORMAL` (its common default: no fsync at commit, fsync at checkpoint), one `db.transaction` of `INSERT` into `files(path TEXT PRIMARY KEY, data BLOB)`; reads `SELECT data … WHERE path = ?`.')
-  if (o.peers.includes('lmdb') && lmdbOpen) suite.note('lmdb: lmdb-js, `encoding: "binary"`, no compression, `overlappingSync: false` (commit flushed before it returns), one `transactionSync` of `putSync`; reads `getBinary` (a copy).')
+  if (o.peers.includes('lmdb') && lmdbOpen) suite.note('lmdb: lmdb-js, `encoding: "binary"`, no compression, `overlappingSync: false` (commit flushed before it returns), one `transactionSync` of `putSync`; reads `getBinary` (a copy). Its RSS includes the pages of its memory map that were touched.')
   suite.note('All reads hit a warm page cache (files were just written; caches are not dropped).')
   return suite
 }

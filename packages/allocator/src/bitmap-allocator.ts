@@ -70,8 +70,10 @@ export class BitmapAllocator implements Allocator {
       a.#used.set(page.subarray(PAGE_HEADER_SIZE, PAGE_HEADER_SIZE + PAGE_PAYLOAD), i * PAGE_PAYLOAD)
     })
     // Bits past the end of the container mean nothing; clear them so counts stay exact.
-    for (let p = totalPages; p < a.#used.length * 8; p++) a.#used[p >> 3] &= ~(1 << (p & 7))
-    for (let i = 0; i < a.#used.length; i++) a.#usedCount += popcount(a.#used[i])
+    const lastByte = totalPages >> 3
+    if (totalPages & 7) a.#used[lastByte] &= (1 << (totalPages & 7)) - 1
+    a.#used.fill(0, Math.ceil(totalPages / 8))
+    a.#usedCount = countBits(a.#used.subarray(0, Math.ceil(totalPages / 8)))
     a.#leaves = leaves
     a.#index = index
     return a
@@ -288,8 +290,23 @@ export class BitmapAllocator implements Allocator {
   }
 }
 
-function popcount(b: number): number {
-  b = b - ((b >> 1) & 0x55)
-  b = (b & 0x33) + ((b >> 2) & 0x33)
-  return (b + (b >> 4)) & 0x0f
+/** Set bits in `bytes`, a 32-bit word at a time where aligned. */
+function countBits(bytes: Uint8Array): number {
+  let n = 0
+  const words = bytes.byteOffset % 4 === 0 ? Math.floor(bytes.length / 4) : 0
+  const w32 = new Uint32Array(bytes.buffer, bytes.byteOffset, words)
+  for (let i = 0; i < words; i++) {
+    let v = w32[i]
+    if (v === 0) continue
+    v = v - ((v >>> 1) & 0x55555555)
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333)
+    n += (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24)
+  }
+  for (let i = words * 4; i < bytes.length; i++) {
+    let b = bytes[i]
+    b = b - ((b >> 1) & 0x55)
+    b = (b & 0x33) + ((b >> 2) & 0x33)
+    n += (b + (b >> 4)) & 0x0f
+  }
+  return n
 }

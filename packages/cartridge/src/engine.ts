@@ -358,12 +358,17 @@ export class Engine implements ContentIO {
     if (!old) this.#checkPlace(path)
     const now = Date.now()
     const rec = writeContent(this, data, old?.created ?? now, now)
-    this.putRecord(path, rec, old)
+    this.#install(path, rec, old)
   }
 
   /** Installs a record for `path`, releasing the version it replaces. */
   putRecord(path: string, rec: FileRecord, old = this.record(path)): void {
     if (!old) this.#checkPlace(path)
+    this.#install(path, rec, old)
+  }
+
+  /** Puts a record whose place was checked; `old` is the version it replaces, if any. */
+  #install(path: string, rec: FileRecord, old: FileRecord | undefined): void {
     this.catalog.put(path, encodeFileRecord(rec))
     if (old) freeContent(this, old)
     else this.fileCount++
