@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
-import { CHUNK_SIZE, INLINE_MAX, RecordKind, type ChunkRecord } from './file-record.js'
+import { CHUNK_SIZE, INLINE_MAX, type ChunkRecord } from './file-record.js'
 import { recordFor, storeChunk } from './content.js'
 
 /**
@@ -69,7 +69,6 @@ export class ChunkWriter {
         const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
         const old = e.record(this.#path)
         const rec = recordFor(e, this.#size, chunks, old?.created ?? now, now)
-        if (rec.kind === RecordKind.INLINE) throw new Error('unreachable')
         e.putRecord(this.#path, rec, old)
       })
     } catch (err) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import {
-  CoalescingPageStore, NULL_PTR, PAGE_SIZE, Pager, isNullPtr, verifyPage,
+  CoalescingPageStore, NULL_PTR, PAGE_SIZE, Pager, verifyPage,
   type BlockPtr, type Meta, type PageStore, type PageType,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
@@ -450,16 +450,5 @@ export class Engine implements ContentIO {
   /** Whether the free map marks `page` used (for structural checks). */
   isUsed(page: number): boolean {
     return this.alloc.isUsed(page)
-  }
-
-  /** Drops cached pages (after the store changed underneath, e.g. in tests). */
-  clearCaches(): void {
-    this.#pageCache.clear()
-    this.#nodeCache.clear()
-  }
-
-  /** Whether the catalog root is empty. */
-  get empty(): boolean {
-    return isNullPtr(this.#catalogRoot) && !this.catalog.dirty
   }
 }
