@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { dirname, resolve } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
 import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore } from '@cartridge/pager'
@@ -11,6 +12,8 @@ import { Transaction } from './transaction.js'
 import { checkEngine, type CheckReport } from './check.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { CHUNK_SIZE } from './file-record.js'
+import { SqliteHost, type Database, type DatabaseMount, type OpenDatabaseOptions } from '@cartridge/vfs'
+import { ContainerDatabaseStore } from './container-database-store.js'
 
 /** Options when opening a container. */
 export interface OpenOptions extends EngineOptions {
@@ -82,12 +85,39 @@ export class Cartridge extends FileOps {
   #closed = false
   #closing: Promise<void> | undefined
   #writers = new Set<ChunkWriter>()
+  #mount: DatabaseMount | undefined
 
   private constructor(engine: Engine, path: string | undefined) {
     super()
     this.#engine = engine
     this.#path = path
     this.#queue = new CommitQueue(engine, () => engine.options.durability === 'full')
+    engine.guard = (p) => {
+      if (this.#mount?.isOpen(p)) {
+        throw new CartridgeError(ErrorCodes.LOCKED, `${p} is a database SQLite has open; close it (or use SQL) to change it`, { path: p })
+      }
+    }
+  }
+
+  /**
+   * Opens the SQLite database at `path` in this container (creating it when missing) as a
+   * better-sqlite3 `Database`. The container owns the connection: `close()` closes it. In the
+   * default `'atomic'` mode every SQLite commit is one atomic container commit; `'wal'` keeps
+   * SQLite's write-ahead log as a file beside the database. While a database is open, other
+   * changes to its files fail with `CARTRIDGE_LOCKED`; SQLite commits made while a
+   * `transaction()` runs fail with SQLITE_BUSY.
+   */
+  sqlite(path: string, options: OpenDatabaseOptions = {}): Database {
+    if (this.#closed || this.#closing) throw closedError()
+    this.#mount ??= SqliteHost.get().mount(
+      new ContainerDatabaseStore(this.#engine, this.#queue, this.#path ? dirname(this.#path) : tmpdir()),
+    )
+    return this.#mount.open(path, options)
+  }
+
+  /** Connections opened by {@link sqlite} and not closed yet. */
+  get databases(): readonly Database[] {
+    return this.#mount ? [...this.#mount.databases] : []
   }
 
   /** Creates `./<slug>.cart` (or `options.path`). Fails with `CARTRIDGE_EXISTS` if the file is there. */
@@ -321,12 +351,19 @@ export class Cartridge extends FileOps {
     await this.#queue.settled()
     await this.#queue.exclusive(async () => {
       for (const w of this.#writers) w.abort()
+      let failure: unknown
+      try {
+        this.#queue.unlocked(() => this.#mount?.close())
+      } catch (err) {
+        failure = err
+      }
       this.#closed = true
       try {
         if (!this.#engine.store.readOnly) this.#queue.flushNow(true)
       } finally {
         this.#engine.store.close()
       }
+      if (failure) throw failure
     })
   }
 

@@ -1,3 +1,4 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { Engine } from './engine.js'
 
 interface Waiter {
@@ -41,6 +42,40 @@ export class CommitQueue {
       if (this.#exclusive) this.#waiting.push(run)
       else run()
     })
+  }
+
+  /**
+   * Applies `op` and commits at once, synchronously, together with any batch still pending (whose
+   * promises settle with this commit). For callers that cannot wait (SQLite's sync). Fails with
+   * `CARTRIDGE_LOCKED` while an explicit transaction holds the writer.
+   */
+  commitNow<T>(op: (e: Engine) => T, sync: boolean): T {
+    if (this.#exclusive) {
+      throw new CartridgeError(ErrorCodes.LOCKED, 'a container transaction is in progress; database commits wait for it to end')
+    }
+    const result = this.#engine.apply(() => op(this.#engine))
+    const batch = this.#batch
+    this.#batch = []
+    this.#scheduled = undefined
+    try {
+      this.#engine.commit((sync || batch.length > 0) && this.#sync())
+    } catch (err) {
+      for (const w of batch) w.reject(err)
+      throw err
+    }
+    for (const w of batch) w.resolve()
+    return result
+  }
+
+  /** Runs `body` (inside {@link exclusive}) with {@link commitNow} allowed, for the holder's own database commits. */
+  unlocked<T>(body: () => T): T {
+    const was = this.#exclusive
+    this.#exclusive = false
+    try {
+      return body()
+    } finally {
+      this.#exclusive = was
+    }
   }
 
   /** Resolves when no commit is pending (readers call this so they see earlier writes). */

@@ -4,7 +4,7 @@ import {
   type BlockPtr, type PageIO, type PageStore,
 } from '@cartridge/pager'
 import {
-  CHUNK_RECORD_SIZE, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, readChunkRecord, writeChunkRecord,
+  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, chunkSizeOf, readChunkRecord, writeChunkRecord,
   type ChunkRecord, type FileRecord,
 } from './file-record.js'
 
@@ -37,20 +37,37 @@ export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array): Chun
 }
 
 /** Builds the record for content whose chunks are already stored. */
-export function recordFor(io: PageIO, size: number, chunks: ChunkRecord[], created: number, modified: number): FileRecord {
-  const base = { size, created, modified, chunkCount: chunks.length }
+export function recordFor(
+  io: PageIO, size: number, chunks: ChunkRecord[], created: number, modified: number, chunkShift = CHUNK_SHIFT,
+): FileRecord {
+  const base = { chunkShift, size, created, modified, chunkCount: chunks.length }
   if (chunks.length <= DIRECT_CHUNKS_MAX) return { ...base, kind: RecordKind.DIRECT, chunks }
+  return { ...base, kind: RecordKind.MAP, map: buildChunkMap(io, chunks) }
+}
+
+/** Writes chunk-map leaves for `chunks` and the pointer tree above them; returns its root. */
+export function buildChunkMap(io: PageIO, chunks: readonly ChunkRecord[]): BlockPtr {
   const leaves: BlockPtr[] = []
-  for (let i = 0; i < chunks.length; i += RECORDS_PER_MAP_LEAF) {
-    const slice = chunks.slice(i, i + RECORDS_PER_MAP_LEAF)
-    leaves.push(
-      writeNode(io, PageType.CHUNK_MAP_LEAF, 0, slice.length, slice.length * CHUNK_RECORD_SIZE, (page) => {
-        const v = viewOf(page)
-        slice.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, c))
-      }),
-    )
-  }
-  return { ...base, kind: RecordKind.MAP, map: buildPointerTree(io, leaves) }
+  for (let i = 0; i < chunks.length; i += RECORDS_PER_MAP_LEAF) leaves.push(writeMapLeaf(io, chunks.slice(i, i + RECORDS_PER_MAP_LEAF)))
+  return buildPointerTree(io, leaves)
+}
+
+/** Writes one CHUNK_MAP_LEAF page holding `records`. */
+export function writeMapLeaf(io: PageIO, records: readonly ChunkRecord[]): BlockPtr {
+  return writeNode(io, PageType.CHUNK_MAP_LEAF, 0, records.length, records.length * CHUNK_RECORD_SIZE, (page) => {
+    const v = viewOf(page)
+    records.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, c))
+  })
+}
+
+/** The chunk records stored in one CHUNK_MAP_LEAF page. */
+export function readMapLeaf(io: Pick<PageIO, 'read'>, leaf: BlockPtr): ChunkRecord[] {
+  const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
+  const v = viewOf(page)
+  const n = v.getUint16(6, true)
+  const out: ChunkRecord[] = []
+  for (let j = 0; j < n; j++) out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE))
+  return out
 }
 
 /**
@@ -59,7 +76,7 @@ export function recordFor(io: PageIO, size: number, chunks: ChunkRecord[], creat
  */
 export function writeContent(io: ContentIO, data: Uint8Array, created: number, modified: number): FileRecord {
   if (data.length <= INLINE_MAX) {
-    return { kind: RecordKind.INLINE, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
+    return { kind: RecordKind.INLINE, chunkShift: CHUNK_SHIFT, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
   }
   const chunks: ChunkRecord[] = []
   // Chunks allocated back to back are written with one store call (up to 8 MiB).
@@ -84,7 +101,8 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
  * full 64 KiB), so damaged records surface as `CARTRIDGE_CORRUPT` instead of wrong reads.
  */
 export function checkChunk(c: ChunkRecord, i: number, r: FileRecord, path: string): ChunkRecord {
-  const expected = i < r.chunkCount - 1 ? CHUNK_SIZE : r.size - (r.chunkCount - 1) * CHUNK_SIZE
+  const size = chunkSizeOf(r)
+  const expected = i < r.chunkCount - 1 ? size : r.size - (r.chunkCount - 1) * size
   const rawOk = c.codec !== 0 || c.cipher !== 0 || c.storedLength === c.logicalLength
   if (c.logicalLength !== expected || !rawOk || c.page < 2) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} has an impossible length or place`, { path, page: c.page })
@@ -154,13 +172,14 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
   if (r.kind === RecordKind.INLINE) return r.inline!.slice(offset, offset + length)
   const out = new Uint8Array(length)
   const end = offset + length
+  const chunkSize = chunkSizeOf(r)
   let scratch: Uint8Array | undefined
   let pos = offset
   while (pos < end) {
-    const i = Math.floor(pos / CHUNK_SIZE)
+    const i = Math.floor(pos / chunkSize)
     const first = chunkAt(io, r, i, path)
     checkCodec(first, path)
-    const from = pos - i * CHUNK_SIZE
+    const from = pos - i * chunkSize
     if (from !== 0 || first.storedLength > end - pos) {
       // Partial chunk: verify all of it, copy the part asked for.
       scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
@@ -174,7 +193,7 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     // Whole chunks: extend the run while the next chunk is whole and stored right after.
     const run = [first]
     let bytes = first.storedLength
-    for (let j = i + 1; j * CHUNK_SIZE < end && bytes < MAX_RUN_BYTES; j++) {
+    for (let j = i + 1; j * chunkSize < end && bytes < MAX_RUN_BYTES; j++) {
       const prev = run[run.length - 1]
       const next = chunkAt(io, r, j, path)
       if (next.codec !== 0 || next.cipher !== 0 || next.storedLength > end - pos - bytes) break

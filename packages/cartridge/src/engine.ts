@@ -9,6 +9,7 @@ import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
 import { CHUNK_SIZE, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
 import { chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
+import { writePagedContent, type PagedChange } from './paged-content.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
 export type CacheFactory = (capacity: number) => Cache<number, unknown>
@@ -63,6 +64,11 @@ export class Engine implements ContentIO {
   catalog!: Catalog
   /** Transaction being built. */
   txn = 0
+  /**
+   * Called with every path a file operation is about to change; throws to refuse (the container
+   * refuses changes to database files SQLite has open). Paged writes from the VFS bypass it.
+   */
+  guard: ((path: string) => void) | undefined
   fileCount = 0
   /** One chunk of scratch space for partial-chunk reads (reads are synchronous, so one suffices). */
   readonly scratch = new Uint8Array(CHUNK_SIZE)
@@ -354,6 +360,7 @@ export class Engine implements ContentIO {
 
   /** Creates or replaces a file. */
   writeFile(path: string, data: Uint8Array): void {
+    this.guard?.(path)
     const old = this.record(path)
     if (!old) this.#checkPlace(path)
     const now = Date.now()
@@ -363,6 +370,7 @@ export class Engine implements ContentIO {
 
   /** Installs a record for `path`, releasing the version it replaces. */
   putRecord(path: string, rec: FileRecord, old = this.record(path)): void {
+    this.guard?.(path)
     if (!old) this.#checkPlace(path)
     this.#install(path, rec, old)
   }
@@ -376,6 +384,7 @@ export class Engine implements ContentIO {
 
   /** Deletes a file. */
   deleteFile(path: string): void {
+    this.guard?.(path)
     const old = this.record(path)
     if (!old) {
       if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory (end the path with / to delete it)`, { path })
@@ -397,6 +406,8 @@ export class Engine implements ContentIO {
 
   /** Renames a file, or a directory with everything under it. Replaces a file at `to`. */
   rename(from: string, to: string): void {
+    this.guard?.(from)
+    this.guard?.(to)
     if (from === to) {
       if (!this.record(from) && !this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${from}`, { path: from })
       return
@@ -420,10 +431,31 @@ export class Engine implements ContentIO {
     const prefix = directoryPrefix(from)
     const moves: Array<[string, Uint8Array]> = []
     for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) moves.push([k, v])
+    for (const [k] of moves) this.guard?.(k)
     for (const [k, v] of moves) {
       this.catalog.delete(k)
       this.catalog.put(to + k.slice(from.length), v)
     }
+  }
+
+  /** Writes a new version of a paged file (a SQLite file): replaced pages only, copy-on-write. */
+  writePaged(path: string, change: PagedChange): void {
+    const old = this.record(path)
+    if (!old) this.#checkPlace(path)
+    const now = Date.now()
+    const rec = writePagedContent(this, old, change, old?.created ?? now, now, path)
+    this.catalog.put(path, encodeFileRecord(rec))
+    if (!old) this.fileCount++
+  }
+
+  /** Deletes a paged file (for the VFS; not guarded). Returns whether it existed. */
+  deletePaged(path: string): boolean {
+    const old = this.record(path)
+    if (!old) return false
+    this.catalog.delete(path)
+    freeContent(this, old)
+    this.fileCount--
+    return true
   }
 
   /** Reads `[offset, offset+length)` of a file, clamped to its size. */

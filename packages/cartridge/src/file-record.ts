@@ -4,6 +4,12 @@ import { BLOCK_PTR_SIZE, readBlockPtr, writeBlockPtr, type BlockPtr } from '@car
 /** Logical chunk size: content is cut into 64 KiB chunks, each stored (and later compressed/sealed) on its own. */
 export const CHUNK_SHIFT = 16
 export const CHUNK_SIZE = 1 << CHUNK_SHIFT
+/**
+ * Chunk size of paged files (SQLite databases and their journals): one 4 KiB page per chunk, so
+ * a page is replaced copy-on-write without touching its neighbours.
+ */
+export const PAGED_CHUNK_SHIFT = 12
+export const PAGED_CHUNK_SIZE = 1 << PAGED_CHUNK_SHIFT
 /** Files up to this many bytes live inline in the catalog leaf. */
 export const INLINE_MAX = 512
 /** Files of up to this many chunks keep their chunk records in the catalog value. */
@@ -35,6 +41,8 @@ export interface ChunkRecord {
 /** A catalog value: one file. */
 export interface FileRecord {
   kind: (typeof RecordKind)[keyof typeof RecordKind]
+  /** log2 of the chunk size: {@link CHUNK_SHIFT} (files) or {@link PAGED_CHUNK_SHIFT} (paged files). */
+  chunkShift: number
   size: number
   created: number
   modified: number
@@ -78,7 +86,7 @@ export function encodeFileRecord(r: FileRecord): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_SIZE + body)
   const v = viewOf(out)
   v.setUint8(0, r.kind)
-  v.setUint8(1, CHUNK_SHIFT)
+  v.setUint8(1, r.chunkShift)
   v.setUint32(4, r.chunkCount, true)
   setU64(v, 8, r.size)
   setU64(v, 16, r.created)
@@ -95,8 +103,9 @@ export function decodeFileRecord(value: Uint8Array, path: string): FileRecord {
   if (value.length < RECORD_HEADER_SIZE) throw corrupt('too short')
   const v = viewOf(value)
   const kind = v.getUint8(0) as FileRecord['kind']
-  if (v.getUint8(1) !== CHUNK_SHIFT) throw corrupt('unsupported chunk size')
-  const r: FileRecord = { kind, chunkCount: v.getUint32(4, true), size: getU64(v, 8), created: getU64(v, 16), modified: getU64(v, 24) }
+  const chunkShift = v.getUint8(1)
+  if (chunkShift !== CHUNK_SHIFT && chunkShift !== PAGED_CHUNK_SHIFT) throw corrupt('unsupported chunk size')
+  const r: FileRecord = { kind, chunkShift, chunkCount: v.getUint32(4, true), size: getU64(v, 8), created: getU64(v, 16), modified: getU64(v, 24) }
   const body = value.length - RECORD_HEADER_SIZE
   if (kind === RecordKind.INLINE) {
     if (body !== r.size) throw corrupt('inline length mismatch')
@@ -109,6 +118,11 @@ export function decodeFileRecord(value: Uint8Array, path: string): FileRecord {
     if (body !== BLOCK_PTR_SIZE) throw corrupt('chunk map pointer length mismatch')
     r.map = readBlockPtr(v, RECORD_HEADER_SIZE)
   } else throw corrupt(`unknown kind ${kind}`)
-  if (r.kind !== RecordKind.INLINE && r.chunkCount !== Math.ceil(r.size / CHUNK_SIZE)) throw corrupt('chunk count does not match size')
+  if (r.kind !== RecordKind.INLINE && r.chunkCount !== Math.ceil(r.size / 2 ** chunkShift)) throw corrupt('chunk count does not match size')
   return r
+}
+
+/** Bytes per chunk of a file record. */
+export function chunkSizeOf(r: Pick<FileRecord, 'chunkShift'>): number {
+  return 2 ** r.chunkShift
 }

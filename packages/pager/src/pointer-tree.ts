@@ -83,3 +83,101 @@ export function lookupPointerTree(io: Pick<PageIO, 'read'>, root: BlockPtr, inde
   }
   return ptr
 }
+
+/** Height of the smallest pointer tree over `leaves` leaves (0: one leaf is the root). */
+export function pointerTreeHeight(leaves: number): number {
+  let h = 0
+  for (let span = 1; span < leaves; span *= POINTERS_PER_NODE) h++
+  return h
+}
+
+/**
+ * Copy-on-write update of a pointer tree: the tree over `oldLeaves` leaves (root `root`, or none)
+ * becomes a tree over `newLeaves` leaves where leaf `i` is `updates.get(i)` when present and the
+ * old leaf `i` otherwise (every `i` ≥ `oldLeaves` must be in `updates`). Only the nodes above a
+ * changed leaf, or whose fan-out changes, are rewritten; `release` receives every old node
+ * (`POINTER_NODE`) and every old leaf that is no longer referenced, and `nextPage` supplies new
+ * node pages. Returns the new root (`aux` = height), or undefined when `newLeaves` is 0.
+ */
+export function updatePointerTree(
+  io: PageIO,
+  root: BlockPtr | undefined,
+  oldLeaves: number,
+  newLeaves: number,
+  updates: ReadonlyMap<number, BlockPtr>,
+  release: (ptr: BlockPtr, isLeaf: boolean) => void,
+  nextPage: () => number = () => io.allocate(1),
+): BlockPtr | undefined {
+  const changed = [...updates.keys()].sort((a, b) => a - b)
+  const anyChangeIn = (from: number, to: number): boolean => {
+    let lo = 0
+    let hi = changed.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (changed[mid] < from) lo = mid + 1
+      else hi = mid
+    }
+    return lo < changed.length && changed[lo] < to
+  }
+  const releaseSubtree = (ptr: BlockPtr, h: number): void => {
+    if (h === 0) return release(ptr, true)
+    const page = io.read(ptr, PageType.POINTER_NODE)
+    for (const child of readPointerNode(page, viewOf(page).getUint16(6, true))) releaseSubtree(child, h - 1)
+    release(ptr, false)
+  }
+  const oldHeight = root && oldLeaves > 0 ? root.aux : -1
+  let oldTop: BlockPtr | undefined = root && oldLeaves > 0 ? { ...root, aux: 0 } : undefined
+  const newHeight = pointerTreeHeight(newLeaves)
+  if (newLeaves === 0) {
+    if (oldTop) releaseSubtree(oldTop, oldHeight)
+    return undefined
+  }
+  // Shrinking below the old height: keep the leftmost subtree, release the rest.
+  let topHeight = oldHeight
+  while (oldTop && topHeight > newHeight) {
+    const page = io.read(oldTop, PageType.POINTER_NODE)
+    const children = readPointerNode(page, viewOf(page).getUint16(6, true))
+    for (let i = 1; i < children.length; i++) releaseSubtree(children[i], topHeight - 1)
+    release(oldTop, false)
+    oldTop = children[0]
+    topHeight--
+  }
+  // `old` is the old node at height h covering leaves [base, base + span), if there was one.
+  const build = (h: number, base: number, old: BlockPtr | undefined): BlockPtr => {
+    const span = POINTERS_PER_NODE ** h
+    const n = Math.min(newLeaves - base, span)
+    if (h === 0) {
+      const next = updates.get(base)
+      if (next) {
+        if (old) release(old, true)
+        return next
+      }
+      if (!old) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `pointer tree update has no leaf ${base}`)
+      return old
+    }
+    const oldN = old ? Math.min(Math.max(oldLeaves - base, 0), span) : 0
+    if (old && oldN === n && !anyChangeIn(base, base + span)) return old
+    let children: BlockPtr[] = []
+    if (old) {
+      const page = io.read(old, PageType.POINTER_NODE)
+      children = readPointerNode(page, viewOf(page).getUint16(6, true))
+    }
+    const childSpan = POINTERS_PER_NODE ** (h - 1)
+    const next: BlockPtr[] = []
+    for (let slot = 0; slot * childSpan < n; slot++) {
+      const childBase = base + slot * childSpan
+      let oldChild: BlockPtr | undefined = children[slot]
+      // A tree growing taller: the old root becomes the leftmost subtree at its height.
+      if (!old && childBase === 0 && h - 1 === topHeight) oldChild = oldTop
+      next.push(build(h - 1, childBase, oldChild))
+    }
+    for (let slot = next.length; slot < children.length; slot++) releaseSubtree(children[slot], h - 1)
+    if (old) release(old, false)
+    return writeNode(io, PageType.POINTER_NODE, h, next.length, next.length * BLOCK_PTR_SIZE, (page) => {
+      const v = viewOf(page)
+      next.forEach((p, j) => writeBlockPtr(v, PAGE_HEADER_SIZE + j * BLOCK_PTR_SIZE, p))
+    }, nextPage())
+  }
+  const top = build(newHeight, 0, topHeight === newHeight ? oldTop : undefined)
+  return { ...top, aux: newHeight }
+}

@@ -1,0 +1,126 @@
+import type { BlockPtr } from '@cartridge/pager'
+import { lookupPointerTree, readPointerTree, updatePointerTree } from '@cartridge/pager'
+import {
+  DIRECT_CHUNKS_MAX, PAGED_CHUNK_SHIFT, PAGED_CHUNK_SIZE, RecordKind, type ChunkRecord, type FileRecord,
+} from './file-record.js'
+import {
+  RECORDS_PER_MAP_LEAF, buildChunkMap, chunkAt, freeContent, readContent, readMapLeaf, recordFor, storeChunk, writeMapLeaf,
+  type ContentIO,
+} from './content.js'
+
+const P = PAGED_CHUNK_SIZE
+const L = RECORDS_PER_MAP_LEAF
+
+/** A new version of a paged file: whole pages replaced, the rest kept up to `keep` bytes. */
+export interface PagedChange {
+  /** New size in bytes. */
+  size: number
+  /** Bytes of the old content that survive; later bytes read as zero. */
+  keep: number
+  /** Page index → 4096 bytes of new content. */
+  pages: ReadonlyMap<number, Uint8Array>
+}
+
+/** Whether a record stores one page per chunk. */
+export function isPaged(r: FileRecord | undefined): boolean {
+  return r !== undefined && r.kind !== RecordKind.INLINE && r.chunkShift === PAGED_CHUNK_SHIFT
+}
+
+/**
+ * Writes a new version of a paged file copy-on-write: only replaced pages, the chunk-map leaves
+ * holding their records and the pointer nodes above those leaves are written; everything else is
+ * shared with the old version. A file that was not paged (written by `write()`) is converted.
+ * Pages the new version no longer uses are freed once everything new is written.
+ */
+export function writePagedContent(
+  io: ContentIO, old: FileRecord | undefined, ch: PagedChange, created: number, modified: number, path: string,
+): FileRecord {
+  const n1 = Math.ceil(ch.size / P)
+  const lenOf = (i: number) => Math.min(P, ch.size - i * P)
+  const keep = Math.min(ch.keep, old?.size ?? 0)
+  /** Content of page `i` when it is not in `ch.pages`: the old bytes below `keep`, zeros after. */
+  const rebuilt = (i: number): Uint8Array => {
+    const out = new Uint8Array(lenOf(i))
+    const start = i * P
+    if (old && start < keep) out.set(readContent(io, old, path, start, Math.min(keep, start + out.length) - start))
+    return out
+  }
+  const store = (bytes: Uint8Array): ChunkRecord => storeChunk(io, io.allocate(1), bytes)
+
+  if (!isPaged(old)) {
+    const chunks: ChunkRecord[] = []
+    for (let i = 0; i < n1; i++) chunks.push(store(ch.pages.get(i)?.subarray(0, lenOf(i)) ?? rebuilt(i)))
+    if (old) freeContent(io, old)
+    return recordFor(io, ch.size, chunks, created, modified, PAGED_CHUNK_SHIFT)
+  }
+
+  const r0 = old!
+  const n0 = r0.chunkCount
+  const leaves = new Map<number, ChunkRecord[]>()
+  const oldChunk = (i: number): ChunkRecord => {
+    if (r0.kind === RecordKind.DIRECT) return chunkAt(io, r0, i, path)
+    const j = Math.floor(i / L)
+    let recs = leaves.get(j)
+    if (!recs) {
+      recs = readMapLeaf(io, lookupPointerTree(io, r0.map!, j))
+      leaves.set(j, recs)
+    }
+    return recs[i - j * L]
+  }
+  const oldLen = (i: number) => Math.min(P, r0.size - i * P)
+  const released: Array<() => void> = []
+  const releaseChunk = (c: ChunkRecord) => released.push(() => io.freeRun(c.page, 1, c.txn))
+
+  // Pages that can change: the written ones, those past the kept bytes or the old end, and the
+  // old and new last pages (their lengths change). Everything else keeps its chunk.
+  const candidates = new Set<number>()
+  for (const i of ch.pages.keys()) if (i < n1) candidates.add(i)
+  for (let i = Math.min(n0, Math.floor(keep / P)); i < n1; i++) candidates.add(i)
+  if (n0 > 0 && n0 - 1 < n1) candidates.add(n0 - 1)
+  if (n1 > 0) candidates.add(n1 - 1)
+  const fresh = new Map<number, ChunkRecord>()
+  for (const i of [...candidates].sort((a, b) => a - b)) {
+    const page = ch.pages.get(i)
+    let next: ChunkRecord | undefined
+    if (page) next = store(page.subarray(0, lenOf(i)))
+    else if (i >= n0 || lenOf(i) !== oldLen(i) || i * P + lenOf(i) > keep) next = store(rebuilt(i))
+    if (!next) continue
+    if (i < n0) releaseChunk(oldChunk(i))
+    fresh.set(i, next)
+  }
+  for (let i = n1; i < n0; i++) releaseChunk(oldChunk(i))
+  const chunk = (i: number) => fresh.get(i) ?? oldChunk(i)
+
+  let rec: FileRecord
+  const base = { chunkShift: PAGED_CHUNK_SHIFT, size: ch.size, created, modified, chunkCount: n1 }
+  if (n1 <= DIRECT_CHUNKS_MAX) {
+    const chunks = Array.from({ length: n1 }, (_, i) => chunk(i))
+    if (r0.kind === RecordKind.MAP) releaseMap(io, r0.map!, released)
+    rec = { ...base, kind: RecordKind.DIRECT, chunks }
+  } else if (r0.kind === RecordKind.DIRECT) {
+    rec = { ...base, kind: RecordKind.MAP, map: buildChunkMap(io, Array.from({ length: n1 }, (_, i) => chunk(i))) }
+  } else {
+    const nl0 = Math.ceil(n0 / L)
+    const nl1 = Math.ceil(n1 / L)
+    const touched = new Set<number>()
+    for (const i of fresh.keys()) touched.add(Math.floor(i / L))
+    // The last leaf changes when its record count does.
+    if (nl1 > 0 && Math.min(L, n1 - (nl1 - 1) * L) !== (nl1 - 1 < nl0 ? Math.min(L, n0 - (nl1 - 1) * L) : -1)) touched.add(nl1 - 1)
+    const updates = new Map<number, BlockPtr>()
+    for (const j of touched) {
+      if (j >= nl1) continue
+      const recs: ChunkRecord[] = []
+      for (let i = j * L; i < Math.min(n1, (j + 1) * L); i++) recs.push(chunk(i))
+      updates.set(j, writeMapLeaf(io, recs))
+    }
+    const root = updatePointerTree(io, r0.map!, nl0, nl1, updates, (p) => released.push(() => io.free(p)))
+    rec = { ...base, kind: RecordKind.MAP, map: root! }
+  }
+  for (const free of released) free()
+  return rec
+}
+
+/** Queues the release of every page of a chunk map (leaves and pointer nodes). */
+function releaseMap(io: ContentIO, root: BlockPtr, released: Array<() => void>): void {
+  for (const leaf of readPointerTree(io, root, (p) => released.push(() => io.free(p)))) released.push(() => io.free(leaf))
+}

@@ -1,0 +1,204 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { CartridgeError, ErrorCodes, normalizeFilePath } from '@cartridge/core'
+import type { DatabaseStore, FileChange } from './database-store.js'
+import { PagedFile } from './paged-file.js'
+import type { SqliteHost } from './sqlite-host.js'
+
+/** How a database in a container stays crash-safe. */
+export type DatabaseMode = 'atomic' | 'wal'
+
+/** Options of {@link DatabaseMount.open}. */
+export interface OpenDatabaseOptions {
+  /**
+   * `'atomic'` (default): the rollback journal stays in memory and every SQLite commit is one
+   * container commit (one fsync), so a transaction lands whole or not at all.
+   * `'wal'`: SQLite's write-ahead log, kept as a file in the container next to the database;
+   * readers in other connections do not block the writer.
+   */
+  mode?: DatabaseMode
+  /** Open read-only (always so when the container is read-only). */
+  readonly?: boolean
+  /** Fail if the database file does not exist yet. */
+  fileMustExist?: boolean
+  /** Milliseconds to wait on a lock held by another connection (default 0: connections of one thread cannot wait for each other). */
+  timeout?: number
+}
+
+const GROUP_SUFFIX = /-(?:wal|journal|shm|mj[0-9A-Fa-f]+)$/
+
+/**
+ * The SQLite databases of one container: the files SQLite has open in it, their uncommitted
+ * pages, and the connections it handed out (which it owns: {@link close} closes them).
+ */
+export class DatabaseMount {
+  readonly id: number
+  readonly store: DatabaseStore
+  readonly #host: SqliteHost
+  readonly #files = new Map<string, PagedFile>()
+  readonly #modes = new Map<string, DatabaseMode>()
+  readonly #databases = new Set<BetterSqlite3.Database>()
+  #closed = false
+  /** The last store error turned into a SQLite error code (for diagnostics). */
+  lastError: unknown
+
+  /** @internal */
+  constructor(host: SqliteHost, id: number, store: DatabaseStore) {
+    this.#host = host
+    this.id = id
+    this.store = store
+  }
+
+  /** Opens (creating if needed) the database at `path` in the container. */
+  open(path: string, options: OpenDatabaseOptions = {}): BetterSqlite3.Database {
+    if (this.#closed) throw new CartridgeError(ErrorCodes.CLOSED, 'container is closed')
+    const p = normalizeFilePath(path)
+    if (GROUP_SUFFIX.test(p)) throw new CartridgeError(ErrorCodes.INVALID_PATH, `${p} is a name SQLite uses for its own files`, { path: p })
+    const mode = options.mode ?? 'atomic'
+    if (mode !== 'atomic' && mode !== 'wal') throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "mode must be 'atomic' or 'wal'", { path: p })
+    const known = this.#modes.get(p)
+    if (known && known !== mode && this.#openConnections(p)) {
+      throw new CartridgeError(ErrorCodes.CONFLICT, `${p} is open in ${known} mode`, { path: p })
+    }
+    this.store.size(p) // throws for a directory
+    const readonly = options.readonly === true || this.store.readOnly
+    this.#modes.set(p, mode)
+    const db = this.#host.connect(this, p, { readonly, fileMustExist: options.fileMustExist === true, timeout: options.timeout ?? 0 })
+    try {
+      if (!readonly) db.pragma(`journal_mode = ${mode === 'wal' ? 'WAL' : 'MEMORY'}`)
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    const close = db.close.bind(db)
+    this.#databases.add(db)
+    db.close = () => {
+      close()
+      this.#databases.delete(db)
+      this.#host.reapClosed()
+      return db
+    }
+    return db
+  }
+
+  #openConnections(p: string): boolean {
+    return (this.#files.get(p)?.refs ?? 0) > 0
+  }
+
+  /** Whether SQLite has `path` open (the container refuses other changes to it meanwhile). */
+  isOpen(path: string): boolean {
+    const f = this.#files.get(path)
+    return f !== undefined && (f.refs > 0 || f.dirty)
+  }
+
+  /** Connections handed out and not closed yet. */
+  get databases(): ReadonlySet<BetterSqlite3.Database> {
+    return this.#databases
+  }
+
+  /** The mode `path` was opened in, for the native side (1 atomic, 2 wal, 0 not a main database). */
+  kindOf(path: string, flags: number, mainDb: boolean): number {
+    if (!mainDb) return 0
+    return this.#modes.get(path) === 'wal' ? 2 : 1
+  }
+
+  /** @internal The file SQLite opens; created (uncommitted) when missing and `create`. */
+  openFile(path: string, create: boolean): PagedFile | undefined {
+    let f = this.#files.get(path)
+    if (!f || (!f.exists && f.refs === 0)) {
+      const size = this.store.size(path)
+      if (size === undefined && !create) return undefined
+      f = new PagedFile(this.store, path, path.replace(GROUP_SUFFIX, ''), size)
+      this.#files.set(path, f)
+    } else if (!f.exists && !create) return undefined
+    f.refs++
+    return f
+  }
+
+  /** @internal A handle of `f` was closed. */
+  release(f: PagedFile): void {
+    f.refs--
+    if (f.refs > 0) return
+    if (f.deleteOnClose) {
+      this.deleteFile(f.path)
+      return
+    }
+    // A last close with pages pending: SQLite left the file consistent (it rolls back before
+    // closing), so what it holds is committed rather than lost.
+    if (f.dirty) this.sync(f, false)
+    if (!f.dirty && f.refs === 0) this.#files.delete(f.path)
+  }
+
+  /** @internal Whether `path` exists (for SQLite's xAccess: a file of size 0 counts as absent). */
+  access(path: string): boolean {
+    const f = this.#files.get(path)
+    if (f && (f.refs > 0 || f.dirty)) return f.exists && f.size > 0
+    return (this.store.size(path) ?? 0) > 0
+  }
+
+  /**
+   * @internal Commits every pending change of `f`'s database (database, WAL and journal
+   * together, so the store only ever holds a prefix of what SQLite wrote). Returns 0 or a
+   * negative SQLite code.
+   */
+  sync(f: PagedFile, durable: boolean, extra?: FileChange): void {
+    const changes: FileChange[] = []
+    const members: PagedFile[] = []
+    for (const m of this.#files.values()) {
+      if (m.group === f.group && m.dirty && m.exists) {
+        changes.push(m.change())
+        members.push(m)
+      }
+    }
+    if (extra) changes.push(extra)
+    if (changes.length === 0 && !durable) return
+    this.store.commit(changes, durable)
+    for (const m of members) m.committed()
+  }
+
+  /** @internal Deletes `path` (SQLite's xDelete), committing pending pages of its database first. */
+  deleteFile(path: string): boolean {
+    const f = this.#files.get(path)
+    const inStore = f ? f.inStore : this.store.size(path) !== undefined
+    const group = path.replace(GROUP_SUFFIX, '')
+    if (f) f.deleted()
+    const anchor = f ?? new PagedFile(this.store, path, group, undefined)
+    if (inStore) this.sync(anchor, false, { path, deleted: true })
+    else if (!f) return false
+    if (f && f.refs === 0) this.#files.delete(path)
+    return true
+  }
+
+  /**
+   * Closes every connection this mount handed out, commits what they left pending, and detaches
+   * from the host. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return
+    let first: unknown
+    for (const db of [...this.#databases]) {
+      try {
+        db.close()
+      } catch (err) {
+        first ??= err
+      }
+    }
+    this.#host.reapClosed()
+    for (const f of [...this.#files.values()]) {
+      if (f.dirty && f.exists) {
+        try {
+          this.sync(f, false)
+        } catch (err) {
+          first ??= err
+        }
+      }
+    }
+    this.#closed = true
+    this.#files.clear()
+    this.#host.unmount(this)
+    if (first) throw first
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+}

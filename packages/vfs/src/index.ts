@@ -1,0 +1,12 @@
+import type BetterSqlite3 from 'better-sqlite3'
+
+/** A better-sqlite3 connection. */
+export type Database = BetterSqlite3.Database
+
+export { SqliteHost, NAME_MARKER } from './sqlite-host.js'
+export { DatabaseMount, type DatabaseMode, type OpenDatabaseOptions } from './database-mount.js'
+export { VFS_PAGE_SIZE, type DatabaseStore, type FileChange, type FileWrite, type FileDelete } from './database-store.js'
+export { PagedFile } from './paged-file.js'
+export { Sqlite, sqliteCodeOf } from './sqlite-codes.js'
+export { addonPath, EXTENSION_ENTRY } from './native.js'
+export { MemoryDatabaseStore } from './memory-database-store.js'

@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { existsSync } from 'node:fs'
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+
+/** The calls the native VFS makes into the backend (see native/cartridge_vfs.c). */
+export interface NativeBackend {
+  open(name: string, flags: number): number
+  read(handle: number, offset: number, length: number): number
+  write(handle: number, offset: number, length: number): number
+  truncate(handle: number, size: number): number
+  sync(handle: number, durable: number): number
+  size(handle: number): number
+  access(name: string, flags: number): number
+  delete(name: string, syncDir: number): number
+}
+
+/** What the addon exports. */
+export interface NativeVfs {
+  register(backend: NativeBackend): ArrayBuffer
+  takeClosed(): number[]
+  disable(): void
+  enable(): void
+  vfsRegistered(): boolean
+}
+
+/** The entry point SQLite calls when the library is loaded as an extension. */
+export const EXTENSION_ENTRY = 'sqlite3_cartridgevfs_init'
+
+/** Path of the built addon (`build/Release/cartridge_vfs.node` in this package). */
+export function addonPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const path = join(here, '..', 'build', 'Release', 'cartridge_vfs.node')
+  if (!existsSync(path)) {
+    throw new CartridgeError(
+      ErrorCodes.UNSUPPORTED,
+      `the SQLite VFS addon is not built (${path}); run \`node-gyp rebuild\` in @cartridge/vfs (needs a C compiler)`,
+    )
+  }
+  return path
+}
+
+let loaded: NativeVfs | undefined
+
+/** Loads the addon once per process. */
+export function loadNative(): NativeVfs {
+  loaded ??= createRequire(import.meta.url)(addonPath()) as NativeVfs
+  return loaded
+}

@@ -1,0 +1,219 @@
+import { createRequire } from 'node:module'
+import type BetterSqlite3 from 'better-sqlite3'
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import type { DatabaseStore } from './database-store.js'
+import { DatabaseMount } from './database-mount.js'
+import { EXTENSION_ENTRY, addonPath, loadNative, type NativeBackend, type NativeVfs } from './native.js'
+import type { PagedFile } from './paged-file.js'
+import { Sqlite, sqliteCodeOf } from './sqlite-codes.js'
+
+/** Marks a SQLite file name as one of ours; the native side dispatches on it. */
+export const NAME_MARKER = '/.cartridge-vfs:'
+
+interface Handle {
+  mount: DatabaseMount
+  file: PagedFile
+}
+
+type DatabaseConstructor = typeof BetterSqlite3
+
+/**
+ * The process-wide bridge between SQLite and containers. SQLite's VFS registry is process-wide,
+ * so there is one host per process (per better-sqlite3 copy); each open container is a
+ * {@link DatabaseMount} in it. The host loads the native VFS into better-sqlite3's SQLite once,
+ * routes every file call to the mount that owns the file, and turns store errors into SQLite
+ * result codes (the native side never sees an exception).
+ */
+export class SqliteHost {
+  static #instance: SqliteHost | undefined
+
+  /** The host of this process (created on first use). */
+  static get(): SqliteHost {
+    SqliteHost.#instance ??= new SqliteHost()
+    return SqliteHost.#instance
+  }
+
+  readonly #mounts = new Map<number, DatabaseMount>()
+  readonly #handles = new Map<number, Handle>()
+  #nextMount = 1
+  #nextHandle = 1
+  #native: NativeVfs | undefined
+  #buffer: Uint8Array | undefined
+  #Database: DatabaseConstructor | undefined
+
+  private constructor() {}
+
+  /** better-sqlite3's Database class, with the VFS loaded into its SQLite. */
+  get Database(): DatabaseConstructor {
+    this.#load()
+    return this.#Database!
+  }
+
+  /** Attaches a store; its databases are opened through the returned mount. */
+  mount(store: DatabaseStore): DatabaseMount {
+    const m = new DatabaseMount(this, this.#nextMount++, store)
+    this.#mounts.set(m.id, m)
+    return m
+  }
+
+  /** @internal */
+  unmount(m: DatabaseMount): void {
+    this.#mounts.delete(m.id)
+  }
+
+  /** @internal Opens a better-sqlite3 connection to `path` of `m`. */
+  connect(m: DatabaseMount, path: string, options: BetterSqlite3.Options): BetterSqlite3.Database {
+    this.#load()
+    const name = `${m.store.directory.replace(/\/+$/, '')}${NAME_MARKER}${m.id}:${encodeURIComponent(path)}`
+    try {
+      return new this.#Database!(name, options)
+    } catch (err) {
+      const cause = m.lastError
+      m.lastError = undefined
+      if (cause instanceof CartridgeError) throw cause
+      throw new CartridgeError(ErrorCodes.IO, `cannot open database ${path}: ${(err as Error).message}`, { path, cause: err })
+    }
+  }
+
+  /** @internal Hands closed SQLite files back to their mounts. */
+  reapClosed(): void {
+    if (!this.#native) return
+    for (const h of this.#native.takeClosed()) {
+      const handle = this.#handles.get(h)
+      if (!handle) continue
+      this.#handles.delete(h)
+      try {
+        handle.mount.release(handle.file)
+      } catch (err) {
+        handle.mount.lastError = err
+      }
+    }
+  }
+
+  #load(): void {
+    if (this.#Database) return
+    const native = loadNative()
+    const require = createRequire(import.meta.url)
+    const Database = require('better-sqlite3') as DatabaseConstructor
+    this.#buffer = new Uint8Array(native.register(this.#backend()))
+    this.#native = native
+    const boot = new Database(':memory:')
+    try {
+      (boot.loadExtension as (path: string, entryPoint?: string) => unknown)(addonPath(), EXTENSION_ENTRY)
+    } finally {
+      boot.close()
+    }
+    if (!native.vfsRegistered()) throw new CartridgeError(ErrorCodes.UNSUPPORTED, 'the SQLite VFS did not register')
+    this.#Database = Database
+    // Past this point JavaScript must not be called from SQLite (databases closed at exit).
+    process.once('exit', () => native.disable())
+  }
+
+  #parse(name: string): { mount: DatabaseMount; path: string } | undefined {
+    const at = name.indexOf(NAME_MARKER)
+    if (at < 0) return undefined
+    const rest = name.slice(at + NAME_MARKER.length)
+    const colon = rest.indexOf(':')
+    const mount = this.#mounts.get(Number(rest.slice(0, colon)))
+    if (!mount || mount.closed) return undefined
+    return { mount, path: decodeURIComponent(rest.slice(colon + 1)) }
+  }
+
+  #handle(h: number): Handle {
+    const handle = this.#handles.get(h)
+    if (!handle) throw new CartridgeError(ErrorCodes.CLOSED, 'database file is closed')
+    return handle
+  }
+
+  /** The callbacks the native VFS makes. None throws: failures become negative SQLite codes. */
+  #backend(): NativeBackend {
+    const fail = (mount: DatabaseMount | undefined, err: unknown, fallback: number): number => {
+      if (mount) mount.lastError = err
+      return -sqliteCodeOf(err, fallback)
+    }
+    return {
+      open: (name, flags) => {
+        this.reapClosed()
+        const target = this.#parse(name)
+        if (!target) return -Sqlite.CANTOPEN
+        try {
+          const mainDb = (flags & Sqlite.OPEN_MAIN_DB) !== 0
+          const file = target.mount.openFile(target.path, (flags & Sqlite.OPEN_CREATE) !== 0)
+          if (!file) return -Sqlite.CANTOPEN
+          if (flags & Sqlite.OPEN_DELETEONCLOSE) file.deleteOnClose = true
+          const h = this.#nextHandle++
+          this.#handles.set(h, { mount: target.mount, file })
+          return h * 4 + target.mount.kindOf(target.path, flags, mainDb)
+        } catch (err) {
+          return fail(target.mount, err, Sqlite.CANTOPEN)
+        }
+      },
+      read: (h, offset, length) => {
+        let handle: Handle | undefined
+        try {
+          handle = this.#handle(h)
+          return handle.file.read(offset, length, this.#buffer!)
+        } catch (err) {
+          return fail(handle?.mount, err, Sqlite.IOERR_READ)
+        }
+      },
+      write: (h, offset, length) => {
+        let handle: Handle | undefined
+        try {
+          handle = this.#handle(h)
+          handle.file.write(offset, this.#buffer!.subarray(0, length))
+          return 0
+        } catch (err) {
+          return fail(handle?.mount, err, Sqlite.IOERR_WRITE)
+        }
+      },
+      truncate: (h, size) => {
+        let handle: Handle | undefined
+        try {
+          handle = this.#handle(h)
+          handle.file.truncate(size)
+          return 0
+        } catch (err) {
+          return fail(handle?.mount, err, Sqlite.IOERR_TRUNCATE)
+        }
+      },
+      sync: (h, durable) => {
+        let handle: Handle | undefined
+        try {
+          handle = this.#handle(h)
+          handle.mount.sync(handle.file, durable !== 0)
+          return 0
+        } catch (err) {
+          return fail(handle?.mount, err, Sqlite.IOERR_FSYNC)
+        }
+      },
+      size: (h) => {
+        let handle: Handle | undefined
+        try {
+          handle = this.#handle(h)
+          return handle.file.size
+        } catch (err) {
+          return fail(handle?.mount, err, Sqlite.IOERR)
+        }
+      },
+      access: (name) => {
+        const target = this.#parse(name)
+        if (!target) return 0
+        try {
+          return target.mount.access(target.path) ? 1 : 0
+        } catch (err) {
+          return fail(target.mount, err, Sqlite.IOERR)
+        }
+      },
+      delete: (name) => {
+        const target = this.#parse(name)
+        if (!target) return -Sqlite.IOERR_DELETE_NOENT
+        try {
+          return target.mount.deleteFile(target.path) ? 0 : -Sqlite.IOERR_DELETE_NOENT
+        } catch (err) {
+          return fail(target.mount, err, Sqlite.IOERR_DELETE)
+        }
+      },
+    }
+  }
+}
