@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { isCartridgeError } from 'cartridge'
 import pkg from '../package.json' with { type: 'json' }
 import type { Io } from './io.js'
@@ -10,6 +10,7 @@ import { rm } from './commands/rm.js'
 import { mv } from './commands/mv.js'
 import { info } from './commands/info.js'
 import { check } from './commands/check.js'
+import { sql, sqlExport, sqlImport } from './commands/sql.js'
 
 export type { Io } from './io.js'
 
@@ -125,6 +126,41 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'container file')
     .option('--data', 'also read every chunk and verify its checksum')
     .action(run((file: string, o) => check(io, file, o)))
+
+  // `sql <cart> <db> <sql>` is the command's own action; `sql export` and `sql import` are subcommands
+  // (commander tries a subcommand name first, so a container called `export` needs `export.cart`).
+  const sqlCommand = program
+    .command('sql')
+    .description('run SQL on a SQLite database in the container; export or import database files')
+    .usage('[options] <cart> <db> <sql>\n       cartridge sql export [options] <cart> <db> <out-file>\n       cartridge sql import [options] <cart> <file.db> [db]')
+    .argument('<cart>', 'container file')
+    .argument('<db>', 'database in the container, e.g. /app.db (created when missing)')
+    .argument('<sql>', 'SQL: one statement returning rows prints them; anything else (any number of statements) prints nothing')
+    .addOption(new Option('--mode <mode>', "journal mode (default: the database's own; atomic for a new one)").choices(['atomic', 'wal']))
+    .option('--readonly', 'open the container and the database read-only')
+    .option('--json', 'print rows as a JSON array of objects (blobs as base64)')
+    .addOption(new Option('--csv', 'print rows as CSV with a header line (blobs as hex)').conflicts('json'))
+    .action(run((file: string, db: string, text: string, o) => sql(io, file, db, text, o)))
+
+  sqlCommand
+    .command('export')
+    .description('write a database as a plain SQLite file (WAL checkpointed into it), then quick_check it')
+    .argument('<cart>', 'container file')
+    .argument('<db>', 'database in the container')
+    .argument('<out-file>', 'local file to write')
+    .option('-f, --force', 'replace <out-file> (and a -wal or -journal beside it) if it exists')
+    .option('-q, --quiet', 'no progress bar and no summary')
+    .action(run((file: string, db: string, out: string, o) => sqlExport(io, file, db, out, o)))
+
+  sqlCommand
+    .command('import')
+    .description('copy a plain SQLite database file into the container, then quick_check it')
+    .argument('<cart>', 'container file')
+    .argument('<file.db>', 'local SQLite database (its -wal, if any, is checkpointed first)')
+    .argument('[db]', 'path in the container (default: /<base name of file.db>)')
+    .option('-f, --force', 'replace the database if it exists in the container')
+    .option('-q, --quiet', 'no progress bar and no summary')
+    .action(run((file: string, source: string, db: string | undefined, o) => sqlImport(io, file, source, db, o)))
 
   return program
 }

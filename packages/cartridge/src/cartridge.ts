@@ -60,6 +60,17 @@ export interface ScanOptions {
   signal?: AbortSignal
 }
 
+/** Options of {@link Cartridge.createWriteStream}. */
+export interface WriteStreamOptions {
+  signal?: AbortSignal
+  /**
+   * `'chunks'` (default): 64 KiB chunks. `'pages'`: one 4 KiB page per chunk, the layout SQLite
+   * databases in the container use (import a database file this way and it is not converted on
+   * its first write).
+   */
+  layout?: 'chunks' | 'pages'
+}
+
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
 
 /** Checks a slug: lowercase letters, digits and single hyphens, 1–214 characters. */
@@ -319,10 +330,13 @@ export class Cartridge extends FileOps {
    * file appears, atomically, when the stream finishes; if the stream is destroyed or fails,
    * nothing changes and the space is given back.
    */
-  createWriteStream(path: string, options: { signal?: AbortSignal } = {}): Writable {
+  createWriteStream(path: string, options: WriteStreamOptions = {}): Writable {
     const p = normalizeFilePath(path)
     if (this.#closed) throw closedError()
-    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(op), p)
+    if (options.layout !== undefined && options.layout !== 'chunks' && options.layout !== 'pages') {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "layout must be 'chunks' or 'pages'", { path: p })
+    }
+    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(op), p, options.layout === 'pages')
     this.#writers.add(writer)
     const done = () => this.#writers.delete(writer)
     return new Writable({

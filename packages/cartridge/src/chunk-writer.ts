@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
-import { CHUNK_SIZE, INLINE_MAX, type ChunkRecord } from './file-record.js'
+import { CHUNK_SHIFT, INLINE_MAX, PAGED_CHUNK_SHIFT, type ChunkRecord } from './file-record.js'
 import { recordFor, storeChunk } from './content.js'
 
 /**
@@ -13,13 +13,17 @@ export class ChunkWriter {
   readonly #engine: Engine
   readonly #mutate: <T>(op: (e: Engine) => T) => Promise<T>
   readonly #path: string
-  #buf = new Uint8Array(CHUNK_SIZE)
+  readonly #shift: number
+  readonly #buf: Uint8Array
   #fill = 0
   #size = 0
   #chunks: ChunkRecord[] = []
   #done = false
 
-  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string) {
+  /** `paged`: store 4 KiB chunks (the layout of SQLite database files) instead of 64 KiB. */
+  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string, paged = false) {
+    this.#shift = paged ? PAGED_CHUNK_SHIFT : CHUNK_SHIFT
+    this.#buf = new Uint8Array(2 ** this.#shift)
     this.#engine = engine
     this.#mutate = mutate
     this.#path = path
@@ -30,12 +34,12 @@ export class ChunkWriter {
     if (this.#done) throw new CartridgeError(ErrorCodes.CLOSED, 'write stream has ended', { path: this.#path })
     let off = 0
     while (off < data.length) {
-      const take = Math.min(CHUNK_SIZE - this.#fill, data.length - off)
+      const take = Math.min(this.#buf.length - this.#fill, data.length - off)
       this.#buf.set(data.subarray(off, off + take), this.#fill)
       this.#fill += take
       off += take
       this.#size += take
-      if (this.#fill === CHUNK_SIZE) await this.#storeChunk()
+      if (this.#fill === this.#buf.length) await this.#storeChunk()
     }
   }
 
@@ -54,7 +58,7 @@ export class ChunkWriter {
 
   /** Stores the tail and installs the file atomically. */
   async finish(): Promise<void> {
-    if (this.#size <= INLINE_MAX) {
+    if (this.#size <= INLINE_MAX && this.#shift === CHUNK_SHIFT) {
       const data = this.#buf.slice(0, this.#fill)
       this.#done = true
       await this.#mutate((e) => e.writeFile(this.#path, data))
@@ -68,7 +72,7 @@ export class ChunkWriter {
         const now = Date.now()
         const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
         const old = e.record(this.#path)
-        const rec = recordFor(e, this.#size, chunks, old?.created ?? now, now)
+        const rec = recordFor(e, this.#size, chunks, old?.created ?? now, now, this.#shift)
         e.putRecord(this.#path, rec, old)
       })
     } catch (err) {

@@ -166,10 +166,11 @@ done:
   return rc;
 }
 
-/* Backend results: >= 0 success, < 0 the negated SQLite error code. */
-static int result_code(int called, double r, int fallback) {
+/* Backend results: >= 0 success, < 0 the negated SQLite error code. `r` is read only after the
+ * call has stored it (a function's arguments are evaluated in no fixed order). */
+static int call_result(int called, const double *r, int fallback) {
   if (called != 0) return fallback;
-  if (r < 0) return (int)-r;
+  if (*r < 0) return (int)-*r;
   return SQLITE_OK;
 }
 
@@ -237,7 +238,7 @@ static int cf_write(sqlite3_file *pf, const void *in, int amt, sqlite3_int64 off
     if (!js_ok()) return SQLITE_IOERR_WRITE;
     memcpy(g_buf, src, (size_t)piece);
     double args[3] = {f->handle, (double)off, (double)piece}, r = 0;
-    int rc = result_code(call_backend(CB_WRITE, NULL, 3, args, &r), r, SQLITE_IOERR_WRITE);
+    int rc = call_result(call_backend(CB_WRITE, NULL, 3, args, &r), &r, SQLITE_IOERR_WRITE);
     if (rc != SQLITE_OK) return rc;
     src += piece;
     off += piece;
@@ -249,13 +250,13 @@ static int cf_write(sqlite3_file *pf, const void *in, int amt, sqlite3_int64 off
 static int cf_truncate(sqlite3_file *pf, sqlite3_int64 size) {
   CartFile *f = (CartFile *)pf;
   double args[2] = {f->handle, (double)size}, r = 0;
-  return result_code(call_backend(CB_TRUNCATE, NULL, 2, args, &r), r, SQLITE_IOERR_TRUNCATE);
+  return call_result(call_backend(CB_TRUNCATE, NULL, 2, args, &r), &r, SQLITE_IOERR_TRUNCATE);
 }
 
 /* durable: 1 for SQLite's xSync, 0 when a write transaction ended (commit without fsync). */
 static int backend_sync(CartFile *f, int durable) {
   double args[2] = {f->handle, (double)durable}, r = 0;
-  return result_code(call_backend(CB_SYNC, NULL, 2, args, &r), r, SQLITE_IOERR_FSYNC);
+  return call_result(call_backend(CB_SYNC, NULL, 2, args, &r), &r, SQLITE_IOERR_FSYNC);
 }
 
 static int cf_sync(sqlite3_file *pf, int flags) {
@@ -266,7 +267,7 @@ static int cf_sync(sqlite3_file *pf, int flags) {
 static int cf_file_size(sqlite3_file *pf, sqlite3_int64 *size) {
   CartFile *f = (CartFile *)pf;
   double args[1] = {f->handle}, r = 0;
-  int rc = result_code(call_backend(CB_SIZE, NULL, 1, args, &r), r, SQLITE_IOERR_FSTAT);
+  int rc = call_result(call_backend(CB_SIZE, NULL, 1, args, &r), &r, SQLITE_IOERR_FSTAT);
   if (rc == SQLITE_OK) *size = (sqlite3_int64)r;
   return rc;
 }
@@ -483,7 +484,7 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, i
   /* Not on the main thread (a worker), or the process is shutting down: a clean refusal. */
   if (!js_ok()) return SQLITE_CANTOPEN;
   double args[1] = {(double)flags}, r = 0;
-  int rc = result_code(call_backend(CB_OPEN, name, 1, args, &r), r, SQLITE_CANTOPEN);
+  int rc = call_result(call_backend(CB_OPEN, name, 1, args, &r), &r, SQLITE_CANTOPEN);
   if (rc != SQLITE_OK) return rc;
   long long v = (long long)r;
   f->handle = (double)(v >> 2);
@@ -504,14 +505,14 @@ static int vfs_delete(sqlite3_vfs *vfs, const char *name, int sync_dir) {
   (void)vfs;
   if (!is_ours(name)) return g_orig->xDelete(g_orig, name, sync_dir);
   double args[1] = {(double)sync_dir}, r = 0;
-  return result_code(call_backend(CB_DELETE, name, 1, args, &r), r, SQLITE_IOERR_DELETE);
+  return call_result(call_backend(CB_DELETE, name, 1, args, &r), &r, SQLITE_IOERR_DELETE);
 }
 
 static int vfs_access(sqlite3_vfs *vfs, const char *name, int flags, int *out) {
   (void)vfs;
   if (!is_ours(name)) return g_orig->xAccess(g_orig, name, flags, out);
   double args[1] = {(double)flags}, r = 0;
-  int rc = result_code(call_backend(CB_ACCESS, name, 1, args, &r), r, SQLITE_IOERR_ACCESS);
+  int rc = call_result(call_backend(CB_ACCESS, name, 1, args, &r), &r, SQLITE_IOERR_ACCESS);
   *out = rc == SQLITE_OK && r > 0;
   return rc;
 }

@@ -137,10 +137,26 @@ export class DatabaseMount {
 
   /**
    * @internal Commits every pending change of `f`'s database (database, WAL and journal
-   * together, so the store only ever holds a prefix of what SQLite wrote). Returns 0 or a
-   * negative SQLite code.
+   * together, so the store only ever holds a prefix of what SQLite wrote).
+   *
+   * When SQLite's own sync of an atomic-mode database fails, SQLite reports the commit as failed
+   * and, its journal being in memory, cannot roll the file back; so the pending pages are
+   * dropped here and the file is its last commit again (SQLite re-reads it after the error).
+   * A failed commit at the end of a transaction (no sync asked) keeps the pages for the next
+   * one: SQLite already considers that transaction committed.
    */
   sync(f: PagedFile, durable: boolean, extra?: FileChange): void {
+    try {
+      this.#commitGroup(f, durable, extra)
+    } catch (err) {
+      if (durable && this.#modes.get(f.group) !== 'wal') {
+        for (const m of this.#files.values()) if (m.group === f.group) m.discard()
+      }
+      throw err
+    }
+  }
+
+  #commitGroup(f: PagedFile, durable: boolean, extra?: FileChange): void {
     const changes: FileChange[] = []
     const members: PagedFile[] = []
     for (const m of this.#files.values()) {

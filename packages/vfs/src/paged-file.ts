@@ -124,6 +124,13 @@ export class PagedFile {
     this.#sizeChanged = false
   }
 
+  /** Drops every uncommitted change: the file is its committed version again. */
+  discard(): void {
+    this.#dirty.clear()
+    this.size = this.#keep = this.#committedSize
+    this.#sizeChanged = !this.#exists
+  }
+
   /** After the file was deleted: it is empty and not in the store. */
   deleted(): void {
     this.#dirty.clear()
