@@ -33,6 +33,7 @@ const workloads = [
   await import('./src/workloads/big-file.mjs'),
   await import('./src/workloads/durable-commits.mjs'),
   await import('./src/workloads/listing.mjs'),
+  await import('./src/workloads/sqlite.mjs'),
 ]
 
 const started = new Date()

@@ -299,7 +299,7 @@ export function round(x, digits) {
 }
 
 /** @param {number} ms */
-function fmt(ms) {
+export function fmt(ms) {
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)
 }
 

@@ -307,6 +307,9 @@ export class Engine implements ContentIO {
         catalogRoot: this.#catalogRoot, freeMapRoot,
       }
       this.pager.commit(meta, { sync })
+      // Without a sync the commit must still reach the operating system (a killed process then
+      // keeps it, as it keeps any written file): empty the coalescing buffer.
+      if (!sync && this.store instanceof CoalescingPageStore) this.store.flush()
       this.#afterCommit(meta, sync)
       this.txn++
     } catch (err) {

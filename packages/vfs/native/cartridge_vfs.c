@@ -597,10 +597,17 @@ int sqlite3_cartridgevfs_init(sqlite3 *db, char **err, const sqlite3_api_routine
 
 /* ---- Node-API side ---------------------------------------------------------------------- */
 
+/* The environment that registered the backend is going away (worker exit, process shutdown):
+ * no more calls into JavaScript, and another environment may register later. */
 static void on_env_cleanup(void *arg) {
-  (void)arg;
+  napi_env env = arg;
+  if (env != g_env) return;
   g_js_enabled = 0;
   g_backend = NULL;
+  g_buffer_ref = NULL;
+  g_buf = NULL;
+  g_env = NULL;
+  g_closed_len = 0;
 }
 
 static napi_value throw_error(napi_env env, const char *msg) {
@@ -630,8 +637,8 @@ static napi_value js_register(napi_env env, napi_callback_info info) {
     if (napi_create_arraybuffer(env, BUF_SIZE, &data, &ab) != napi_ok) return throw_error(env, "cannot allocate the transfer buffer");
     napi_create_reference(env, ab, 1, &g_buffer_ref);
     g_buf = data;
-    napi_add_env_cleanup_hook(env, on_env_cleanup, NULL);
   }
+  if (g_env != env) napi_add_env_cleanup_hook(env, on_env_cleanup, env);
   g_env = env;
   g_main_thread = pthread_self();
   g_js_enabled = 1;

@@ -95,7 +95,11 @@ export class SqliteHost {
     const native = loadNative()
     const require = createRequire(import.meta.url)
     const Database = require('better-sqlite3') as DatabaseConstructor
-    this.#buffer = new Uint8Array(native.register(this.#backend()))
+    try {
+      this.#buffer = new Uint8Array(native.register(this.#backend()))
+    } catch (err) {
+      throw new CartridgeError(ErrorCodes.UNSUPPORTED, (err as Error).message, { cause: err })
+    }
     this.#native = native
     const boot = new Database(':memory:')
     try {

@@ -59,9 +59,9 @@ export async function sql(io: Io, file: string, db: string, text: string, flags:
 export async function sqlExport(io: Io, file: string, db: string, outFile: string, flags: SqlCopyFlags): Promise<number> {
   const out = resolve(io.cwd, outFile)
   // A stale `-wal` beside the output would be replayed onto the new file by the next reader.
-  const leftovers = [out, `${out}-wal`, `${out}-journal`].filter((p) => existsSync(p))
+  const leftovers = ['', '-wal', '-journal'].filter((suffix) => existsSync(out + suffix))
   if (leftovers.length > 0 && !flags.force) {
-    throw new CartridgeError(ErrorCodes.EXISTS, `${leftovers[0]} already exists (use --force to replace it)`)
+    throw new CartridgeError(ErrorCodes.EXISTS, `${outFile + leftovers[0]} already exists (use --force to replace it)`)
   }
   let size = 0
   let path = ''
@@ -81,7 +81,7 @@ export async function sqlExport(io: Io, file: string, db: string, outFile: strin
     const partial = `${out}.partial-${process.pid}`
     try {
       await pipeline(cart.createReadStream(path), counter(bar), createWriteStream(partial))
-      for (const p of leftovers) await rm(p, { force: true })
+      for (const suffix of leftovers) await rm(out + suffix, { force: true })
       await rename(partial, out)
     } catch (err) {
       await rm(partial, { force: true })

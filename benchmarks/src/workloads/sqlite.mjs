@@ -1,0 +1,316 @@
+// Workload 6: SQLite inside a container (`cart.sqlite()`, 'atomic' and 'wal' modes) vs
+// better-sqlite3 on a plain file, on the same rows: bulk insert in 1 transaction, inserts in
+// transactions of 100, primary-key point selects with the default cache and with an 8-page cache.
+// Also runnable as a child process (`--child <impl> <txns> <dir>`) so that strace can count the
+// fsync-family calls per commit.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Cartridge, Database, missing } from '../peers.mjs'
+import { Suite, fmt, pad, prng, rotate, round, sampleRss, tempDir } from '../harness.mjs'
+
+export const id = 'w6'
+export const title = 'SQLite in a container (atomic, wal) vs better-sqlite3 on a plain file'
+
+const PER_TXN = 100
+const NAME_BYTES = 30
+const SMALL_CACHE = 8
+const PLAIN = 'sqlite'
+const SYNC_CALLS = ['fsync', 'fdatasync', 'msync', 'sync_file_range']
+const TIME_TARGET = 1.15
+
+/**
+ * @typedef {object} Impl
+ * @property {string} name
+ * @property {(dir: string) => Promise<any> | any} setup creates the empty storage in `dir`
+ * @property {(env: any) => any} connect a new connection (better-sqlite3 Database) with the impl's pragmas
+ * @property {(env: any) => Promise<void> | void} teardown closes what setup opened
+ */
+
+/** @returns {Impl[]} */
+function makeImpls() {
+  /** @type {Impl[]} */
+  const impls = []
+  if (Database) {
+    impls.push({
+      name: PLAIN,
+      setup: (dir) => ({ file: join(dir, 'plain.db') }),
+      connect({ file }) {
+        const db = new Database(file)
+        db.pragma('journal_mode = WAL')
+        db.pragma('synchronous = FULL')
+        return db
+      },
+      teardown: () => {},
+    })
+  }
+  for (const mode of /** @type {const} */ (['atomic', 'wal'])) {
+    impls.push({
+      name: `cartridge-${mode}`,
+      setup: async (dir) => ({ cart: await Cartridge.create('bench', 'bench', { path: join(dir, 'bench.cart'), durability: 'full' }) }),
+      connect({ cart }) {
+        // The container keeps the connection referenced (cart.databases) until it is closed.
+        const db = cart.sqlite('/app.db', { mode })
+        if (mode === 'wal') db.pragma('synchronous = FULL')
+        return db
+      },
+      teardown: ({ cart }) => cart.close(),
+    })
+  }
+  return impls
+}
+
+/** ~30-byte names, deterministic, distinct per row. @param {number} n */
+function makeRows(n) {
+  const rnd = prng(7)
+  const letters = 'abcdefghijklmnopqrstuvwxyz'
+  /** @type {string[]} */
+  const names = new Array(n)
+  /** @type {number[]} */
+  const values = new Array(n)
+  for (let i = 0; i < n; i++) {
+    let s = `n${pad(i, 8)}-`
+    while (s.length < NAME_BYTES) s += letters[Math.floor(rnd() * 26)]
+    names[i] = s
+    values[i] = Math.round(rnd() * 1e6) / 100
+  }
+  return { names, values }
+}
+
+/** @param {any} db */
+function createTable(db) {
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, value REAL)')
+}
+
+/**
+ * Inserts rows [0, n) in transactions of `perTxn` (ids 1..n).
+ * @param {any} db @param {{names: string[], values: number[]}} rows @param {number} n @param {number} perTxn
+ */
+function insertRows(db, rows, n, perTxn) {
+  const insert = db.prepare('INSERT INTO t(id, name, value) VALUES (?, ?, ?)')
+  const txn = db.transaction((/** @type {number} */ start, /** @type {number} */ end) => {
+    for (let i = start; i < end; i++) insert.run(i + 1, rows.names[i], rows.values[i])
+  })
+  return () => {
+    for (let start = 0; start < n; start += perTxn) {
+      txn(start, Math.min(n, start + perTxn))
+      sampleRss()
+    }
+  }
+}
+
+/** @param {any} db @param {{names: string[], values: number[]}} rows @param {number} n @param {string} what */
+function checkTable(db, rows, n, what) {
+  const got = db.prepare('SELECT count(*) AS c, max(id) AS m, sum(length(name)) AS l FROM t').get()
+  if (got.c !== n || got.m !== n || got.l !== n * NAME_BYTES) throw new Error(`data check failed: ${what}: ${JSON.stringify(got)}, want ${n} rows`)
+  for (const i of [0, n >> 1, n - 1]) checkRow(db.prepare('SELECT name, value FROM t WHERE id = ?').get(i + 1), rows, i, what)
+}
+
+/** @param {any} row @param {{names: string[], values: number[]}} rows @param {number} i @param {string} what */
+function checkRow(row, rows, i, what) {
+  if (!row || row.name !== rows.names[i] || row.value !== rows.values[i]) throw new Error(`data check failed: ${what}: row ${i + 1} is ${JSON.stringify(row)}`)
+}
+
+/** @param {any} select @param {number[]} ids @returns {number} rows not found */
+function selectAll(select, ids) {
+  let missingRows = 0
+  for (let i = 0; i < ids.length; i++) {
+    if (select.get(ids[i]) === undefined) missingRows++
+    if ((i & 1023) === 0) sampleRss()
+  }
+  return missingRows
+}
+
+/** A Suite whose ratios compare each container row with the plain-file row of the same phase. */
+class SqliteSuite extends Suite {
+  rows() {
+    const rows = super.rows().map((r) => ({ ...r, timeRatio: /** @type {number | null} */ (null) }))
+    for (const r of rows) {
+      const plain = rows.find((x) => x.phase === r.phase && x.impl === PLAIN)
+      if (!plain || r.impl === PLAIN) continue
+      r.ratio = round(plain.medianMs / r.medianMs, 3) // container throughput ÷ plain throughput
+      r.timeRatio = round(r.medianMs / plain.medianMs, 3) // container time ÷ plain time
+    }
+    return rows
+  }
+
+  markdown() {
+    const rows = this.rows()
+    const head = ['phase', 'impl', 'runs', 'median ms', 'min ms', 'max ms', 'ops/s', 'cart ÷ plain', 'time ÷ plain', 'peak RSS MiB', 'ΔRSS MiB', 'CPU user+sys ms', 'dirtied MiB']
+    const lines = [`### ${this.id}: ${this.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`]
+    const ratio = (/** @type {number | null} */ x) => (x === null ? '' : `${x.toFixed(2)}×`)
+    for (const r of rows) {
+      lines.push(`| ${[
+        r.phase, r.impl, r.runs, fmt(r.medianMs), fmt(r.minMs), fmt(r.maxMs), r.opsPerSec?.toLocaleString('en-US') ?? '',
+        r.impl === PLAIN ? '—' : ratio(r.ratio), r.impl === PLAIN ? '—' : ratio(r.timeRatio),
+        r.rssPeakMiB, r.rssDeltaMiB, fmt(r.cpuUserMs + r.cpuSystemMs), r.writtenMiB,
+      ].join(' | ')} |`)
+    }
+    // Side by side: one line per operation.
+    const phases = [...new Set(rows.map((r) => r.phase))]
+    const impls = [...new Set(rows.map((r) => r.impl))]
+    const containers = impls.filter((x) => x !== PLAIN)
+    const sHead = ['operation', ...impls.map((x) => (x === PLAIN ? `${x} (plain file) ops/s` : `${x} ops/s`)), ...containers.map((x) => `${x.replace('cartridge-', '')} ÷ plain: throughput / time`)]
+    lines.push('', `| ${sHead.join(' | ')} |`, `|---|${sHead.slice(1).map(() => '---:').join('|')}|`)
+    for (const p of phases) {
+      const of = (/** @type {string} */ impl) => rows.find((r) => r.phase === p && r.impl === impl)
+      lines.push(`| ${[
+        p,
+        ...impls.map((x) => of(x)?.opsPerSec?.toLocaleString('en-US') ?? ''),
+        ...containers.map((x) => {
+          const r = of(x)
+          return r && r.ratio !== null ? `${ratio(r.ratio)} / ${ratio(r.timeRatio)}` : ''
+        }),
+      ].join(' | ')} |`)
+    }
+    if (this.notes.length) lines.push('', ...this.notes.map((n) => `- ${n}`))
+    return lines.join('\n')
+  }
+}
+
+/** @param {{mode: 'smoke' | 'quick' | 'full', want: (impl: string) => boolean, log: (s: string) => void}} ctx */
+export async function run(ctx) {
+  const n = { smoke: 1_000, quick: 20_000, full: 100_000 }[ctx.mode]
+  const runs = { smoke: 1, quick: 5, full: 5 }[ctx.mode]
+  const txns = n / PER_TXN
+  const N = n.toLocaleString('en-US')
+  const suite = new SqliteSuite(id, `SQLite: ${N} rows of t(id INTEGER PRIMARY KEY, name TEXT, value REAL), plain file vs in a container (atomic, wal)`, { rows: n, perTxn: PER_TXN, txns, runs, nameBytes: NAME_BYTES, smallCache: SMALL_CACHE })
+  const rows = makeRows(n)
+  const rnd = prng(42)
+  const ids = Array.from({ length: n }, () => 1 + Math.floor(rnd() * n))
+  // `--impl cartridge` selects both container modes.
+  const impls = makeImpls().filter((x) => ctx.want(x.name) || (x.name.startsWith('cartridge-') && ctx.want('cartridge')))
+  const phase = {
+    bulk: `insert ${N}, 1 txn`,
+    txns: `insert ${N}, ${txns.toLocaleString('en-US')} txns × ${PER_TXN}`,
+    warm: `select ${N} by id, default cache (warm)`,
+    small: `select ${N} by id, cache_size = ${SMALL_CACHE}`,
+  }
+
+  for (let r = 0; r < runs; r++) {
+    for (const impl of rotate(impls, r)) {
+      // 1. all rows in one transaction, fresh database.
+      let t = tempDir(`sqlite-${impl.name}`)
+      let env = await impl.setup(t.dir)
+      try {
+        const db = impl.connect(env)
+        createTable(db)
+        await suite.time(phase.bulk, impl.name, { ops: n }, insertRows(db, rows, n, n))
+        checkTable(db, rows, n, `${impl.name} ${phase.bulk}`)
+        db.close()
+      } finally {
+        await impl.teardown(env)
+        t.dispose()
+      }
+
+      // 2. transactions of 100 rows, fresh database; 3. and 4. select from it.
+      t = tempDir(`sqlite-${impl.name}`)
+      env = await impl.setup(t.dir)
+      try {
+        let db = impl.connect(env)
+        createTable(db)
+        await suite.time(phase.txns, impl.name, { ops: n }, insertRows(db, rows, n, PER_TXN))
+        checkTable(db, rows, n, `${impl.name} ${phase.txns}`)
+        db.close()
+
+        // A new connection with the default cache, warmed by one untimed pass over the same ids.
+        db = impl.connect(env)
+        let select = db.prepare('SELECT name, value FROM t WHERE id = ?')
+        selectAll(select, ids)
+        let lost = 0
+        await suite.time(phase.warm, impl.name, { ops: n }, () => {
+          lost = selectAll(select, ids)
+        })
+        if (lost) throw new Error(`data check failed: ${impl.name} ${phase.warm}: ${lost} ids not found`)
+        checkRow(select.get(ids[n - 1]), rows, ids[n - 1] - 1, `${impl.name} ${phase.warm}`)
+        db.close()
+
+        // A new connection with an 8-page cache.
+        db = impl.connect(env)
+        db.pragma(`cache_size = ${SMALL_CACHE}`)
+        select = db.prepare('SELECT name, value FROM t WHERE id = ?')
+        await suite.time(phase.small, impl.name, { ops: n }, () => {
+          lost = selectAll(select, ids)
+        })
+        if (lost) throw new Error(`data check failed: ${impl.name} ${phase.small}: ${lost} ids not found`)
+        checkRow(select.get(ids[0]), rows, ids[0] - 1, `${impl.name} ${phase.small}`)
+        db.close()
+      } finally {
+        await impl.teardown(env)
+        t.dispose()
+      }
+    }
+  }
+
+  const rowsOut = suite.rows()
+  const over = rowsOut.filter((x) => x.timeRatio !== null && x.timeRatio > TIME_TARGET)
+  suite.note(`target: container time ≤ ${TIME_TARGET}× the plain file's. ${over.length ? `Over it: ${over.map((x) => `${x.impl} "${x.phase}" ${x.timeRatio?.toFixed(2)}×`).join('; ')}.` : 'Every container row meets it.'}`)
+
+  // fsync-family calls per commit, counted by strace in a child process: (calls(k) − calls(0)) / k.
+  if (hasStrace()) {
+    /** @type {Record<string, Record<string, number>>} */
+    const perCommit = {}
+    for (const impl of impls) {
+      const base = straceCount(impl.name, 0)
+      const full = straceCount(impl.name, txns)
+      perCommit[impl.name] = Object.fromEntries(SYNC_CALLS.map((c) => [c, round(((full[c] ?? 0) - (base[c] ?? 0)) / txns, 3)]))
+      perCommit[impl.name].total = round(SYNC_CALLS.reduce((s, c) => s + (full[c] ?? 0) - (base[c] ?? 0), 0) / txns, 3)
+    }
+    suite.extra.syncCallsPerCommit = perCommit
+    suite.note(`sync calls per commit of ${PER_TXN} inserts (strace -f -c, (calls(${txns}) − calls(0)) / ${txns}, WAL checkpoints included): ${Object.entries(perCommit).map(([k, v]) => `${k} ${v.total} (${SYNC_CALLS.filter((c) => v[c]).map((c) => `${c} ${v[c]}`).join(', ') || 'none'})`).join('; ')}`)
+  } else {
+    suite.extra.syncCallsPerCommit = 'n/a (strace not available)'
+    suite.note('sync calls per commit: n/a (strace not available)')
+  }
+
+  suite.note(`${PLAIN}: better-sqlite3 on a plain file, \`journal_mode = WAL\`, \`synchronous = FULL\`. cartridge-atomic: \`cart.sqlite('/app.db', { mode: 'atomic' })\` (journal in memory, each SQLite commit = one container commit; \`synchronous\` default FULL). cartridge-wal: \`{ mode: 'wal' }\` (the -wal file is a file in the container), \`synchronous = FULL\`. Containers: \`durability: "full"\`.`)
+  suite.note(`Rows: ids 1..${N}, ${NAME_BYTES}-byte names, REAL values; inserts through one prepared \`INSERT\` inside \`db.transaction\`, each insert phase on a fresh database (the insert time includes WAL checkpoints SQLite runs at commit).`)
+  suite.note(`Selects: \`SELECT name, value FROM t WHERE id = ?\` (autocommit: one read transaction each), ${N} seeded-random ids (same list for all), on the database of the transactions phase. "default cache": a new connection, default \`cache_size\` (-2000: 2 MB), one untimed pass over the same ids first. "cache_size = ${SMALL_CACHE}": another new connection, \`PRAGMA cache_size = ${SMALL_CACHE}\` (pages), no warm-up. Page cache of the OS warm throughout.`)
+  suite.note('`cart ÷ plain` = container throughput ÷ plain-file throughput (> 1: the container is faster); `time ÷ plain` = container median time ÷ plain median time (its inverse). `--impl cartridge` selects both container modes.')
+  if (!Database) suite.note(missing.sqlite ?? 'better-sqlite3 unavailable')
+  return suite
+}
+
+function hasStrace() {
+  const r = spawnSync('strace', ['-V'], { encoding: 'utf8' })
+  return r.status === 0
+}
+
+/**
+ * Runs this file as a child under strace and returns the calls per traced syscall.
+ * @param {string} impl @param {number} txns
+ * @returns {Record<string, number>}
+ */
+function straceCount(impl, txns) {
+  const t = tempDir(`strace-${impl}`)
+  try {
+    const out = t.path('strace.txt')
+    execFileSync('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, fileURLToPath(import.meta.url), '--child', impl, String(txns), t.dir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    /** @type {Record<string, number>} */
+    const calls = {}
+    for (const line of readFileSync(out, 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/)
+      if (f.length >= 5 && SYNC_CALLS.includes(f[f.length - 1])) calls[f[f.length - 1]] = Number(f[3])
+    }
+    return calls
+  } finally {
+    t.dispose()
+  }
+}
+
+// ---- child mode: node sqlite.mjs --child <impl> <txns> <dir> -------------------------------
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--child') {
+  const [, , , implName, txnsArg, dir] = process.argv
+  const txns = Number(txnsArg)
+  const impl = makeImpls().find((x) => x.name === implName)
+  if (!impl) throw new Error(`unknown impl ${implName}`)
+  const env = await impl.setup(dir)
+  const db = impl.connect(env)
+  createTable(db)
+  insertRows(db, makeRows(txns * PER_TXN), txns * PER_TXN, PER_TXN)()
+  db.close()
+  await impl.teardown(env)
+}
