@@ -15,7 +15,7 @@ import { bytes } from '../vectors/content.js'
 import { ReadError, readContainer } from './reader.js'
 
 const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url))
-const NAMES = ['empty', 'small', 'chunked', 'churned']
+const NAMES = ['empty', 'small', 'chunked', 'churned', 'database']
 const PAGE = 4096
 
 interface Expected { path: string; size: number; sha256: string }

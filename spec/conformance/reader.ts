@@ -147,21 +147,23 @@ class View {
   }
 
   /** Decodes a file record; returns its inline bytes or its chunk records (those born after `minTxn`). */
-  record(path: string, v: Buffer, minTxn: number): { size: number; inline?: Buffer; chunks: Chunk[] } {
+  record(path: string, v: Buffer, minTxn: number): { size: number; chunkSize: number; inline?: Buffer; chunks: Chunk[] } {
     const bad = (why: string): never => fail('corrupt', `file record of ${path}: ${why}`)
     if (v.length < 32) bad('too short')
     const [kind, shift, count, size, body] = [v[0], v[1], v.readUInt32LE(4), u64(v, 8), v.subarray(32)]
-    if (shift !== 16) fail('unsupported', `${path}: chunk size 2^${shift}`)
-    if (kind === 0) return body.length === size ? { size, inline: body, chunks: [] } : bad('inline length mismatch')
+    // 16: files (64 KiB chunks); 12: paged files such as SQLite databases (one page per chunk).
+    if (shift !== 16 && shift !== 12) fail('unsupported', `${path}: chunk size 2^${shift}`)
+    const chunkSize = 2 ** shift
+    if (kind === 0) return body.length === size ? { size, chunkSize, inline: body, chunks: [] } : bad('inline length mismatch')
     if (kind !== 1 && kind !== 2) fail('unsupported', `${path}: record kind ${kind}`)
-    if (count !== Math.ceil(size / CHUNK)) bad('chunk count does not match size')
+    if (count !== Math.ceil(size / chunkSize)) bad('chunk count does not match size')
     const records = (page: Buffer, off: number, n: number): Chunk[] =>
       Array.from({ length: n }, (_, i) => {
         const o = off + i * CHUNK_RECORD
         return { page: u64(page, o), txn: u64(page, o + 8), stored: page.readUInt32LE(o + 16), logical: page.readUInt32LE(o + 20),
           checksum: page.readUInt32LE(o + 24), codec: page[o + 28], cipher: page[o + 29] }
       })
-    if (kind === 1) return body.length === count * CHUNK_RECORD ? { size, chunks: records(v, 32, count) } : bad('chunk list length mismatch')
+    if (kind === 1) return body.length === count * CHUNK_RECORD ? { size, chunkSize, chunks: records(v, 32, count) } : bad('chunk list length mismatch')
     if (body.length !== PTR) bad('chunk map pointer length mismatch')
     const leaves = this.treeLeaves(ptrAt(v, 32), T.CHUNK_MAP_LEAF, minTxn)
     const chunks = leaves.flatMap((leaf, i) => {
@@ -171,7 +173,7 @@ class View {
       return records(leaf, HEADER, n)
     })
     if (minTxn < 0 && chunks.length !== count) bad(`chunk map holds ${chunks.length} records, expected ${count}`)
-    return { size, chunks }
+    return { size, chunkSize, chunks }
   }
 
   /** A chunk's bytes, verified against its record. */
@@ -204,8 +206,8 @@ class View {
       const data = Buffer.alloc(r.size)
       r.chunks.forEach((c, i) => {
         const bytes = this.chunk(path, c)
-        if (bytes.length !== Math.min(CHUNK, r.size - i * CHUNK)) fail('corrupt', `${path}: chunk ${i} has the wrong length`)
-        bytes.copy(data, i * CHUNK)
+        if (bytes.length !== Math.min(r.chunkSize, r.size - i * r.chunkSize)) fail('corrupt', `${path}: chunk ${i} has the wrong length`)
+        bytes.copy(data, i * r.chunkSize)
       })
       out.set(path, data)
     })

@@ -152,8 +152,28 @@ describe.skipIf(!WRITE)('generate spec vectors', () => {
     await confirm('churned', model)
   })
 
+  it('database: a SQLite database stored as pages, rewritten copy-on-write, beside a file', async () => {
+    const cart = await fresh('database', 'A SQLite database')
+    const db = cart.sqlite('/app/app.db')
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, attachment BLOB)')
+    const insert = db.prepare('INSERT INTO notes (body, attachment) VALUES (?, ?)')
+    db.transaction(() => {
+      for (let i = 0; i < 400; i++) insert.run(`note ${i}: ${'lorem ipsum '.repeat(i % 9)}`, i % 40 === 0 ? bytes(6000, i) : null)
+    })()
+    db.prepare('UPDATE notes SET body = body || ? WHERE id % 7 = 0').run(' (edited)')
+    db.prepare('DELETE FROM notes WHERE id % 11 = 0').run()
+    // The model's database bytes come from SQLite itself, not from the container's read path.
+    const model: Model = new Map([
+      ['/app/app.db', new Uint8Array(db.serialize())],
+      ['/app/readme.txt', text('the database above is a SQLite file stored page by page\n')],
+    ])
+    await cart.write('/app/readme.txt', model.get('/app/readme.txt')!)
+    await cart.close()
+    await confirm('database', model)
+  })
+
   it('keeps the vectors small', () => {
-    const total = ['empty', 'small', 'chunked', 'churned'].reduce((n, v) => n + statSync(`${DIR}${v}.cart`).size, 0)
+    const total = ['empty', 'small', 'chunked', 'churned', 'database'].reduce((n, v) => n + statSync(`${DIR}${v}.cart`).size, 0)
     expect(total).toBeLessThan(3 * 1024 * 1024)
   })
 })
