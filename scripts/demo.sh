@@ -25,6 +25,11 @@ step cat notes.cart /readme.txt
 step get notes.cart /docs/data.bin --out data.copy
 cmp input/docs/data.bin data.copy && echo "data.bin round-tripped byte-identical"
 step mv notes.cart /docs/guide.md /docs/guide-v2.md
+step sql notes.cart /app.db "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT)"
+step sql notes.cart /app.db "INSERT INTO notes (title, body) VALUES ('first', 'SQLite lives in the container'), ('second', 'beside the files')"
+step sql notes.cart /app.db "SELECT id, title, body FROM notes ORDER BY id"
+step sql export notes.cart /app.db app-export.db
+if command -v sqlite3 >/dev/null; then echo "sqlite3 says: $(sqlite3 app-export.db 'PRAGMA integrity_check; SELECT count(*) FROM notes;' | tr '\n' ' ')"; fi
 step rm notes.cart /docs/data.bin
 step ls notes.cart / -r
 step info notes.cart

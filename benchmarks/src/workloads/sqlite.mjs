@@ -1,10 +1,11 @@
 // Workload 6: SQLite inside a container (`cart.sqlite()`, 'atomic' and 'wal' modes) vs
 // better-sqlite3 on a plain file, on the same rows: bulk insert in 1 transaction, inserts in
 // transactions of 100, primary-key point selects with the default cache and with an 8-page cache.
+// Optional: replays SQLite's speedtest1 SQL (SPEEDTEST1_SQL=file, made by speedtest1-sql.sh) on each.
 // Also runnable as a child process (`--child <impl> <txns> <dir>`) so that strace can count the
 // fsync-family calls per commit.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cartridge, Database, missing } from '../peers.mjs'
@@ -243,6 +244,12 @@ export async function run(ctx) {
     }
   }
 
+  const script = process.env.SPEEDTEST1_SQL
+  if (script && ctx.mode !== 'smoke') {
+    if (!existsSync(script)) throw new Error(`SPEEDTEST1_SQL=${script}: no such file (make it with benchmarks/speedtest1-sql.sh)`)
+    await replaySpeedtest1(suite, impls, script, { quick: 1, full: 3 }[ctx.mode] ?? 1, ctx.log)
+  }
+
   const rowsOut = suite.rows()
   const over = rowsOut.filter((x) => x.timeRatio !== null && x.timeRatio > TIME_TARGET)
   suite.note(`target: container time ≤ ${TIME_TARGET}× the plain file's. ${over.length ? `Over it: ${over.map((x) => `${x.impl} "${x.phase}" ${x.timeRatio?.toFixed(2)}×`).join('; ')}.` : 'Every container row meets it.'}`)
@@ -270,6 +277,65 @@ export async function run(ctx) {
   suite.note('`cart ÷ plain` = container throughput ÷ plain-file throughput (> 1: the container is faster); `time ÷ plain` = container median time ÷ plain median time (its inverse). `--impl cartridge` selects both container modes.')
   if (!Database) suite.note(missing.sqlite ?? 'better-sqlite3 unavailable')
   return suite
+}
+
+/**
+ * Replays the SQL that `speedtest1 --script` wrote, one test (`-- begin test …` block) per
+ * `db.exec`, on a fresh database per impl and run; checks that every impl ends with the same
+ * tables and row counts and a clean integrity_check.
+ * @param {SqliteSuite} suite @param {Impl[]} impls @param {string} file @param {number} runs @param {(s: string) => void} log
+ */
+async function replaySpeedtest1(suite, impls, file, runs, log) {
+  const sql = readFileSync(file, 'utf8')
+  const tests = sql.split(/^(?=-- begin test )/m).map((text) => ({ name: /^-- begin test (.*)$/m.exec(text)?.[1] ?? '(setup)', text }))
+  const phase = `speedtest1 replay (${tests.length - 1} tests)`
+  /** @type {Record<string, Record<string, number>>} per impl, per test: ms summed over runs */
+  const perTest = {}
+  /** @type {string | undefined} */
+  let fingerprint
+  log(`[bench] w6 speedtest1: replaying ${file} (${(sql.length / 2 ** 20).toFixed(1)} MiB of SQL), ${runs} run(s)`)
+  for (let r = 0; r < runs; r++) {
+    for (const impl of rotate(impls, r)) {
+      const t = tempDir(`speedtest1-${impl.name}`)
+      const env = await impl.setup(t.dir)
+      try {
+        const db = impl.connect(env)
+        const times = (perTest[impl.name] ??= {})
+        await suite.time(phase, impl.name, { ops: tests.length - 1 }, () => {
+          for (const test of tests) {
+            const a = performance.now()
+            db.exec(test.text)
+            times[test.name] = (times[test.name] ?? 0) + performance.now() - a
+            sampleRss()
+          }
+        })
+        const check = db.pragma('integrity_check', { simple: true })
+        if (check !== 'ok') throw new Error(`speedtest1 replay: ${impl.name}: integrity_check ${check}`)
+        const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all()
+        const fp = tables.map((/** @type {string} */ n) => `${n}:${db.prepare(`SELECT count(*) FROM "${n}"`).pluck().get()}`).join(',')
+        if (fingerprint === undefined) fingerprint = fp
+        else if (fp !== fingerprint) throw new Error(`speedtest1 replay: ${impl.name} ends with ${fp}, another impl with ${fingerprint}`)
+        db.close()
+      } finally {
+        await impl.teardown(env)
+        t.dispose()
+      }
+    }
+  }
+  suite.extra.speedtest1 = { file, bytes: sql.length, tests: tests.length - 1, runs, msPerTest: perTest }
+  const plain = perTest[PLAIN]
+  if (plain) {
+    for (const [name, times] of Object.entries(perTest)) {
+      if (name === PLAIN) continue
+      const worst = Object.keys(times)
+        .filter((k) => plain[k] > 5 * runs)
+        .map((k) => ({ k, ratio: times[k] / plain[k] }))
+        .sort((a, b) => b.ratio - a.ratio)
+        .slice(0, 3)
+      suite.note(`speedtest1, ${name}: slowest tests relative to the plain file (time ÷ plain): ${worst.map((w) => `"${w.k}" ${w.ratio.toFixed(2)}×`).join('; ')}`)
+    }
+  }
+  suite.note(`speedtest1 replay: the SQL script of SQLite's \`speedtest1 --verify --script\` (${file}, ${(sql.length / 2 ** 20).toFixed(1)} MiB; see benchmarks/speedtest1-sql.sh), one \`db.exec\` per test on a fresh database per impl, same pragmas as above; ops/s counts tests. End state checked: same tables and row counts everywhere, \`integrity_check\` ok.`)
 }
 
 function hasStrace() {
