@@ -3,8 +3,11 @@ import type { DatabaseStore, FileChange } from '@cartridge/vfs'
 import type { Engine } from './engine.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { FileRecord } from './file-record.js'
-import { chunkAt, loadChunk, readContent } from './content.js'
+import { readContent } from './content.js'
 import { isPaged } from './paged-content.js'
+import { PageTable } from './page-table.js'
+import { crc32 } from '@cartridge/core'
+import { RecordKind } from './file-record.js'
 
 const P = 4096
 
@@ -19,11 +22,16 @@ export class ContainerDatabaseStore implements DatabaseStore {
   readonly #queue: CommitQueue
   #records = new Map<string, FileRecord | undefined>()
   #recordsTxn = -1
+  readonly #tables = new Map<string, PageTable>()
+  /** Verified content pages by container page number (least recently used first). */
+  readonly #pages = new Map<number, { txn: number; checksum: number; bytes: Uint8Array }>()
+  readonly #pageCapacity: number
 
   constructor(engine: Engine, queue: CommitQueue, directory: string) {
     this.#engine = engine
     this.#queue = queue
     this.directory = directory
+    this.#pageCapacity = Math.max(64, Math.floor(engine.options.bufferPoolSize / 2))
   }
 
   get readOnly(): boolean {
@@ -58,17 +66,73 @@ export class ContainerDatabaseStore implements DatabaseStore {
     const start = index * P
     if (start >= r.size) return 0
     const length = Math.min(P, r.size - start)
-    if (isPaged(r)) loadChunk(this.#engine, chunkAt(this.#engine, r, index, path), path, into)
-    else into.set(readContent(this.#engine, r, path, start, length))
+    if (!isPaged(r)) {
+      into.set(readContent(this.#engine, r, path, start, length))
+      return length
+    }
+    const at = this.#table(path, r).locate(this.#engine, index, path)
+    const hit = this.#pages.get(at.page)
+    if (hit && hit.txn === at.txn && hit.checksum === at.checksum) {
+      this.#pages.delete(at.page)
+      this.#pages.set(at.page, hit)
+      into.set(hit.bytes)
+      return length
+    }
+    const bytes = new Uint8Array(at.length)
+    this.#engine.store.read(at.page, bytes)
+    if (crc32(bytes) !== at.checksum) {
+      throw new CartridgeError(ErrorCodes.CHECKSUM, `page ${index} of ${path} failed its checksum in container page ${at.page}`, { path, page: at.page })
+    }
+    this.#pages.set(at.page, { txn: at.txn, checksum: at.checksum, bytes })
+    if (this.#pages.size > this.#pageCapacity) this.#pages.delete(this.#pages.keys().next().value!)
+    into.set(bytes)
     return length
   }
 
+  /** The page table of `path` for record `r`, kept across versions that share pages. */
+  #table(path: string, r: FileRecord): PageTable {
+    let t = this.#tables.get(path)
+    if (t && t.record !== r) {
+      if (versionKey(t.record) === versionKey(r)) t.record = r
+      else t = undefined
+    }
+    if (!t) {
+      t = new PageTable(r)
+      this.#tables.set(path, t)
+      if (this.#tables.size > 64) this.#tables.delete(this.#tables.keys().next().value!)
+    }
+    return t
+  }
+
   commit(changes: readonly FileChange[], durable: boolean): void {
+    const before = new Map<string, PageTable | undefined>()
+    for (const c of changes) {
+      const t = this.#tables.get(c.path)
+      const r = this.#record(c.path)
+      before.set(c.path, t && r && (t.record === r || versionKey(t.record) === versionKey(r)) ? t : undefined)
+    }
     this.#queue.commitNow((e) => {
       for (const c of changes) {
         if (c.deleted) e.deletePaged(c.path)
         else e.writePaged(c.path, c)
       }
     }, durable)
+    // Carry each page table over to the new version: only pages this commit wrote moved.
+    for (const c of changes) {
+      const t = before.get(c.path)
+      const r = this.#record(c.path)
+      if (!t || !r || c.deleted || !isPaged(r)) {
+        this.#tables.delete(c.path)
+        continue
+      }
+      t.advance(r, c.pages.keys(), Math.floor(Math.min(c.keep, c.size) / P))
+    }
   }
+}
+
+/** Identifies a version of a file record (two fetches of one version compare equal). */
+function versionKey(r: FileRecord): string {
+  if (r.kind === RecordKind.MAP) return `m${r.map!.page}.${r.map!.txn}.${r.size}`
+  if (r.kind === RecordKind.DIRECT) return `d${r.size}:${r.chunks!.map((c) => `${c.page}.${c.txn}`).join(',')}`
+  return `i${r.size}`
 }

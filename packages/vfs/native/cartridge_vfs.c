@@ -28,8 +28,10 @@ SQLITE_EXTENSION_INIT1
 enum { CB_OPEN, CB_READ, CB_WRITE, CB_TRUNCATE, CB_SYNC, CB_SIZE, CB_ACCESS, CB_DELETE, CB_COUNT };
 static const char *const CB_NAMES[CB_COUNT] = {"open", "read", "write", "truncate", "sync", "size", "access", "delete"};
 
-/* File kinds returned by the backend's open (low two bits of its result). */
-enum { KIND_OTHER = 0, KIND_MAIN_ATOMIC = 1, KIND_MAIN_WAL = 2 };
+/* File kinds returned by the backend's open (low two bits of its result). KIND_MAIN_ATOMIC_ALONE
+ * is an atomic-mode database with no journal or WAL file beside it: none can appear while it is
+ * open (the journal mode is enforced), so SQLite's checks for them are answered here. */
+enum { KIND_OTHER = 0, KIND_MAIN_ATOMIC = 1, KIND_MAIN_WAL = 2, KIND_MAIN_ATOMIC_ALONE = 3 };
 
 static napi_env g_env = NULL;
 static napi_ref g_backend = NULL;
@@ -55,6 +57,8 @@ typedef struct Shared {
   struct Shared *next;
   char *name;
   int refs;
+  /* connections that opened it as KIND_MAIN_ATOMIC_ALONE */
+  int alone;
   /* lock levels (rollback-journal locking) */
   int n_shared;
   CartFile *writer; /* holder of RESERVED, PENDING or EXCLUSIVE */
@@ -182,6 +186,7 @@ static int cf_close(sqlite3_file *pf) {
   CartFile *f = (CartFile *)pf;
   Shared *s = f->shared;
   if (s) {
+    if (f->kind == KIND_MAIN_ATOMIC_ALONE) s->alone--;
     if (f->lock > SQLITE_LOCK_NONE) {
       if (s->writer == f) s->writer = NULL;
       s->n_shared--;
@@ -496,6 +501,7 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, i
     if (g_closed_len < g_closed_cap) g_closed[g_closed_len++] = f->handle;
     return SQLITE_NOMEM;
   }
+  if (f->kind == KIND_MAIN_ATOMIC_ALONE) f->shared->alone++;
   f->base.pMethods = &CART_IO;
   if (out_flags) *out_flags = flags;
   return SQLITE_OK;
@@ -508,9 +514,32 @@ static int vfs_delete(sqlite3_vfs *vfs, const char *name, int sync_dir) {
   return call_result(call_backend(CB_DELETE, name, 1, args, &r), &r, SQLITE_IOERR_DELETE);
 }
 
+/* Whether `name` is the journal or WAL of a database open alone in atomic mode (so it is absent). */
+static int absent_side_file(const char *name) {
+  size_t len = strlen(name);
+  size_t cut = 0;
+  if (len > 8 && strcmp(name + len - 8, "-journal") == 0) cut = 8;
+  else if (len > 4 && strcmp(name + len - 4, "-wal") == 0) cut = 4;
+  if (!cut) return 0;
+  int found = 0;
+  pthread_mutex_lock(&g_mutex);
+  for (Shared *s = g_shared; s; s = s->next) {
+    if (s->alone > 0 && strlen(s->name) == len - cut && strncmp(s->name, name, len - cut) == 0) {
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&g_mutex);
+  return found;
+}
+
 static int vfs_access(sqlite3_vfs *vfs, const char *name, int flags, int *out) {
   (void)vfs;
   if (!is_ours(name)) return g_orig->xAccess(g_orig, name, flags, out);
+  if (absent_side_file(name)) {
+    *out = 0;
+    return SQLITE_OK;
+  }
   double args[1] = {(double)flags}, r = 0;
   int rc = call_result(call_backend(CB_ACCESS, name, 1, args, &r), &r, SQLITE_IOERR_ACCESS);
   *out = rc == SQLITE_OK && r > 0;

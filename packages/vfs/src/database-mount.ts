@@ -84,10 +84,16 @@ export class DatabaseMount {
     return (this.#files.get(p)?.refs ?? 0) > 0
   }
 
-  /** Whether SQLite has `path` open (the container refuses other changes to it meanwhile). */
+  /**
+   * Whether `path` belongs to a database SQLite has open: the database, its WAL or journal (the
+   * container refuses other changes to them meanwhile).
+   */
   isOpen(path: string): boolean {
-    const f = this.#files.get(path)
-    return f !== undefined && (f.refs > 0 || f.dirty)
+    const busy = (p: string) => {
+      const f = this.#files.get(p)
+      return f !== undefined && (f.refs > 0 || f.dirty)
+    }
+    return busy(path) || busy(path.replace(GROUP_SUFFIX, ''))
   }
 
   /** Connections handed out and not closed yet. */
@@ -95,10 +101,21 @@ export class DatabaseMount {
     return this.#databases
   }
 
-  /** The mode `path` was opened in, for the native side (1 atomic, 2 wal, 0 not a main database). */
-  kindOf(path: string, flags: number, mainDb: boolean): number {
+  /**
+   * The kind the native side gets for a file SQLite opens: 0 not a main database, 1 atomic
+   * mode, 2 WAL mode, 3 atomic mode with no journal or WAL beside it (none can appear while it
+   * is open, so the native side answers SQLite's checks for them itself).
+   */
+  kindOf(path: string, mainDb: boolean): number {
     if (!mainDb) return 0
-    return this.#modes.get(path) === 'wal' ? 2 : 1
+    if (this.#modes.get(path) === 'wal') return 2
+    return this.#present(`${path}-journal`) || this.#present(`${path}-wal`) ? 1 : 3
+  }
+
+  #present(path: string): boolean {
+    const f = this.#files.get(path)
+    if (f && (f.refs > 0 || f.dirty)) return f.exists
+    return this.store.size(path) !== undefined
   }
 
   /** @internal The file SQLite opens; created (uncommitted) when missing and `create`. */

@@ -147,7 +147,7 @@ export class SqliteHost {
           if (flags & Sqlite.OPEN_DELETEONCLOSE) file.deleteOnClose = true
           const h = this.#nextHandle++
           this.#handles.set(h, { mount: target.mount, file })
-          return h * 4 + target.mount.kindOf(target.path, flags, mainDb)
+          return h * 4 + target.mount.kindOf(target.path, mainDb)
         } catch (err) {
           return fail(target.mount, err, Sqlite.CANTOPEN)
         }

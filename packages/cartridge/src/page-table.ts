@@ -1,0 +1,110 @@
+import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
+import { PAGE_HEADER_SIZE, PageType, lookupPointerTree, type PageIO } from '@cartridge/pager'
+import { CHUNK_RECORD_SIZE, RecordKind, type FileRecord } from './file-record.js'
+import { RECORDS_PER_MAP_LEAF, checkChunk } from './content.js'
+
+const L = RECORDS_PER_MAP_LEAF
+
+/**
+ * Where each page of one paged file lives, decoded once: container page, birth txn, checksum and
+ * length per file page, filled a chunk-map leaf at a time on first use. After a commit that
+ * rewrote some pages only the leaves holding them are decoded again (the rest of the map is
+ * shared with the previous version).
+ */
+export class PageTable {
+  record: FileRecord
+  #pages: Float64Array
+  #txns: Float64Array
+  #sums: Uint32Array
+  #lens: Uint32Array
+  #loaded: Uint8Array
+
+  constructor(record: FileRecord) {
+    this.record = record
+    const n = record.chunkCount
+    this.#pages = new Float64Array(n)
+    this.#txns = new Float64Array(n)
+    this.#sums = new Uint32Array(n)
+    this.#lens = new Uint32Array(n)
+    this.#loaded = new Uint8Array(Math.ceil(n / L))
+  }
+
+  /** Moves to `next`, a later version of the same file where only pages in `changed` (and pages at or past `from`) differ. */
+  advance(next: FileRecord, changed: Iterable<number>, from: number): void {
+    const n = next.chunkCount
+    if (n !== this.record.chunkCount) {
+      const grow = <T extends Float64Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+        const b = make(n)
+        b.set(a.subarray(0, Math.min(n, a.length)))
+        return b
+      }
+      this.#pages = grow(this.#pages, (k) => new Float64Array(k))
+      this.#txns = grow(this.#txns, (k) => new Float64Array(k))
+      this.#sums = grow(this.#sums, (k) => new Uint32Array(k))
+      this.#lens = grow(this.#lens, (k) => new Uint32Array(k))
+      const loaded = new Uint8Array(Math.ceil(n / L))
+      loaded.set(this.#loaded.subarray(0, loaded.length))
+      this.#loaded = loaded
+    }
+    for (const i of changed) if (i < n) this.#loaded[Math.floor(i / L)] = 0
+    for (let leaf = Math.floor(Math.min(from, this.record.chunkCount, n) / L); leaf < this.#loaded.length; leaf++) this.#loaded[leaf] = 0
+    // The previous last leaf may have grown or shrunk.
+    if (this.record.chunkCount > 0) {
+      const lastOld = Math.floor((this.record.chunkCount - 1) / L)
+      if (lastOld < this.#loaded.length) this.#loaded[lastOld] = 0
+    }
+    if (next.kind !== RecordKind.MAP || this.record.kind !== RecordKind.MAP) this.#loaded.fill(0)
+    this.record = next
+  }
+
+  /** Location of page `i` (which must be below the record's chunk count). */
+  locate(io: Pick<PageIO, 'read'>, i: number, path: string): { page: number; txn: number; checksum: number; length: number } {
+    const leaf = Math.floor(i / L)
+    if (!this.#loaded[leaf]) this.#load(io, leaf, path)
+    return { page: this.#pages[i], txn: this.#txns[i], checksum: this.#sums[i], length: this.#lens[i] }
+  }
+
+  #load(io: Pick<PageIO, 'read'>, leaf: number, path: string): void {
+    const r = this.record
+    const first = leaf * L
+    const last = Math.min(r.chunkCount, first + L)
+    if (r.kind === RecordKind.DIRECT) {
+      for (let i = first; i < last; i++) this.#set(i, checkChunk(r.chunks![i], i, r, path))
+    } else {
+      const ptr = lookupPointerTree(io, r.map!, leaf)
+      const page = io.read(ptr, PageType.CHUNK_MAP_LEAF)
+      const v = viewOf(page)
+      if (v.getUint16(6, true) !== last - first) {
+        throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map page ${ptr.page} of ${path} holds the wrong number of records`, { path, page: ptr.page })
+      }
+      for (let i = first; i < last; i++) {
+        const off = PAGE_HEADER_SIZE + (i - first) * CHUNK_RECORD_SIZE
+        const stored = v.getUint32(off + 16, true)
+        const logical = v.getUint32(off + 20, true)
+        const codec = v.getUint8(off + 28)
+        const cipher = v.getUint8(off + 29)
+        const expected = i < r.chunkCount - 1 ? 4096 : r.size - (r.chunkCount - 1) * 4096
+        const pageNo = v.getUint32(off, true) + v.getUint32(off + 4, true) * 2 ** 32
+        if (logical !== expected || stored !== logical || codec !== 0 || cipher !== 0 || pageNo < 2) {
+          throw new CartridgeError(
+            codec !== 0 || cipher !== 0 ? ErrorCodes.UNSUPPORTED : ErrorCodes.CORRUPT,
+            `page ${i} of ${path} has an impossible record`, { path, page: pageNo },
+          )
+        }
+        this.#pages[i] = pageNo
+        this.#txns[i] = v.getUint32(off + 8, true) + v.getUint32(off + 12, true) * 2 ** 32
+        this.#sums[i] = v.getUint32(off + 24, true)
+        this.#lens[i] = stored
+      }
+    }
+    this.#loaded[leaf] = 1
+  }
+
+  #set(i: number, c: { page: number; txn: number; checksum: number; storedLength: number; codec: number; cipher: number }): void {
+    if (c.codec !== 0 || c.cipher !== 0) throw new CartridgeError(ErrorCodes.UNSUPPORTED, `page ${i} uses an unsupported codec or cipher`)
+    this.#pages[i] = c.page
+    this.#txns[i] = c.txn
+    this.#sums[i] = c.checksum
+    this.#lens[i] = c.storedLength
+  }
+}
