@@ -75,8 +75,16 @@ export function readChunkRecord(v: DataView, off: number): ChunkRecord {
     checksum: v.getUint32(off + 24, true),
     codec: v.getUint8(off + 28),
     cipher: v.getUint8(off + 29),
-    nonce: new Uint8Array(v.buffer.slice(v.byteOffset + off + 32, v.byteOffset + off + 44)),
+    nonce: readNonce(v, off + 32),
   }
+}
+
+const ZERO_NONCE = new Uint8Array(12)
+
+/** The 12-byte nonce at `off` (a shared zero nonce for the common unencrypted case). */
+function readNonce(v: DataView, off: number): Uint8Array {
+  if (v.getUint32(off, true) === 0 && v.getUint32(off + 4, true) === 0 && v.getUint32(off + 8, true) === 0) return ZERO_NONCE
+  return new Uint8Array(v.buffer.slice(v.byteOffset + off, v.byteOffset + off + 12))
 }
 
 /** Encodes a file record as the catalog value. */

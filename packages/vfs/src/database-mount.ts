@@ -24,6 +24,9 @@ export interface OpenDatabaseOptions {
   timeout?: number
 }
 
+/** Pending bytes of a WAL-mode database at which they are committed early (16 MiB). */
+export const SPILL_BYTES = 16 * 1024 * 1024
+
 const GROUP_SUFFIX = /-(?:wal|journal|shm|mj[0-9A-Fa-f]+)$/
 
 /**
@@ -143,6 +146,26 @@ export class DatabaseMount {
     // closing), so what it holds is committed rather than lost.
     if (f.dirty) this.sync(f, false)
     if (!f.dirty && f.refs === 0) this.#files.delete(f.path)
+  }
+
+  /**
+   * @internal After a write: a WAL-mode database whose pending pages pass
+   * {@link SPILL_BYTES} commits them (without fsync) so memory stays bounded. Any prefix of what
+   * SQLite wrote is a state WAL recovery handles, so this is safe at any point; an atomic-mode
+   * database keeps its transaction in memory until SQLite commits it.
+   */
+  wrote(f: PagedFile): void {
+    if (f.pendingBytes < SPILL_BYTES || this.#modes.get(f.group) !== 'wal') return
+    let pending = 0
+    for (const m of this.#files.values()) if (m.group === f.group) pending += m.pendingBytes
+    if (pending < SPILL_BYTES) return
+    try {
+      this.#commitGroup(f, false)
+    } catch (err) {
+      // Not now (a container transaction holds the writer, or the container is full): the
+      // pages stay pending and go with the next commit.
+      this.lastError = err
+    }
   }
 
   /** @internal Whether `path` exists (for SQLite's xAccess: a file of size 0 counts as absent). */

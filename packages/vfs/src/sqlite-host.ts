@@ -166,6 +166,7 @@ export class SqliteHost {
         try {
           handle = this.#handle(h)
           handle.file.write(offset, this.#buffer!.subarray(0, length))
+          handle.mount.wrote(handle.file)
           return 0
         } catch (err) {
           return fail(handle?.mount, err, Sqlite.IOERR_WRITE)
