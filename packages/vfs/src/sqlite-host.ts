@@ -7,6 +7,8 @@ import { EXTENSION_ENTRY, addonPath, loadNative, type NativeBackend, type Native
 import type { PagedFile } from './paged-file.js'
 import { Sqlite, sqliteCodeOf } from './sqlite-codes.js'
 
+const HOST_KEY = Symbol.for('@cartridge/vfs.host')
+
 /** Marks a SQLite file name as one of ours; the native side dispatches on it. */
 export const NAME_MARKER = '/.cartridge-vfs:'
 
@@ -25,12 +27,13 @@ type DatabaseConstructor = typeof BetterSqlite3
  * result codes (the native side never sees an exception).
  */
 export class SqliteHost {
-  static #instance: SqliteHost | undefined
-
-  /** The host of this process (created on first use). */
+  /**
+   * The host of this process (created on first use). Kept under a global symbol so that the ESM
+   * and CommonJS builds, loaded side by side, share one host (the native VFS has one backend).
+   */
   static get(): SqliteHost {
-    SqliteHost.#instance ??= new SqliteHost()
-    return SqliteHost.#instance
+    const slot = globalThis as unknown as Record<symbol, SqliteHost | undefined>
+    return (slot[HOST_KEY] ??= new SqliteHost())
   }
 
   readonly #mounts = new Map<number, DatabaseMount>()
