@@ -1,5 +1,5 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import type { DatabaseStore, FileChange } from '@cartridge/vfs'
+import { isStashed, type DatabaseStore, type FileChange, type StashedPage } from '@cartridge/vfs'
 import type { Engine } from './engine.js'
 import type { CommitQueue } from './commit-queue.js'
 import type { FileRecord } from './file-record.js'
@@ -104,6 +104,36 @@ export class ContainerDatabaseStore implements DatabaseStore {
     return t
   }
 
+  stash(bytes: Uint8Array): StashedPage | undefined {
+    const e = this.#engine
+    if (e.store.readOnly) return undefined
+    let page = e.alloc.reserve(1)
+    if (page === undefined) {
+      // Growth is a commit of its own (harmless if the transaction fails later); not possible
+      // while a container transaction holds the writer.
+      try {
+        this.#queue.commitNow((en) => en.ensureFree(Math.max(256, Math.floor(e.alloc.totalPages / 8))), false)
+      } catch {
+        return undefined
+      }
+      page = e.alloc.reserve(1)
+      if (page === undefined) return undefined
+    }
+    e.store.write(page, bytes)
+    return { stashed: true, page, checksum: crc32(bytes) }
+  }
+
+  readStashed(p: StashedPage, into: Uint8Array): void {
+    this.#engine.store.read(p.page, into)
+    if (crc32(into) !== p.checksum) {
+      throw new CartridgeError(ErrorCodes.CHECKSUM, `a pending database page stashed in container page ${p.page} failed its checksum`, { page: p.page })
+    }
+  }
+
+  unstash(p: StashedPage): void {
+    this.#engine.alloc.unreserve(p.page, 1)
+  }
+
   commit(changes: readonly FileChange[], durable: boolean): void {
     const before = new Map<string, PageTable | undefined>()
     for (const c of changes) {
@@ -113,8 +143,18 @@ export class ContainerDatabaseStore implements DatabaseStore {
     }
     this.#queue.commitNow((e) => {
       for (const c of changes) {
-        if (c.deleted) e.deletePaged(c.path)
-        else e.writePaged(c.path, c)
+        if (c.deleted) {
+          e.deletePaged(c.path)
+          continue
+        }
+        // Stashed pages become the file's pages where they are (claimed inside the operation,
+        // so a failed commit gives them back to the stash).
+        const pages = new Map<number, Uint8Array | { page: number; checksum: number }>()
+        for (const [i, p] of c.pages) {
+          if (isStashed(p)) e.alloc.claim(p.page, 1)
+          pages.set(i, isStashed(p) ? { page: p.page, checksum: p.checksum } : p)
+        }
+        e.writePaged(c.path, { size: c.size, keep: c.keep, pages })
       }
     }, durable)
     // Carry each page table over to the new version: only pages this commit wrote moved.

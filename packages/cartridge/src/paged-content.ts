@@ -1,3 +1,4 @@
+import { CartridgeError, ErrorCodes, crc32 } from '@cartridge/core'
 import type { BlockPtr } from '@cartridge/pager'
 import { lookupPointerTree, readPointerTree, updatePointerTree } from '@cartridge/pager'
 import {
@@ -17,9 +18,20 @@ export interface PagedChange {
   size: number
   /** Bytes of the old content that survive; later bytes read as zero. */
   keep: number
-  /** Page index → 4096 bytes of new content. */
-  pages: ReadonlyMap<number, Uint8Array>
+  /**
+   * Page index → 4096 bytes of new content, or a page already stored (4096 bytes at container
+   * page `page`, born in this transaction, CRC-32 `checksum`) that becomes the chunk as it is.
+   */
+  pages: ReadonlyMap<number, Uint8Array | StoredPage>
 }
+
+/** A page whose bytes are already in the container (a claimed stash page). */
+export interface StoredPage {
+  page: number
+  checksum: number
+}
+
+const isStored = (p: Uint8Array | StoredPage): p is StoredPage => !(p instanceof Uint8Array)
 
 /** Whether a record stores one page per chunk. */
 export function isPaged(r: FileRecord | undefined): boolean {
@@ -46,10 +58,30 @@ export function writePagedContent(
     return out
   }
   const store = (bytes: Uint8Array): ChunkRecord => storeChunk(io, io.allocate(1), bytes)
+  /** The chunk for page `i` given as new content. */
+  const given = (i: number, p: Uint8Array | StoredPage): ChunkRecord => {
+    if (!isStored(p)) return store(p.subarray(0, lenOf(i)))
+    if (lenOf(i) === P) {
+      return { page: p.page, txn: io.txn, storedLength: P, logicalLength: P, checksum: p.checksum, codec: 0, cipher: 0, nonce: NO_NONCE }
+    }
+    // A short last page: store its first bytes on their own and release the full one.
+    const bytes = new Uint8Array(P)
+    io.store.read(p.page, bytes)
+    if (crc32(bytes) !== p.checksum) {
+      throw new CartridgeError(ErrorCodes.CHECKSUM, `pending page ${i} of ${path} failed its checksum in container page ${p.page}`, { path, page: p.page })
+    }
+    io.freeRun(p.page, 1, io.txn)
+    return store(bytes.subarray(0, lenOf(i)))
+  }
 
   if (!isPaged(old)) {
     const chunks: ChunkRecord[] = []
-    for (let i = 0; i < n1; i++) chunks.push(store(ch.pages.get(i)?.subarray(0, lenOf(i)) ?? rebuilt(i)))
+    for (let i = 0; i < n1; i++) {
+      const p = ch.pages.get(i)
+      chunks.push(p ? given(i, p) : store(rebuilt(i)))
+    }
+    // Pages past the new end that were given are not used.
+    for (const [i, p] of ch.pages) if (i >= n1 && isStored(p)) io.freeRun(p.page, 1, io.txn)
     if (old) freeContent(io, old)
     return recordFor(io, ch.size, chunks, created, modified, PAGED_CHUNK_SHIFT)
   }
@@ -82,13 +114,14 @@ export function writePagedContent(
   for (const i of [...candidates].sort((a, b) => a - b)) {
     const page = ch.pages.get(i)
     let next: ChunkRecord | undefined
-    if (page) next = store(page.subarray(0, lenOf(i)))
+    if (page) next = given(i, page)
     else if (i >= n0 || lenOf(i) !== oldLen(i) || i * P + lenOf(i) > keep) next = store(rebuilt(i))
     if (!next) continue
     if (i < n0) releaseChunk(oldChunk(i))
     fresh.set(i, next)
   }
   for (let i = n1; i < n0; i++) releaseChunk(oldChunk(i))
+  for (const [i, p] of ch.pages) if (i >= n1 && isStored(p)) io.freeRun(p.page, 1, io.txn)
   const chunk = (i: number) => fresh.get(i) ?? oldChunk(i)
 
   let rec: FileRecord
@@ -124,3 +157,5 @@ export function writePagedContent(
 function releaseMap(io: ContentIO, root: BlockPtr, released: Array<() => void>): void {
   for (const leaf of readPointerTree(io, root, (p) => released.push(() => io.free(p)))) released.push(() => io.free(leaf))
 }
+
+const NO_NONCE = new Uint8Array(12)

@@ -22,6 +22,12 @@ export interface OpenDatabaseOptions {
   fileMustExist?: boolean
   /** Milliseconds to wait on a lock held by another connection (default 0: connections of one thread cannot wait for each other). */
   timeout?: number
+  /**
+   * Bytes of uncommitted pages a database file may hold in memory (default 16 MiB). Past it a
+   * `'wal'` database commits them early (without fsync) and an `'atomic'` one parks them in
+   * free container space until its transaction commits.
+   */
+  maxPendingBytes?: number
 }
 
 /** Pending bytes of a WAL-mode database at which they are committed early (16 MiB). */
@@ -39,6 +45,7 @@ export class DatabaseMount {
   readonly #host: SqliteHost
   readonly #files = new Map<string, PagedFile>()
   readonly #modes = new Map<string, DatabaseMode>()
+  readonly #spillAt = new Map<string, number>()
   readonly #databases = new Set<BetterSqlite3.Database>()
   #closed = false
   /** The last store error turned into a SQLite error code (for diagnostics). */
@@ -58,13 +65,19 @@ export class DatabaseMount {
     if (GROUP_SUFFIX.test(p)) throw new CartridgeError(ErrorCodes.INVALID_PATH, `${p} is a name SQLite uses for its own files`, { path: p })
     const mode = options.mode ?? 'atomic'
     if (mode !== 'atomic' && mode !== 'wal') throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "mode must be 'atomic' or 'wal'", { path: p })
+    if (options.timeout !== undefined && (!Number.isInteger(options.timeout) || options.timeout < 0)) {
+      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'timeout must be a non-negative integer (milliseconds)', { path: p })
+    }
     const known = this.#modes.get(p)
     if (known && known !== mode && this.#openConnections(p)) {
       throw new CartridgeError(ErrorCodes.CONFLICT, `${p} is open in ${known} mode`, { path: p })
     }
     this.store.size(p) // throws for a directory
     const readonly = options.readonly === true || this.store.readOnly
+    const spill = options.maxPendingBytes ?? SPILL_BYTES
+    if (!Number.isInteger(spill) || spill < 4096) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxPendingBytes must be an integer of at least 4096', { path: p })
     this.#modes.set(p, mode)
+    this.#spillAt.set(p, spill)
     const db = this.#host.connect(this, p, { readonly, fileMustExist: options.fileMustExist === true, timeout: options.timeout ?? 0 })
     try {
       if (!readonly) db.pragma(`journal_mode = ${mode === 'wal' ? 'WAL' : 'MEMORY'}`)
@@ -149,16 +162,17 @@ export class DatabaseMount {
   }
 
   /**
-   * @internal After a write: a WAL-mode database whose pending pages pass
-   * {@link SPILL_BYTES} commits them (without fsync) so memory stays bounded. Any prefix of what
-   * SQLite wrote is a state WAL recovery handles, so this is safe at any point; an atomic-mode
-   * database keeps its transaction in memory until SQLite commits it.
+   * @internal After a write, keeps memory bounded once a file's pending pages pass
+   * {@link SPILL_BYTES}: a WAL-mode database commits them (without fsync; any prefix of what
+   * SQLite wrote is a state WAL recovery handles), an atomic-mode one parks them in the store's
+   * stash (space no commit uses, taken over by the commit that ends the transaction).
    */
   wrote(f: PagedFile): void {
-    if (f.pendingBytes < SPILL_BYTES || this.#modes.get(f.group) !== 'wal') return
-    let pending = 0
-    for (const m of this.#files.values()) if (m.group === f.group) pending += m.pendingBytes
-    if (pending < SPILL_BYTES) return
+    if (f.pendingBytes < (this.#spillAt.get(f.group) ?? SPILL_BYTES)) return
+    if (this.#modes.get(f.group) !== 'wal') {
+      f.spill()
+      return
+    }
     try {
       this.#commitGroup(f, false)
     } catch (err) {

@@ -9,8 +9,23 @@ export interface FileWrite {
   size: number
   /** Bytes of the committed content that survive (everything past it reads as zero). */
   keep: number
-  /** Page index → 4096 bytes of new content. */
-  pages: ReadonlyMap<number, Uint8Array>
+  /** Page index → 4096 bytes of new content, or a page stashed in the store. */
+  pages: ReadonlyMap<number, Uint8Array | StashedPage>
+}
+
+/**
+ * 4096 bytes of a pending page parked in the store (written to space no commit uses) so they
+ * need not stay in memory. A commit takes it over as is; otherwise it is given back.
+ */
+export interface StashedPage {
+  readonly stashed: true
+  readonly page: number
+  readonly checksum: number
+}
+
+/** Whether a pending page is stashed in the store. */
+export function isStashed(p: Uint8Array | StashedPage): p is StashedPage {
+  return (p as StashedPage).stashed === true
 }
 
 /** Removal of one file. */
@@ -38,4 +53,10 @@ export interface DatabaseStore {
   readPage(path: string, index: number, into: Uint8Array): number
   /** Applies every change atomically as one commit, fsynced when `durable`. Throws a `CartridgeError` and changes nothing on failure. */
   commit(changes: readonly FileChange[], durable: boolean): void
+  /** Parks a pending page outside every committed state; undefined when it cannot now (then it stays in memory). */
+  stash?(bytes: Uint8Array): StashedPage | undefined
+  /** Reads a stashed page back (verified). */
+  readStashed?(page: StashedPage, into: Uint8Array): void
+  /** Gives a stashed page's space back (it was not committed). */
+  unstash?(page: StashedPage): void
 }

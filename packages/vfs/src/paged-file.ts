@@ -1,5 +1,5 @@
-import type { DatabaseStore, FileWrite } from './database-store.js'
-import { VFS_PAGE_SIZE } from './database-store.js'
+import type { DatabaseStore, FileWrite, StashedPage } from './database-store.js'
+import { VFS_PAGE_SIZE, isStashed } from './database-store.js'
 
 const P = VFS_PAGE_SIZE
 
@@ -23,7 +23,8 @@ export class PagedFile {
   #keep: number
   #exists: boolean
   #sizeChanged = false
-  readonly #dirty = new Map<number, Uint8Array>()
+  readonly #dirty = new Map<number, Uint8Array | StashedPage>()
+  #inMemory = 0
   readonly #store: DatabaseStore
   readonly #scratch = new Uint8Array(P)
 
@@ -41,9 +42,42 @@ export class PagedFile {
     return this.#dirty.size > 0 || this.#sizeChanged
   }
 
-  /** Bytes held in uncommitted pages. */
+  /** Bytes of uncommitted pages held in memory. */
   get pendingBytes(): number {
-    return this.#dirty.size * P
+    return this.#inMemory * P
+  }
+
+  /** Moves every pending page held in memory to the store's stash (when it has one). */
+  spill(): void {
+    if (!this.#store.stash) return
+    for (const [index, page] of this.#dirty) {
+      if (isStashed(page)) continue
+      const parked = this.#store.stash(page)
+      if (!parked) return
+      this.#dirty.set(index, parked)
+      this.#inMemory--
+    }
+  }
+
+  /** The pending page `index`, in memory (a stashed one is read back). */
+  #pending(index: number): Uint8Array | undefined {
+    const page = this.#dirty.get(index)
+    if (!page || !isStashed(page)) return page
+    const bytes = new Uint8Array(P)
+    this.#store.readStashed!(page, bytes)
+    return bytes
+  }
+
+  #drop(index: number): void {
+    const page = this.#dirty.get(index)
+    if (page === undefined) return
+    if (isStashed(page)) this.#store.unstash!(page)
+    else this.#inMemory--
+    this.#dirty.delete(index)
+  }
+
+  #dropAll(): void {
+    for (const index of [...this.#dirty.keys()]) this.#drop(index)
   }
 
   /** Copies `[offset, offset + length)` into `out`; returns the bytes available before the end of the file. */
@@ -55,7 +89,7 @@ export class PagedFile {
       const from = pos - index * P
       const take = Math.min(P - from, end - pos)
       const target = out.subarray(pos - offset, pos - offset + take)
-      const page = this.#dirty.get(index)
+      const page = this.#pending(index)
       if (page) target.set(page.subarray(from, from + take))
       else if (from === 0 && take === P && (index + 1) * P <= this.#keep) {
         this.#store.readPage(this.path, index, target)
@@ -84,10 +118,19 @@ export class PagedFile {
       const from = pos - index * P
       const take = Math.min(P - from, end - pos)
       let page = this.#dirty.get(index)
+      if (page && isStashed(page)) {
+        const bytes = new Uint8Array(P)
+        if (take !== P) this.#store.readStashed!(page, bytes)
+        this.#store.unstash!(page)
+        this.#dirty.set(index, bytes)
+        this.#inMemory++
+        page = bytes
+      }
       if (!page) {
         page = new Uint8Array(P)
         if (take !== P) this.#committedPage(index, page, 0)
         this.#dirty.set(index, page)
+        this.#inMemory++
       }
       page.set(data.subarray(pos - offset, pos - offset + take), from)
       pos += take
@@ -102,8 +145,15 @@ export class PagedFile {
   truncate(size: number): void {
     if (size < this.size) {
       const lastPage = Math.ceil(size / P)
-      for (const index of [...this.#dirty.keys()]) if (index >= lastPage) this.#dirty.delete(index)
-      const tail = this.#dirty.get(lastPage - 1)
+      for (const index of [...this.#dirty.keys()]) if (index >= lastPage) this.#drop(index)
+      let tail = this.#dirty.get(lastPage - 1)
+      if (tail && isStashed(tail)) {
+        const bytes = this.#pending(lastPage - 1)!
+        this.#drop(lastPage - 1)
+        this.#dirty.set(lastPage - 1, bytes)
+        this.#inMemory++
+        tail = bytes
+      }
       if (tail) tail.fill(0, size - (lastPage - 1) * P)
       this.#keep = Math.min(this.#keep, size)
     }
@@ -116,9 +166,10 @@ export class PagedFile {
     return { path: this.path, size: this.size, keep: this.#keep, pages: this.#dirty }
   }
 
-  /** After a successful commit of {@link change}: the pending state is now the committed one. */
+  /** After a successful commit of {@link change}: the pending state is now the committed one (stashed pages included). */
   committed(): void {
     this.#dirty.clear()
+    this.#inMemory = 0
     this.#committedSize = this.#keep = this.size
     this.#exists = true
     this.#sizeChanged = false
@@ -126,14 +177,14 @@ export class PagedFile {
 
   /** Drops every uncommitted change: the file is its committed version again. */
   discard(): void {
-    this.#dirty.clear()
+    this.#dropAll()
     this.size = this.#keep = this.#committedSize
     this.#sizeChanged = !this.#exists
   }
 
   /** After the file was deleted: it is empty and not in the store. */
   deleted(): void {
-    this.#dirty.clear()
+    this.#dropAll()
     this.size = this.#committedSize = this.#keep = 0
     this.#exists = false
     this.#sizeChanged = false

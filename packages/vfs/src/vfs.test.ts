@@ -91,4 +91,41 @@ describe('the VFS over a memory store', () => {
     expect(() => m.open('/x.db')).toThrow(expect.objectContaining({ code: 'CARTRIDGE_CLOSED' }))
     expect([...store.files.keys()].sort()).toEqual(['/x.db', '/y.db'])
   })
+
+  it('atomic mode parks a big transaction in the stash (bounded memory) and the commit takes it over', () => {
+    const store = new MemoryDatabaseStore()
+    const m = host.mount(store)
+    const db = m.open('/big.db', { maxPendingBytes: 256 * 1024 })
+    db.pragma('cache_size = 16') // SQLite spills its cache to the file early
+    db.exec('CREATE TABLE t (i INTEGER, b BLOB)')
+    const commits = store.commits
+    let parkedMidway = 0
+    db.transaction(() => {
+      for (let i = 0; i < 64; i++) db.prepare('INSERT INTO t VALUES (?, ?)').run(i, new Uint8Array(64 * 1024).fill(i))
+      parkedMidway = store.stashed.size
+      expect(store.commits).toBe(commits) // nothing of it committed yet
+    })()
+    expect(parkedMidway).toBeGreaterThan(500)
+    expect(store.stashed.size).toBe(0) // all taken over by the commit
+    expect(db.prepare('SELECT sum(length(b)), count(*) FROM t').raw().get()).toEqual([64 * 64 * 1024, 64])
+    // A rolled-back big transaction gives its stash back.
+    expect(() =>
+      db.transaction(() => {
+        for (let i = 0; i < 32; i++) db.prepare('INSERT INTO t VALUES (?, ?)').run(i, new Uint8Array(64 * 1024).fill(1))
+        throw new Error('no')
+      })(),
+    ).toThrow('no')
+    expect(store.stashed.size).toBe(0)
+    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(64)
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+    m.close()
+  })
+
+  it('rejects bad options with CARTRIDGE_INVALID_ARGUMENT', () => {
+    const m = host.mount(new MemoryDatabaseStore())
+    expect(() => m.open('/a.db', { mode: 'journal' as never })).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
+    expect(() => m.open('/a.db', { timeout: -1 })).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
+    expect(() => m.open('/a.db', { maxPendingBytes: 10 })).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
+    m.close()
+  })
 })
