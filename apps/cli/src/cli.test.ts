@@ -1,24 +1,12 @@
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from './main.js'
+import { capture } from './test-io.js'
 import { formatProgress, ProgressBar, shouldShowProgress } from './progress.js'
 import { formatBytes, formatDuration } from './format.js'
 
-/** A writable stream that keeps what it is given. */
-function capture(tty = false) {
-  const chunks: Buffer[] = []
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk))
-      cb()
-    },
-  }) as Writable & { isTTY?: boolean; columns?: number }
-  if (tty) Object.assign(stream, { isTTY: true, columns: 100 })
-  return { stream, bytes: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString('utf8') }
-}
 
 let dir: string
 

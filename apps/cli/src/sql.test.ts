@@ -2,23 +2,10 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { main } from './main.js'
-
-/** A writable stream that keeps what it is given. */
-function capture(tty = false) {
-  const chunks: Buffer[] = []
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk))
-      cb()
-    },
-  }) as Writable & { isTTY?: boolean; columns?: number }
-  if (tty) Object.assign(stream, { isTTY: true, columns: 100 })
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
-}
+import { capture } from './test-io.js'
 
 const dirs: string[] = []
 afterEach(() => {

@@ -1,18 +1,17 @@
 // Workload 4: N durable single-file commits one after another (each awaited before the next).
 // Also runnable as a child process (`--child <impl> <n> <dir>`) so that strace can count the
 // fsync-family calls per commit.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { closeSync, fdatasyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cartridge, Database, lmdbOpen, missing, openLmdb, openSqlite } from '../peers.mjs'
+import { SYNC_CALLS, hasStrace, straceCount } from '../strace.mjs'
 import { Suite, expectBytes, makeData, pad, quantile, rotate, round, sampleRss, tempDir } from '../harness.mjs'
 
 export const id = 'w4'
 export const title = 'durable single-file commits, one after another'
 
 const SIZE = 4096
-const SYNC_CALLS = ['fsync', 'fdatasync', 'msync', 'sync_file_range']
 
 /**
  * @param {number} n
@@ -116,8 +115,8 @@ export async function run(ctx) {
     /** @type {Record<string, Record<string, number>>} */
     const perCommit = {}
     for (const impl of impls) {
-      const base = straceCount(impl.name, 0)
-      const full = straceCount(impl.name, n)
+      const base = straceCount(fileURLToPath(import.meta.url), impl.name, 0)
+      const full = straceCount(fileURLToPath(import.meta.url), impl.name, n)
       perCommit[impl.name] = Object.fromEntries(SYNC_CALLS.map((c) => [c, round(((full[c] ?? 0) - (base[c] ?? 0)) / n, 3)]))
       perCommit[impl.name].total = round(SYNC_CALLS.reduce((s, c) => s + (full[c] ?? 0) - (base[c] ?? 0), 0) / n, 3)
     }
@@ -131,35 +130,6 @@ export async function run(ctx) {
   if (!Database) suite.note(missing.sqlite)
   if (!lmdbOpen) suite.note(missing.lmdb)
   return suite
-}
-
-function hasStrace() {
-  const r = spawnSync('strace', ['-V'], { encoding: 'utf8' })
-  return r.status === 0
-}
-
-/**
- * Runs this file as a child under strace and returns the calls per traced syscall.
- * @param {string} impl @param {number} n
- * @returns {Record<string, number>}
- */
-function straceCount(impl, n) {
-  const t = tempDir(`strace-${impl}`)
-  try {
-    const out = t.path('strace.txt')
-    execFileSync('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, fileURLToPath(import.meta.url), '--child', impl, String(n), t.dir], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    })
-    /** @type {Record<string, number>} */
-    const calls = {}
-    for (const line of readFileSync(out, 'utf8').split('\n')) {
-      const f = line.trim().split(/\s+/)
-      if (f.length >= 5 && SYNC_CALLS.includes(f[f.length - 1])) calls[f[f.length - 1]] = Number(f[3])
-    }
-    return calls
-  } finally {
-    t.dispose()
-  }
 }
 
 // ---- child mode: node durable-commits.mjs --child <impl> <n> <dir> -------------------------

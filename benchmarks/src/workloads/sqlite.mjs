@@ -4,11 +4,11 @@
 // Optional: replays SQLite's speedtest1 SQL (SPEEDTEST1_SQL=file, made by speedtest1-sql.sh) on each.
 // Also runnable as a child process (`--child <impl> <txns> <dir>`) so that strace can count the
 // fsync-family calls per commit.
-import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cartridge, Database, missing } from '../peers.mjs'
+import { SYNC_CALLS, hasStrace, straceCount } from '../strace.mjs'
 import { Suite, fmt, pad, prng, rotate, round, sampleRss, tempDir } from '../harness.mjs'
 
 export const id = 'w6'
@@ -18,7 +18,6 @@ const PER_TXN = 100
 const NAME_BYTES = 30
 const SMALL_CACHE = 8
 const PLAIN = 'sqlite'
-const SYNC_CALLS = ['fsync', 'fdatasync', 'msync', 'sync_file_range']
 const TIME_TARGET = 1.15
 
 /**
@@ -259,8 +258,8 @@ export async function run(ctx) {
     /** @type {Record<string, Record<string, number>>} */
     const perCommit = {}
     for (const impl of impls) {
-      const base = straceCount(impl.name, 0)
-      const full = straceCount(impl.name, txns)
+      const base = straceCount(fileURLToPath(import.meta.url), impl.name, 0)
+      const full = straceCount(fileURLToPath(import.meta.url), impl.name, txns)
       perCommit[impl.name] = Object.fromEntries(SYNC_CALLS.map((c) => [c, round(((full[c] ?? 0) - (base[c] ?? 0)) / txns, 3)]))
       perCommit[impl.name].total = round(SYNC_CALLS.reduce((s, c) => s + (full[c] ?? 0) - (base[c] ?? 0), 0) / txns, 3)
     }
@@ -336,35 +335,6 @@ async function replaySpeedtest1(suite, impls, file, runs, log) {
     }
   }
   suite.note(`speedtest1 replay: the SQL script of SQLite's \`speedtest1 --verify --script\` (${file}, ${(sql.length / 2 ** 20).toFixed(1)} MiB; see benchmarks/speedtest1-sql.sh), one \`db.exec\` per test on a fresh database per impl, same pragmas as above; ops/s counts tests. End state checked: same tables and row counts everywhere, \`integrity_check\` ok.`)
-}
-
-function hasStrace() {
-  const r = spawnSync('strace', ['-V'], { encoding: 'utf8' })
-  return r.status === 0
-}
-
-/**
- * Runs this file as a child under strace and returns the calls per traced syscall.
- * @param {string} impl @param {number} txns
- * @returns {Record<string, number>}
- */
-function straceCount(impl, txns) {
-  const t = tempDir(`strace-${impl}`)
-  try {
-    const out = t.path('strace.txt')
-    execFileSync('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, fileURLToPath(import.meta.url), '--child', impl, String(txns), t.dir], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    })
-    /** @type {Record<string, number>} */
-    const calls = {}
-    for (const line of readFileSync(out, 'utf8').split('\n')) {
-      const f = line.trim().split(/\s+/)
-      if (f.length >= 5 && SYNC_CALLS.includes(f[f.length - 1])) calls[f[f.length - 1]] = Number(f[3])
-    }
-    return calls
-  } finally {
-    t.dispose()
-  }
 }
 
 // ---- child mode: node sqlite.mjs --child <impl> <txns> <dir> -------------------------------

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from './index.js'
-import { rng, tempDir } from './testing/helpers.js'
+import { rng, runUntilKilled, tempDir } from './testing/helpers.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -20,28 +20,7 @@ function content(n: number): Uint8Array {
 
 /** Runs the child until it has acknowledged at least `minAcks` writes plus a random delay, then SIGKILLs it. */
 function runAndKill(path: string, start: number, delayMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, path, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let last = start - 1
-    let buf = ''
-    let err = ''
-    let armed = false
-    p.stdout.on('data', (d: Buffer) => {
-      buf += d.toString()
-      const lines = buf.split('\n')
-      buf = lines.pop()!
-      for (const l of lines) if (l.startsWith('ack ')) last = Number(l.slice(4))
-      if (!armed && last >= start + 3) {
-        armed = true
-        setTimeout(() => p.kill('SIGKILL'), delayMs)
-      }
-    })
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(last)
-      else reject(new Error(`child exited with ${code}: ${err}`))
-    })
-  })
+  return runUntilKilled([child, path, String(start)], start, start + 3, delayMs)
 }
 
 describe.skipIf(!built)('kill -9 mid-write', () => {

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from './index.js'
-import { rng, tempDir } from './testing/helpers.js'
+import { rng, runUntilKilled, tempDir } from './testing/helpers.js'
 
 const tmp = tempDir('sqlite-kill-')
 afterAll(() => tmp.cleanup())
@@ -13,25 +12,7 @@ const ROUNDS = Number(process.env.CARTRIDGE_KILL_ROUNDS ?? 20)
 
 /** Runs the child until it acknowledged a few transactions plus a random delay, then SIGKILLs it; returns the last acknowledged row. */
 function runAndKill(path: string, mode: string, start: number, delayMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, path, mode, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let last = start - 1
-    let buf = ''
-    let err = ''
-    let armed = false
-    p.stdout.on('data', (d: Buffer) => {
-      buf += d.toString()
-      const lines = buf.split('\n')
-      buf = lines.pop()!
-      for (const l of lines) if (l.startsWith('ack ')) last = Number(l.slice(4))
-      if (!armed && last >= start + 8) {
-        armed = true
-        setTimeout(() => p.kill('SIGKILL'), delayMs)
-      }
-    })
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`child exited with ${code}: ${err}`))))
-  })
+  return runUntilKilled([child, path, mode, String(start)], start, start + 8, delayMs)
 }
 
 /** Rows the child leaves after committing every transaction up to row `last`. */

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { seededRandom } from '@cartridge/core'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -47,4 +48,31 @@ export function sameFiles(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>
 /** Byte equality without a deep, element-by-element matcher (those are slow on megabytes). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
+}
+
+/**
+ * Runs `node <args>` until it printed an `ack <n>` line with n ≥ `minAck`, waits `delayMs`, then
+ * SIGKILLs it. Resolves with the last acknowledged n (`start - 1` if none); rejects if the child
+ * exits on its own.
+ */
+export function runUntilKilled(args: string[], start: number, minAck: number, delayMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let last = start - 1
+    let buf = ''
+    let err = ''
+    let armed = false
+    p.stdout.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const lines = buf.split('\n')
+      buf = lines.pop()!
+      for (const l of lines) if (l.startsWith('ack ')) last = Number(l.slice(4))
+      if (!armed && last >= minAck) {
+        armed = true
+        setTimeout(() => p.kill('SIGKILL'), delayMs)
+      }
+    })
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`child exited with ${code}: ${err}`))))
+  })
 }
