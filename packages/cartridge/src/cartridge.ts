@@ -119,11 +119,23 @@ export class Cartridge extends FileOps {
    * `transaction()` runs fail with SQLITE_BUSY.
    */
   sqlite(path: string, options: OpenDatabaseOptions = {}): Database {
+    return this.#databaseMount().open(path, options)
+  }
+
+  /**
+   * The file name SQLite knows the database at `path` by, to `ATTACH` it to a connection of
+   * this container: `db.prepare('ATTACH DATABASE ? AS other').run(cart.sqliteName('/other.db'))`.
+   */
+  sqliteName(path: string): string {
+    return this.#databaseMount().nameOf(path)
+  }
+
+  #databaseMount(): DatabaseMount {
     if (this.#closed || this.#closing) throw closedError()
     this.#mount ??= SqliteHost.get().mount(
       new ContainerDatabaseStore(this.#engine, this.#queue, this.#path ? dirname(this.#path) : tmpdir()),
     )
-    return this.#mount.open(path, options)
+    return this.#mount
   }
 
   /** Connections opened by {@link sqlite} and not closed yet. */

@@ -104,9 +104,7 @@ describe.each(['atomic', 'wal'] as const)('SQLite in a container (%s mode)', (mo
     other.close()
     main.exec('CREATE TABLE m (k TEXT)')
     main.prepare("INSERT INTO m VALUES ('big')").run()
-    // A second database of this container is reached through the name SQLite gave the first.
-    const file = main.name.replace(encodeURIComponent('/main.db'), encodeURIComponent('/other.db'))
-    main.prepare('ATTACH DATABASE ? AS other').run(file)
+    main.prepare('ATTACH DATABASE ? AS other').run(cart.sqliteName('/other.db'))
     const joined = main.prepare('SELECT length(o.v) AS n FROM m JOIN other.o AS o ON o.k = m.k').get() as { n: number }
     expect(joined.n).toBe(blob.length)
     main.exec('DETACH DATABASE other')

@@ -96,6 +96,14 @@ export class DatabaseMount {
     return db
   }
 
+  /**
+   * The file name SQLite knows the database at `path` by, for `ATTACH DATABASE ? AS name` on a
+   * connection of this container (the attached database is opened in the connection's mode).
+   */
+  nameOf(path: string): string {
+    return this.#host.nameOf(this, normalizeFilePath(path))
+  }
+
   #openConnections(p: string): boolean {
     return (this.#files.get(p)?.refs ?? 0) > 0
   }

@@ -67,7 +67,7 @@ export class SqliteHost {
   /** @internal Opens a better-sqlite3 connection to `path` of `m`. */
   connect(m: DatabaseMount, path: string, options: BetterSqlite3.Options): BetterSqlite3.Database {
     this.#load()
-    const name = `${m.store.directory.replace(/\/+$/, '')}${NAME_MARKER}${m.id}:${encodeURIComponent(path)}`
+    const name = this.nameOf(m, path)
     try {
       return new this.#Database!(name, options)
     } catch (err) {
@@ -76,6 +76,11 @@ export class SqliteHost {
       if (cause instanceof CartridgeError) throw cause
       throw new CartridgeError(ErrorCodes.IO, `cannot open database ${path}: ${(err as Error).message}`, { path, cause: err })
     }
+  }
+
+  /** @internal The file name SQLite knows `path` of `m` by. */
+  nameOf(m: DatabaseMount, path: string): string {
+    return `${m.store.directory.replace(/\/+$/, '')}${NAME_MARKER}${m.id}:${encodeURIComponent(path)}`
   }
 
   /** @internal Hands closed SQLite files back to their mounts. */
