@@ -28,21 +28,8 @@ export function gc() {
 
 // ---- deterministic numbers and data ------------------------------------------------------
 
-/**
- * A small seeded PRNG (mulberry32) so every peer gets the same random offsets.
- * @param {number} seed
- * @returns {() => number} uniform in [0, 1)
- */
-export function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small seeded PRNG (mulberry32, `@cartridge/core`'s) so every peer gets the same random offsets: (seed) => () => [0, 1). */
+export { seededRandom as prng } from '@cartridge/core'
 
 /**
  * Incompressible bytes: a random block of at most 16 MiB, tiled up to `size`

@@ -1,5 +1,5 @@
 import { basename, resolve } from 'node:path'
-import { Cartridge } from 'cartridge'
+import { Cartridge, ErrorCodes, isCartridgeError } from 'cartridge'
 
 /** Resolves a container argument against `cwd`, appending `.cart` when it is missing. */
 export function containerPath(file: string, cwd: string): string {
@@ -26,5 +26,16 @@ export async function withCartridge<T>(
     return await body(cart)
   } finally {
     await cart.close()
+  }
+}
+
+/** Whether a file (not a directory, not nothing) is at `path` of a container or transaction. */
+export async function isFile(files: { metadata(path: string): Promise<unknown> }, path: string): Promise<boolean> {
+  try {
+    await files.metadata(path)
+    return true
+  } catch (err) {
+    if (isCartridgeError(err, ErrorCodes.NOT_FOUND) || isCartridgeError(err, ErrorCodes.IS_A_DIRECTORY)) return false
+    throw err
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ArcCache } from './arc-cache.js'
 import { LruCache } from './lru-cache.js'
-import { mulberry32 } from './prng.js'
+import { seededRandom } from '@cartridge/core'
 import { runCacheSuite } from './test.js'
 import { replayTrace, scanPollutedTrace, slidingWindowTrace } from './workloads.js'
 
@@ -52,7 +52,7 @@ function referenceArc(c: number, trace: number[]): boolean[] {
 describe('ArcCache', () => {
   it('matches the paper pseudo-code request by request', () => {
     for (const [seed, c, keys] of [[1, 1, 3], [2, 4, 12], [3, 10, 40], [4, 32, 100]]) {
-      const rand = mulberry32(seed)
+      const rand = seededRandom(seed)
       const trace = Array.from({ length: 4000 }, () => Math.floor(rand() * rand() * keys))
       const cache = new ArcCache<number, number>(c)
       const hits = trace.map((x) => cache.get(x) !== undefined || (cache.set(x, x), false))
@@ -61,7 +61,7 @@ describe('ArcCache', () => {
   })
 
   it('keeps the directory bounded (resident ≤ c, ghosts ≤ c) with deletes', () => {
-    const rand = mulberry32(7)
+    const rand = seededRandom(7)
     const c = 16
     const cache = new ArcCache<number, number>(c)
     for (let i = 0; i < 10_000; i++) {

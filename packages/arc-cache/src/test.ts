@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Cache } from './cache.js'
-import { mulberry32 } from './prng.js'
+import { seededRandom } from '@cartridge/core'
 
 /**
  * Conformance suite for {@link Cache} implementations. Call it inside a vitest file with a factory
@@ -102,7 +102,7 @@ export function runCacheSuite(name: string, make: (capacity: number) => Cache<un
 
     it('never exceeds capacity nor returns a stale value under random workloads', () => {
       for (const [seed, capacity, keys] of [[1, 1, 4], [2, 8, 32], [3, 16, 20], [4, 50, 400]]) {
-        const rand = mulberry32(seed)
+        const rand = seededRandom(seed)
         const c = make(capacity)
         const latest = new Map<number, object>()
         let hits = 0

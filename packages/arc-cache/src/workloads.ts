@@ -1,5 +1,5 @@
 import type { Cache } from './cache.js'
-import { mulberry32 } from './prng.js'
+import { seededRandom } from '@cartridge/core'
 
 /** Shape of {@link scanPollutedTrace}; every field has a default. */
 export interface ScanPollutedOptions {
@@ -22,7 +22,7 @@ export interface ScanPollutedOptions {
  */
 export function scanPollutedTrace(seed: number, length: number, options: ScanPollutedOptions = {}): number[] {
   const { universe = 500, hotFraction = 0.2, hotProbability = 0.8, burst = 400, scan = 200 } = options
-  const rand = mulberry32(seed)
+  const rand = seededRandom(seed)
   const hot = Math.max(1, Math.round(universe * hotFraction))
   const trace: number[] = []
   let next = universe
@@ -40,7 +40,7 @@ export function scanPollutedTrace(seed: number, length: number, options: ScanPol
  * slides forward one key every `step` accesses, so recently used keys are the likeliest next ones.
  */
 export function slidingWindowTrace(seed: number, length: number, window = 120, step = 4): number[] {
-  const rand = mulberry32(seed)
+  const rand = seededRandom(seed)
   const trace: number[] = []
   for (let i = 0; i < length; i++) trace.push(Math.floor(i / step) + Math.floor(rand() * window))
   return trace

@@ -54,16 +54,8 @@ export class CommitQueue {
       throw new CartridgeError(ErrorCodes.LOCKED, 'a container transaction is in progress; database commits wait for it to end')
     }
     const result = this.#engine.apply(() => op(this.#engine))
-    const batch = this.#batch
-    this.#batch = []
-    this.#scheduled = undefined
-    try {
-      this.#engine.commit((sync || batch.length > 0) && this.#sync())
-    } catch (err) {
-      for (const w of batch) w.reject(err)
-      throw err
-    }
-    for (const w of batch) w.resolve()
+    // A database sync is durable only if the container's durability is; waiters of the batch expect it too.
+    this.#commitBatch((sync || this.#batch.length > 0) && this.#sync(), true)
     return result
   }
 
@@ -85,15 +77,26 @@ export class CommitQueue {
 
   /** Commits the pending batch now (with a sync when `forceSync`). */
   flushNow(forceSync = false): void {
+    if (this.#batch.length === 0 && !forceSync) {
+      this.#scheduled = undefined
+      return
+    }
+    this.#commitBatch(forceSync || this.#sync(), false)
+  }
+
+  /**
+   * Commits what is applied (fsynced when `sync`) and settles the pending batch with it. A
+   * failure rejects the batch; it is thrown when `rethrow` or when no waiter received it.
+   */
+  #commitBatch(sync: boolean, rethrow: boolean): void {
     const batch = this.#batch
     this.#batch = []
     this.#scheduled = undefined
-    if (batch.length === 0 && !forceSync) return
     try {
-      this.#engine.commit(forceSync || this.#sync())
+      this.#engine.commit(sync)
     } catch (err) {
       for (const w of batch) w.reject(err)
-      if (batch.length === 0) throw err
+      if (rethrow || batch.length === 0) throw err
       return
     }
     for (const w of batch) w.resolve()

@@ -1,15 +1,11 @@
-import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, crc32 } from '@cartridge/core'
 import { isStashed, type DatabaseStore, type FileChange, type StashedPage } from '@cartridge/vfs'
 import type { Engine } from './engine.js'
 import type { CommitQueue } from './commit-queue.js'
-import type { FileRecord } from './file-record.js'
-import { readContent } from './content.js'
+import { PAGED_CHUNK_SIZE as P, RecordKind, type FileRecord } from './file-record.js'
+import { loadChunk, readContent } from './content.js'
 import { isPaged } from './paged-content.js'
 import { PageTable } from './page-table.js'
-import { crc32 } from '@cartridge/core'
-import { RecordKind } from './file-record.js'
-
-const P = 4096
 
 /**
  * The container as the layer under the SQLite VFS: database files are container files read by
@@ -70,20 +66,16 @@ export class ContainerDatabaseStore implements DatabaseStore {
       into.set(readContent(this.#engine, r, path, start, length))
       return length
     }
-    const at = this.#table(path, r).locate(this.#engine, index, path)
-    const hit = this.#pages.get(at.page)
-    if (hit && hit.txn === at.txn && hit.checksum === at.checksum) {
-      this.#pages.delete(at.page)
-      this.#pages.set(at.page, hit)
+    const c = this.#table(path, r).locate(this.#engine, index, path)
+    const hit = this.#pages.get(c.page)
+    if (hit && hit.txn === c.txn && hit.checksum === c.checksum) {
+      this.#pages.delete(c.page)
+      this.#pages.set(c.page, hit)
       into.set(hit.bytes)
       return length
     }
-    const bytes = new Uint8Array(at.length)
-    this.#engine.store.read(at.page, bytes)
-    if (crc32(bytes) !== at.checksum) {
-      throw new CartridgeError(ErrorCodes.CHECKSUM, `page ${index} of ${path} failed its checksum in container page ${at.page}`, { path, page: at.page })
-    }
-    this.#pages.set(at.page, { txn: at.txn, checksum: at.checksum, bytes })
+    const bytes = loadChunk(this.#engine, c, path)
+    this.#pages.set(c.page, { txn: c.txn, checksum: c.checksum, bytes })
     if (this.#pages.size > this.#pageCapacity) this.#pages.delete(this.#pages.keys().next().value!)
     into.set(bytes)
     return length

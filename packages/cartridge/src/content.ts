@@ -4,13 +4,12 @@ import {
   type BlockPtr, type PageIO, type PageStore,
 } from '@cartridge/pager'
 import {
-  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, chunkSizeOf, readChunkRecord, writeChunkRecord,
+  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, ZERO_NONCE, chunkSizeOf, readChunkRecord, writeChunkRecord,
   type ChunkRecord, type FileRecord,
 } from './file-record.js'
 
 /** Chunk records per CHUNK_MAP_LEAF page. */
 export const RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / CHUNK_RECORD_SIZE)
-const NO_NONCE = new Uint8Array(12)
 
 /** A {@link PageIO} that can also reach the page store for content I/O. */
 export interface ContentIO extends PageIO {
@@ -23,11 +22,14 @@ export interface ContentIO extends PageIO {
 
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
 
+/** The record of a raw (uncompressed, unencrypted) chunk of `length` bytes at `page`. */
+export function rawChunkRecord(page: number, txn: number, length: number, checksum: number): ChunkRecord {
+  return { page, txn, storedLength: length, logicalLength: length, checksum, codec: 0, cipher: 0, nonce: ZERO_NONCE }
+}
+
 /** The record of a raw chunk stored at `page`. */
 function rawChunk(io: PageIO, page: number, bytes: Uint8Array): ChunkRecord {
-  return {
-    page, txn: io.txn, storedLength: bytes.length, logicalLength: bytes.length, checksum: crc32(bytes), codec: 0, cipher: 0, nonce: NO_NONCE,
-  }
+  return rawChunkRecord(page, io.txn, bytes.length, crc32(bytes))
 }
 
 /** Stores one chunk's bytes at `page` and returns its record. */

@@ -393,6 +393,11 @@ export class Engine implements ContentIO {
       if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory (end the path with / to delete it)`, { path })
       throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
     }
+    this.#remove(path, old)
+  }
+
+  /** Takes `path` (whose record is `old`) out of the catalog and frees its content. */
+  #remove(path: string, old: FileRecord): void {
     this.catalog.delete(path)
     freeContent(this, old)
     this.fileCount--
@@ -455,9 +460,7 @@ export class Engine implements ContentIO {
   deletePaged(path: string): boolean {
     const old = this.record(path)
     if (!old) return false
-    this.catalog.delete(path)
-    freeContent(this, old)
-    this.fileCount--
+    this.#remove(path, old)
     return true
   }
 

@@ -79,7 +79,8 @@ export function readChunkRecord(v: DataView, off: number): ChunkRecord {
   }
 }
 
-const ZERO_NONCE = new Uint8Array(12)
+/** The nonce of every chunk that is not encrypted (shared; never written to). */
+export const ZERO_NONCE = new Uint8Array(12)
 
 /** The 12-byte nonce at `off` (a shared zero nonce for the common unencrypted case). */
 function readNonce(v: DataView, off: number): Uint8Array {

@@ -1,7 +1,7 @@
-import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
-import { PAGE_HEADER_SIZE, PageType, lookupPointerTree, type PageIO } from '@cartridge/pager'
-import { CHUNK_RECORD_SIZE, RecordKind, type FileRecord } from './file-record.js'
-import { RECORDS_PER_MAP_LEAF, checkChunk } from './content.js'
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { lookupPointerTree, type PageIO } from '@cartridge/pager'
+import { RecordKind, type ChunkRecord, type FileRecord } from './file-record.js'
+import { RECORDS_PER_MAP_LEAF, checkChunk, rawChunkRecord, readMapLeaf } from './content.js'
 
 const L = RECORDS_PER_MAP_LEAF
 
@@ -58,10 +58,10 @@ export class PageTable {
   }
 
   /** Location of page `i` (which must be below the record's chunk count). */
-  locate(io: Pick<PageIO, 'read'>, i: number, path: string): { page: number; txn: number; checksum: number; length: number } {
+  locate(io: Pick<PageIO, 'read'>, i: number, path: string): ChunkRecord {
     const leaf = Math.floor(i / L)
     if (!this.#loaded[leaf]) this.#load(io, leaf, path)
-    return { page: this.#pages[i], txn: this.#txns[i], checksum: this.#sums[i], length: this.#lens[i] }
+    return rawChunkRecord(this.#pages[i], this.#txns[i], this.#lens[i], this.#sums[i])
   }
 
   #load(io: Pick<PageIO, 'read'>, leaf: number, path: string): void {
@@ -72,35 +72,16 @@ export class PageTable {
       for (let i = first; i < last; i++) this.#set(i, checkChunk(r.chunks![i], i, r, path))
     } else {
       const ptr = lookupPointerTree(io, r.map!, leaf)
-      const page = io.read(ptr, PageType.CHUNK_MAP_LEAF)
-      const v = viewOf(page)
-      if (v.getUint16(6, true) !== last - first) {
+      const recs = readMapLeaf(io, ptr)
+      if (recs.length !== last - first) {
         throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map page ${ptr.page} of ${path} holds the wrong number of records`, { path, page: ptr.page })
       }
-      for (let i = first; i < last; i++) {
-        const off = PAGE_HEADER_SIZE + (i - first) * CHUNK_RECORD_SIZE
-        const stored = v.getUint32(off + 16, true)
-        const logical = v.getUint32(off + 20, true)
-        const codec = v.getUint8(off + 28)
-        const cipher = v.getUint8(off + 29)
-        const expected = i < r.chunkCount - 1 ? 4096 : r.size - (r.chunkCount - 1) * 4096
-        const pageNo = v.getUint32(off, true) + v.getUint32(off + 4, true) * 2 ** 32
-        if (logical !== expected || stored !== logical || codec !== 0 || cipher !== 0 || pageNo < 2) {
-          throw new CartridgeError(
-            codec !== 0 || cipher !== 0 ? ErrorCodes.UNSUPPORTED : ErrorCodes.CORRUPT,
-            `page ${i} of ${path} has an impossible record`, { path, page: pageNo },
-          )
-        }
-        this.#pages[i] = pageNo
-        this.#txns[i] = v.getUint32(off + 8, true) + v.getUint32(off + 12, true) * 2 ** 32
-        this.#sums[i] = v.getUint32(off + 24, true)
-        this.#lens[i] = stored
-      }
+      for (let i = first; i < last; i++) this.#set(i, checkChunk(recs[i - first], i, r, path))
     }
     this.#loaded[leaf] = 1
   }
 
-  #set(i: number, c: { page: number; txn: number; checksum: number; storedLength: number; codec: number; cipher: number }): void {
+  #set(i: number, c: ChunkRecord): void {
     if (c.codec !== 0 || c.cipher !== 0) throw new CartridgeError(ErrorCodes.UNSUPPORTED, `page ${i} uses an unsupported codec or cipher`)
     this.#pages[i] = c.page
     this.#txns[i] = c.txn

@@ -1,11 +1,10 @@
-import { CartridgeError, ErrorCodes, crc32 } from '@cartridge/core'
 import type { BlockPtr } from '@cartridge/pager'
 import { lookupPointerTree, readPointerTree, updatePointerTree } from '@cartridge/pager'
 import {
   DIRECT_CHUNKS_MAX, PAGED_CHUNK_SHIFT, PAGED_CHUNK_SIZE, RecordKind, type ChunkRecord, type FileRecord,
 } from './file-record.js'
 import {
-  RECORDS_PER_MAP_LEAF, buildChunkMap, chunkAt, freeContent, readContent, readMapLeaf, recordFor, storeChunk, writeMapLeaf,
+  RECORDS_PER_MAP_LEAF, buildChunkMap, chunkAt, freeContent, loadChunk, rawChunkRecord, readContent, readMapLeaf, recordFor, storeChunk, writeMapLeaf,
   type ContentIO,
 } from './content.js'
 
@@ -62,14 +61,10 @@ export function writePagedContent(
   const given = (i: number, p: Uint8Array | StoredPage): ChunkRecord => {
     if (!isStored(p)) return store(p.subarray(0, lenOf(i)))
     if (lenOf(i) === P) {
-      return { page: p.page, txn: io.txn, storedLength: P, logicalLength: P, checksum: p.checksum, codec: 0, cipher: 0, nonce: NO_NONCE }
+      return rawChunkRecord(p.page, io.txn, P, p.checksum)
     }
     // A short last page: store its first bytes on their own and release the full one.
-    const bytes = new Uint8Array(P)
-    io.store.read(p.page, bytes)
-    if (crc32(bytes) !== p.checksum) {
-      throw new CartridgeError(ErrorCodes.CHECKSUM, `pending page ${i} of ${path} failed its checksum in container page ${p.page}`, { path, page: p.page })
-    }
+    const bytes = loadChunk(io, rawChunkRecord(p.page, io.txn, P, p.checksum), path)
     io.freeRun(p.page, 1, io.txn)
     return store(bytes.subarray(0, lenOf(i)))
   }
@@ -157,5 +152,3 @@ export function writePagedContent(
 function releaseMap(io: ContentIO, root: BlockPtr, released: Array<() => void>): void {
   for (const leaf of readPointerTree(io, root, (p) => released.push(() => io.free(p)))) released.push(() => io.free(leaf))
 }
-
-const NO_NONCE = new Uint8Array(12)

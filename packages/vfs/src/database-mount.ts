@@ -113,11 +113,7 @@ export class DatabaseMount {
    * container refuses other changes to them meanwhile).
    */
   isOpen(path: string): boolean {
-    const busy = (p: string) => {
-      const f = this.#files.get(p)
-      return f !== undefined && (f.refs > 0 || f.dirty)
-    }
-    return busy(path) || busy(path.replace(GROUP_SUFFIX, ''))
+    return this.#live(path) !== undefined || this.#live(path.replace(GROUP_SUFFIX, '')) !== undefined
   }
 
   /** Connections handed out and not closed yet. */
@@ -133,13 +129,20 @@ export class DatabaseMount {
   kindOf(path: string, mainDb: boolean): number {
     if (!mainDb) return 0
     if (this.#modes.get(path) === 'wal') return 2
-    return this.#present(`${path}-journal`) || this.#present(`${path}-wal`) ? 1 : 3
+    return this.#sizeOf(`${path}-journal`) !== undefined || this.#sizeOf(`${path}-wal`) !== undefined ? 1 : 3
   }
 
-  #present(path: string): boolean {
+  /** The file SQLite has open at `path`, or has left pages pending in. */
+  #live(path: string): PagedFile | undefined {
     const f = this.#files.get(path)
-    if (f && (f.refs > 0 || f.dirty)) return f.exists
-    return this.store.size(path) !== undefined
+    return f && (f.refs > 0 || f.dirty) ? f : undefined
+  }
+
+  /** Size of `path` as SQLite sees it (pending changes included); undefined when there is no file. */
+  #sizeOf(path: string): number | undefined {
+    const f = this.#live(path)
+    if (f) return f.exists ? f.size : undefined
+    return this.store.size(path)
   }
 
   /** @internal The file SQLite opens; created (uncommitted) when missing and `create`. */
@@ -192,9 +195,7 @@ export class DatabaseMount {
 
   /** @internal Whether `path` exists (for SQLite's xAccess: a file of size 0 counts as absent). */
   access(path: string): boolean {
-    const f = this.#files.get(path)
-    if (f && (f.refs > 0 || f.dirty)) return f.exists && f.size > 0
-    return (this.store.size(path) ?? 0) > 0
+    return (this.#sizeOf(path) ?? 0) > 0
   }
 
   /**

@@ -131,102 +131,57 @@ export class SqliteHost {
     return { mount, path: decodeURIComponent(rest.slice(colon + 1)) }
   }
 
-  #handle(h: number): Handle {
-    const handle = this.#handles.get(h)
-    if (!handle) throw new CartridgeError(ErrorCodes.CLOSED, 'database file is closed')
-    return handle
-  }
-
   /** The callbacks the native VFS makes. None throws: failures become negative SQLite codes. */
   #backend(): NativeBackend {
     const fail = (mount: DatabaseMount | undefined, err: unknown, fallback: number): number => {
       if (mount) mount.lastError = err
       return -sqliteCodeOf(err, fallback)
     }
+    /** Runs `body` on an open handle; its result, or the SQLite code of what it threw. */
+    const onHandle = (h: number, fallback: number, body: (handle: Handle) => number): number => {
+      const handle = this.#handles.get(h)
+      if (!handle) return -fallback
+      try {
+        return body(handle)
+      } catch (err) {
+        return fail(handle.mount, err, fallback)
+      }
+    }
+    /** Runs `body` on a file name of ours; `missing` when the name is not (or no longer) ours. */
+    const onName = (name: string, missing: number, fallback: number, body: (mount: DatabaseMount, path: string) => number): number => {
+      const target = this.#parse(name)
+      if (!target) return missing
+      try {
+        return body(target.mount, target.path)
+      } catch (err) {
+        return fail(target.mount, err, fallback)
+      }
+    }
     return {
       open: (name, flags) => {
         this.reapClosed()
-        const target = this.#parse(name)
-        if (!target) return -Sqlite.CANTOPEN
-        try {
-          const mainDb = (flags & Sqlite.OPEN_MAIN_DB) !== 0
-          const file = target.mount.openFile(target.path, (flags & Sqlite.OPEN_CREATE) !== 0)
+        return onName(name, -Sqlite.CANTOPEN, Sqlite.CANTOPEN, (mount, path) => {
+          const file = mount.openFile(path, (flags & Sqlite.OPEN_CREATE) !== 0)
           if (!file) return -Sqlite.CANTOPEN
           if (flags & Sqlite.OPEN_DELETEONCLOSE) file.deleteOnClose = true
           const h = this.#nextHandle++
-          this.#handles.set(h, { mount: target.mount, file })
-          return h * 4 + target.mount.kindOf(target.path, mainDb)
-        } catch (err) {
-          return fail(target.mount, err, Sqlite.CANTOPEN)
-        }
+          this.#handles.set(h, { mount, file })
+          return h * 4 + mount.kindOf(path, (flags & Sqlite.OPEN_MAIN_DB) !== 0)
+        })
       },
-      read: (h, offset, length) => {
-        let handle: Handle | undefined
-        try {
-          handle = this.#handle(h)
-          return handle.file.read(offset, length, this.#buffer!)
-        } catch (err) {
-          return fail(handle?.mount, err, Sqlite.IOERR_READ)
-        }
-      },
-      write: (h, offset, length) => {
-        let handle: Handle | undefined
-        try {
-          handle = this.#handle(h)
-          handle.file.write(offset, this.#buffer!.subarray(0, length))
-          handle.mount.wrote(handle.file)
+      read: (h, offset, length) => onHandle(h, Sqlite.IOERR_READ, ({ file }) => file.read(offset, length, this.#buffer!)),
+      write: (h, offset, length) =>
+        onHandle(h, Sqlite.IOERR_WRITE, ({ mount, file }) => {
+          file.write(offset, this.#buffer!.subarray(0, length))
+          mount.wrote(file)
           return 0
-        } catch (err) {
-          return fail(handle?.mount, err, Sqlite.IOERR_WRITE)
-        }
-      },
-      truncate: (h, size) => {
-        let handle: Handle | undefined
-        try {
-          handle = this.#handle(h)
-          handle.file.truncate(size)
-          return 0
-        } catch (err) {
-          return fail(handle?.mount, err, Sqlite.IOERR_TRUNCATE)
-        }
-      },
-      sync: (h, durable) => {
-        let handle: Handle | undefined
-        try {
-          handle = this.#handle(h)
-          handle.mount.sync(handle.file, durable !== 0)
-          return 0
-        } catch (err) {
-          return fail(handle?.mount, err, Sqlite.IOERR_FSYNC)
-        }
-      },
-      size: (h) => {
-        let handle: Handle | undefined
-        try {
-          handle = this.#handle(h)
-          return handle.file.size
-        } catch (err) {
-          return fail(handle?.mount, err, Sqlite.IOERR)
-        }
-      },
-      access: (name) => {
-        const target = this.#parse(name)
-        if (!target) return 0
-        try {
-          return target.mount.access(target.path) ? 1 : 0
-        } catch (err) {
-          return fail(target.mount, err, Sqlite.IOERR)
-        }
-      },
-      delete: (name) => {
-        const target = this.#parse(name)
-        if (!target) return -Sqlite.IOERR_DELETE_NOENT
-        try {
-          return target.mount.deleteFile(target.path) ? 0 : -Sqlite.IOERR_DELETE_NOENT
-        } catch (err) {
-          return fail(target.mount, err, Sqlite.IOERR_DELETE)
-        }
-      },
+        }),
+      truncate: (h, size) => onHandle(h, Sqlite.IOERR_TRUNCATE, ({ file }) => (file.truncate(size), 0)),
+      sync: (h, durable) => onHandle(h, Sqlite.IOERR_FSYNC, ({ mount, file }) => (mount.sync(file, durable !== 0), 0)),
+      size: (h) => onHandle(h, Sqlite.IOERR, ({ file }) => file.size),
+      access: (name) => onName(name, 0, Sqlite.IOERR, (mount, path) => (mount.access(path) ? 1 : 0)),
+      delete: (name) =>
+        onName(name, -Sqlite.IOERR_DELETE_NOENT, Sqlite.IOERR_DELETE, (mount, path) => (mount.deleteFile(path) ? 0 : -Sqlite.IOERR_DELETE_NOENT)),
     }
   }
 }

@@ -3,8 +3,8 @@ import { mkdir, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
-import { CartridgeError, ErrorCodes, isCartridgeError, normalizePath, type Cartridge } from 'cartridge'
-import { withCartridge } from '../open.js'
+import { CartridgeError, ErrorCodes, normalizePath, type Cartridge } from 'cartridge'
+import { isFile, withCartridge } from '../open.js'
 import type { Io } from '../io.js'
 
 export interface GetFlags {
@@ -66,15 +66,5 @@ async function copyTree(cart: Cartridge, dir: string, out: string): Promise<void
   for await (const p of cart.scan(dir)) {
     // Container paths are normalized (no `..`), so the join cannot leave `out`.
     await toFile(cart, p, join(out, ...p.slice(prefix.length).split('/')))
-  }
-}
-
-async function isFile(cart: Cartridge, path: string): Promise<boolean> {
-  try {
-    await cart.metadata(path)
-    return true
-  } catch (err) {
-    if (isCartridgeError(err, ErrorCodes.IS_A_DIRECTORY) || isCartridgeError(err, ErrorCodes.NOT_FOUND)) return false
-    throw err
   }
 }

@@ -1,5 +1,5 @@
 import { CartridgeError, ErrorCodes, isCartridgeError, type Transaction } from 'cartridge'
-import { withCartridge } from '../open.js'
+import { isFile, withCartridge } from '../open.js'
 import type { Io } from '../io.js'
 
 export interface RmFlags {
@@ -30,14 +30,5 @@ async function removeOne(tx: Transaction, path: string, recursive: boolean): Pro
       throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${err.path ?? path} is a directory (use -r)`, { path: err.path ?? path })
     }
     throw err
-  }
-}
-
-async function isFile(tx: Transaction, path: string): Promise<boolean> {
-  try {
-    await tx.metadata(path)
-    return true
-  } catch {
-    return false
   }
 }

@@ -4,7 +4,7 @@ import { basename, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import Database from 'better-sqlite3'
 import { CartridgeError, ErrorCodes, isCartridgeError, normalizePath, type Cartridge, type DatabaseMode } from 'cartridge'
-import { withCartridge } from '../open.js'
+import { isFile, withCartridge } from '../open.js'
 import { formatBytes } from '../format.js'
 import { ProgressBar, shouldShowProgress } from '../progress.js'
 import { println, type Io } from '../io.js'
@@ -198,16 +198,6 @@ function settleSource(src: string): void {
     }
   } finally {
     conn.close()
-  }
-}
-
-async function isFile(cart: Cartridge, path: string): Promise<boolean> {
-  try {
-    await cart.metadata(path)
-    return true
-  } catch (err) {
-    if (isCartridgeError(err, ErrorCodes.NOT_FOUND) || isCartridgeError(err, ErrorCodes.IS_A_DIRECTORY)) return false
-    throw err
   }
 }
 

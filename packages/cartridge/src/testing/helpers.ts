@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { seededRandom } from '@cartridge/core'
+import { seededBytes, seededRandom } from '@cartridge/core'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,17 +9,7 @@ import type { Cartridge } from '../cartridge.js'
 export const rng = seededRandom
 
 /** Bytes derived from a seed, so content can be re-derived for checking. */
-export function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size)
-  let x = (seed * 2654435761) >>> 0 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+export const bytes = seededBytes
 
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'cart-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
