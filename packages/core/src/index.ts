@@ -3,5 +3,5 @@ export type { ErrorCode, CartridgeErrorOptions } from './cartridge-error.js'
 export {
   normalizePath, normalizeFilePath, directoryPrefix, parentOf, compareKeys, MAX_PATH_BYTES, MAX_SEGMENT_BYTES,
 } from './container-path.js'
-export { crc32, getU64, setU64, viewOf, utf8, fromUtf8, toBytes } from './bytes.js'
+export { crc32, crc32Implementation, getU64, setU64, viewOf, utf8, fromUtf8, toBytes } from './bytes.js'
 export { seededBytes, seededRandom } from './seeded-random.js'

@@ -77,9 +77,9 @@ export function lookupPointerTree(io: Pick<PageIO, 'read'>, root: BlockPtr, inde
     const page = io.read(ptr, PageType.POINTER_NODE)
     const slot = Math.floor(index / span)
     index -= slot * span
-    const count = viewOf(page).getUint16(6, true)
-    if (slot >= count) throw new CartridgeError(ErrorCodes.CORRUPT, `pointer tree index out of range at page ${ptr.page}`, { page: ptr.page })
-    ptr = readPointerNode(page, count)[slot]
+    const v = viewOf(page)
+    if (slot >= v.getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `pointer tree index out of range at page ${ptr.page}`, { page: ptr.page })
+    ptr = readBlockPtr(v, PAGE_HEADER_SIZE + slot * BLOCK_PTR_SIZE)
   }
   return ptr
 }
