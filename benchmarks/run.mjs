@@ -34,6 +34,7 @@ const workloads = [
   await import('./src/workloads/durable-commits.mjs'),
   await import('./src/workloads/listing.mjs'),
   await import('./src/workloads/sqlite.mjs'),
+  await import('./src/workloads/cache-policy.mjs'),
 ]
 
 const started = new Date()

@@ -42,9 +42,9 @@ export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array): Chun
 export function recordFor(
   io: PageIO, size: number, chunks: ChunkRecord[], created: number, modified: number, chunkShift = CHUNK_SHIFT,
 ): FileRecord {
-  const base = { chunkShift, size, created, modified, chunkCount: chunks.length }
-  if (chunks.length <= DIRECT_CHUNKS_MAX) return { ...base, kind: RecordKind.DIRECT, chunks }
-  return { ...base, kind: RecordKind.MAP, map: buildChunkMap(io, chunks) }
+  const chunkCount = chunks.length
+  if (chunkCount <= DIRECT_CHUNKS_MAX) return { kind: RecordKind.DIRECT, chunkShift, size, created, modified, chunkCount, chunks }
+  return { kind: RecordKind.MAP, chunkShift, size, created, modified, chunkCount, map: buildChunkMap(io, chunks) }
 }
 
 /** Writes chunk-map leaves for `chunks` and the pointer tree above them; returns its root. */
@@ -112,14 +112,29 @@ export function checkChunk(c: ChunkRecord, i: number, r: FileRecord, path: strin
   return c
 }
 
-/** Chunk `i` of a file. */
-export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path = ''): ChunkRecord {
+/** The chunk-map leaf a {@link chunkAt} call read last, so runs of chunks walk the tree once per leaf. */
+export interface LeafCursor {
+  index: number
+  page: Uint8Array | undefined
+}
+
+/** Chunk `i` of a file (`cursor` remembers the last map leaf between calls on the same record). */
+export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path = '', cursor?: LeafCursor): ChunkRecord {
   if (r.kind === RecordKind.DIRECT) return checkChunk(r.chunks![i], i, r, path)
-  const leaf = lookupPointerTree(io, r.map!, Math.floor(i / RECORDS_PER_MAP_LEAF))
-  const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
+  const leafIndex = Math.floor(i / RECORDS_PER_MAP_LEAF)
+  let page = cursor?.index === leafIndex ? cursor.page : undefined
+  if (!page) {
+    const leaf = lookupPointerTree(io, r.map!, leafIndex)
+    page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
+    if (cursor) {
+      cursor.index = leafIndex
+      cursor.page = page
+    }
+  }
   const slot = i % RECORDS_PER_MAP_LEAF
-  if (slot >= viewOf(page).getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map page ${leaf.page} is short`, { page: leaf.page })
-  return checkChunk(readChunkRecord(viewOf(page), PAGE_HEADER_SIZE + slot * CHUNK_RECORD_SIZE), i, r, path)
+  const v = viewOf(page)
+  if (slot >= v.getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${leafIndex} of ${path} is short`, { path })
+  return checkChunk(readChunkRecord(v, PAGE_HEADER_SIZE + slot * CHUNK_RECORD_SIZE), i, r, path)
 }
 
 /** Every chunk record of a file, in order, plus the chunk-map pages (for freeing and checks). */
@@ -176,10 +191,11 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
   const end = offset + length
   const chunkSize = chunkSizeOf(r)
   let scratch: Uint8Array | undefined
+  const cursor: LeafCursor = { index: -1, page: undefined }
   let pos = offset
   while (pos < end) {
     const i = Math.floor(pos / chunkSize)
-    const first = chunkAt(io, r, i, path)
+    const first = chunkAt(io, r, i, path, cursor)
     checkCodec(first, path)
     const from = pos - i * chunkSize
     if (from !== 0 || first.storedLength > end - pos) {
@@ -197,7 +213,7 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     let bytes = first.storedLength
     for (let j = i + 1; j * chunkSize < end && bytes < MAX_RUN_BYTES; j++) {
       const prev = run[run.length - 1]
-      const next = chunkAt(io, r, j, path)
+      const next = chunkAt(io, r, j, path, cursor)
       if (next.codec !== 0 || next.cipher !== 0 || next.storedLength > end - pos - bytes) break
       if (next.page !== prev.page + pagesFor(prev.storedLength) || prev.storedLength % PAGE_SIZE !== 0) break
       run.push(next)

@@ -101,7 +101,10 @@ export function encodeFileRecord(r: FileRecord): Uint8Array {
   setU64(v, 16, r.created)
   setU64(v, 24, r.modified)
   if (r.kind === RecordKind.INLINE) out.set(r.inline!, RECORD_HEADER_SIZE)
-  else if (r.kind === RecordKind.DIRECT) r.chunks!.forEach((c, i) => writeChunkRecord(v, RECORD_HEADER_SIZE + i * CHUNK_RECORD_SIZE, c))
+  else if (r.kind === RecordKind.DIRECT) {
+    const chunks = r.chunks!
+    for (let i = 0; i < chunks.length; i++) writeChunkRecord(v, RECORD_HEADER_SIZE + i * CHUNK_RECORD_SIZE, chunks[i])
+  }
   else writeBlockPtr(v, RECORD_HEADER_SIZE, r.map!)
   return out
 }

@@ -8,6 +8,9 @@ export const MAX_SEGMENT_BYTES = 255
 // Buffer.byteLength counts UTF-8 bytes without encoding (about 30× cheaper than TextEncoder here).
 const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8')
 
+/** A normalized path of printable ASCII: `/`-separated segments of 1–255 characters, none `.` or `..`. */
+const NORMAL_ASCII = /^(?:\/(?!\.\.?(?:\/|$))[\x20-\x2e\x30-\x7e]{1,255})+$/
+
 function invalid(message: string, input: string): never {
   throw new CartridgeError(ErrorCodes.INVALID_PATH, message, { path: input })
 }
@@ -21,6 +24,8 @@ function invalid(message: string, input: string): never {
  * character, a path that climbs above the root, or one that is too long.
  */
 export function normalizePath(input: string): string {
+  // Already normal and printable ASCII (so NFC, one byte per character): nothing to rewrite.
+  if (typeof input === 'string' && input.length <= MAX_PATH_BYTES && NORMAL_ASCII.test(input)) return input
   if (typeof input !== 'string') invalid('path must be a string', String(input))
   if (input.length === 0) invalid('path is empty', input)
   // eslint-disable-next-line no-control-regex
