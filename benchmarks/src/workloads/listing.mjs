@@ -93,10 +93,11 @@ export async function run(ctx) {
     for (let r = 0; r < runs; r++) {
       for (const name of names) {
         const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, t.path(/** @type {Record<string, string>} */ (FILES)[name]), target], { encoding: 'utf8' })
-        const { open, readdir, entries } = JSON.parse(out)
-        if (entries !== PER_DIR) throw new Error(`${name}: readdir(${target}) returned ${entries} entries, want ${PER_DIR}`)
+        const { open, readdir, again, entries, againEntries } = JSON.parse(out)
+        if (entries !== PER_DIR || againEntries !== PER_DIR) throw new Error(`${name}: readdir returned ${entries} and ${againEntries} entries, want ${PER_DIR}`)
         suite.add('open', name, {}, open)
         suite.add(`readdir (${PER_DIR} entries)`, name, { ops: PER_DIR }, readdir)
+        suite.add(`readdir, second directory`, name, { ops: PER_DIR }, again)
         suite.add('open + readdir', name, {}, {
           ms: open.ms + readdir.ms, rssBase: open.rssBase, rssPeak: Math.max(open.rssPeak, readdir.rssPeak),
           cpuUserMs: open.cpuUserMs + readdir.cpuUserMs, cpuSystemMs: open.cpuSystemMs + readdir.cpuSystemMs,
@@ -112,7 +113,7 @@ export async function run(ctx) {
     t.dispose()
   }
   suite.note(`populate: cartridge \`durability: "full"\`, \`transaction()\` per ${batch.toLocaleString('en-US')} files; sqlite WAL \`synchronous=NORMAL\`, one \`db.transaction\` per batch; lmdb \`transactionSync\` per batch, \`overlappingSync: false\`.`)
-  suite.note(`open / readdir run in a fresh \`node\` process per run (page cache warm; peak RSS and ΔRSS are that child's, ΔRSS over the RSS after imports). Directory: \`${target}\`. cartridge: \`Cartridge.open(file)\` + \`readdir(dir)\`; sqlite: open + WAL pragmas + \`SELECT path … WHERE path > 'dir/' AND path < 'dir0'\`; lmdb: \`open\` + \`getKeys({ start, end })\`.`)
+  suite.note(`open / readdir run in a fresh \`node\` process per run (page cache warm; peak RSS and ΔRSS are that child's, ΔRSS over the RSS after imports). Directory: \`${target}\`; \`readdir, second directory\` then lists a neighbouring directory in the same process (the first call also pays for compiling the code it runs). cartridge: \`Cartridge.open(file)\` + \`readdir(dir)\`; sqlite: open + WAL pragmas + \`SELECT path … WHERE path > 'dir/' AND path < 'dir0'\`; lmdb: \`open\` + \`getKeys({ start, end })\`.`)
   suite.note('A directory of plain files is left out here: creating and deleting 1,000,000 inodes measures the file system rather than the listing.')
   if (!Database) suite.note(missing.sqlite)
   if (!lmdbOpen) suite.note(missing.lmdb)
@@ -140,6 +141,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '-
   const readdir = await measure(async () => {
     list = await impl.readdir(h, dir)
   })
+  // A second directory in the same process: the listing itself once its code has run once.
+  const other = `${dir.slice(0, -1)}${dir.endsWith('1') ? '2' : '1'}`
+  let listed = 0
+  const again = await measure(async () => {
+    listed = (await impl.readdir(h, other)).length
+  })
   await impl.close(h)
-  process.stdout.write(JSON.stringify({ open, readdir, entries: list.length }))
+  process.stdout.write(JSON.stringify({ open, readdir, again, entries: list.length, againEntries: listed }))
 }
