@@ -100,7 +100,6 @@ function checkBuild() {
     log('benchmarks run against the built library: run `pnpm exec turbo run build` first')
     process.exit(1)
   }
-  if (!existsSync(packages)) return
   const stale = []
   for (const pkg of readdirSync(packages)) {
     const built = join(packages, pkg, 'dist', 'index.js')

@@ -1,6 +1,6 @@
 // Timing, statistics, RSS sampling, temp space and Markdown output for the benchmark suite.
 // Plain ESM with JSDoc so it runs on Node >= 20.19 without a TypeScript runner.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomFillSync } from 'node:crypto'
@@ -21,7 +21,7 @@ try {
 }
 
 /** Collects garbage (twice, to catch weak references) so one run's leftovers do not bill the next. */
-export function gc() {
+function gc() {
   gcFn()
   gcFn()
 }
@@ -55,6 +55,21 @@ export function expectBytes(got, want, what) {
   if (!got || got.length !== want.length || !Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))) {
     throw new Error(`data check failed: ${what} (got ${got ? got.length : 'nothing'} bytes, want ${want.length})`)
   }
+}
+
+/**
+ * Reads `buf.length` bytes at `pos` (fewer at end of file) with positional `readSync` calls.
+ * @param {number} fd @param {Uint8Array} buf @param {number} pos
+ * @returns {Uint8Array} the filled part of `buf` (`buf` itself when full)
+ */
+export function readAt(fd, buf, pos) {
+  let done = 0
+  while (done < buf.length) {
+    const k = readSync(fd, buf, done, buf.length - done, pos + done)
+    if (k === 0) break
+    done += k
+  }
+  return done === buf.length ? buf : buf.subarray(0, done)
 }
 
 /** @param {number} i @param {number} width */
@@ -264,16 +279,24 @@ export class Suite {
   /** The workload as a Markdown section. */
   markdown() {
     const head = ['phase', 'impl', 'runs', 'median ms', 'min ms', 'max ms', 'MiB/s', 'ops/s', 'cart ÷ peer', 'peak RSS MiB', 'ΔRSS MiB', 'CPU user+sys ms', 'dirtied MiB']
-    const lines = [`### ${this.id}: ${this.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`]
-    for (const r of this.rows()) {
-      lines.push(
-        `| ${[
-          r.phase, r.impl, r.runs, fmt(r.medianMs), fmt(r.minMs), fmt(r.maxMs), r.mibPerSec ?? '', r.opsPerSec?.toLocaleString('en-US') ?? '',
-          r.ratio === null ? (r.impl === 'cartridge' ? '—' : '') : `${r.ratio.toFixed(2)}×`,
-          r.rssPeakMiB, r.rssDeltaMiB, fmt(r.cpuUserMs + r.cpuSystemMs), r.writtenMiB,
-        ].join(' | ')} |`,
-      )
-    }
+    const body = this.rows().map((r) =>
+      `| ${[
+        r.phase, r.impl, r.runs, fmt(r.medianMs), fmt(r.minMs), fmt(r.maxMs), r.mibPerSec ?? '', r.opsPerSec?.toLocaleString('en-US') ?? '',
+        r.ratio === null ? (r.impl === 'cartridge' ? '—' : '') : `${r.ratio.toFixed(2)}×`,
+        r.rssPeakMiB, r.rssDeltaMiB, fmt(r.cpuUserMs + r.cpuSystemMs), r.writtenMiB,
+      ].join(' | ')} |`,
+    )
+    return this.markdownSection(head, body)
+  }
+
+  /**
+   * The workload's Markdown section around a table: heading, the table's header row
+   * (the first two columns left-aligned, the others right-aligned), `body`, then the notes.
+   * @param {string[]} head column titles
+   * @param {string[]} body the table's rows and anything that follows them, one line each
+   */
+  markdownSection(head, body) {
+    const lines = [`### ${this.id}: ${this.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`, ...body]
     if (this.notes.length) lines.push('', ...this.notes.map((n) => `- ${n}`))
     return lines.join('\n')
   }
@@ -288,6 +311,15 @@ export function round(x, digits) {
 /** @param {number} ms */
 export function fmt(ms) {
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)
+}
+
+/**
+ * Whether the command line's `--impl` filter selects `name`; `--impl cartridge` also selects
+ * every `cartridge-*` variant (container modes, layouts, cache policies).
+ * @param {{want: (impl: string) => boolean}} ctx @param {string} name
+ */
+export function wantVariant(ctx, name) {
+  return ctx.want(name) || (name.startsWith('cartridge-') && ctx.want('cartridge'))
 }
 
 /**

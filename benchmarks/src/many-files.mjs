@@ -1,8 +1,8 @@
 // Shared body of the "N files of S bytes, written in one transaction, then read back" workloads.
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cartridge, Database, lmdbOpen, missing, openLmdb, openSqlite } from './peers.mjs'
-import { Suite, expectBytes, makeData, pad, rotate, sampleRss, tempDir } from './harness.mjs'
+import { Suite, expectBytes, makeData, pad, readAt, rotate, sampleRss, tempDir } from './harness.mjs'
 
 /**
  * @typedef {object} Impl
@@ -84,16 +84,11 @@ export async function manyFiles(o) {
       },
       read({ fd }) {
         for (let i = 0; i < count; i++) {
-          const buf = new Uint8Array(size)
-          readSync(fd, buf, 0, size, i * size)
+          readAt(fd, new Uint8Array(size), i * size)
           if ((i & 255) === 0) sampleRss()
         }
       },
-      readOne({ fd }, i) {
-        const buf = new Uint8Array(size)
-        readSync(fd, buf, 0, size, i * size)
-        return buf
-      },
+      readOne: ({ fd }, i) => readAt(fd, new Uint8Array(size), i * size),
       teardown({ t, fd }) {
         closeSync(fd)
         t.dispose()

@@ -61,14 +61,25 @@ export function versions() {
 }
 
 /**
- * better-sqlite3 as a file store: WAL, one table of (path, blob).
+ * A better-sqlite3 connection in WAL mode with the given `synchronous` level (pragmas only).
+ * @param {string} file
+ * @param {'FULL' | 'NORMAL'} synchronous
+ */
+export function connectSqlite(file, synchronous) {
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${synchronous}`)
+  return db
+}
+
+/**
+ * better-sqlite3 as a file store: a `connectSqlite` connection, one table of (path, blob) and
+ * its insert and select statements.
  * @param {string} file
  * @param {'FULL' | 'NORMAL'} synchronous
  */
 export function openSqlite(file, synchronous) {
-  const db = new Database(file)
-  db.pragma('journal_mode = WAL')
-  db.pragma(`synchronous = ${synchronous}`)
+  const db = connectSqlite(file, synchronous)
   db.exec('CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, data BLOB)')
   return {
     db,

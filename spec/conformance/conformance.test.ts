@@ -3,7 +3,6 @@
  * and the reference implementation must read every vector in spec/vectors identically, and the
  * independent reader must detect damage the spec says is detectable.
  */
-import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,16 +10,11 @@ import { fileURLToPath } from 'node:url'
 import { crc32 } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from 'cartridge'
-import { bytes } from '../vectors/content.js'
+import { VECTOR_NAMES, bytes, sha256, summary, type FileSummary } from '../vectors/content.js'
 import { ReadError, readContainer } from './reader.js'
 
 const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url))
-const NAMES = ['empty', 'small', 'chunked', 'churned', 'database']
 const PAGE = 4096
-
-interface Expected { path: string; size: number; sha256: string }
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-const summary = (files: Map<string, Uint8Array>): Expected[] => [...files].map(([path, b]) => ({ path, size: b.length, sha256: sha256(b) }))
 
 const tmp = mkdtempSync(join(tmpdir(), 'cart-conformance-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -44,12 +38,12 @@ async function referenceRead(path: string): Promise<{ txn: number; files: Map<st
   }
 }
 
-describe.each(NAMES)('vector %s', (name) => {
+describe.each(VECTOR_NAMES)('vector %s', (name) => {
   const file = join(VECTORS, `${name}.cart`)
   const present = existsSync(file)
 
   it.skipIf(!present)('the independent reader returns exactly the expected files, in key order', () => {
-    const expected = JSON.parse(readFileSync(join(VECTORS, `${name}.expected.json`), 'utf8')) as Expected[]
+    const expected = JSON.parse(readFileSync(join(VECTORS, `${name}.expected.json`), 'utf8')) as FileSummary[]
     const { meta, files } = readContainer(file)
     expect(summary(files)).toEqual(expected)
     expect(meta.fileCount).toBe(files.size)
@@ -130,7 +124,7 @@ describe('damage', () => {
     const ours = readContainer(path)
     expect(ours.meta.txn).toBe(older)
     // The closing commit wrote nothing, so the previous commit holds the same files.
-    const expected = JSON.parse(readFileSync(join(VECTORS, 'chunked.expected.json'), 'utf8')) as Expected[]
+    const expected = JSON.parse(readFileSync(join(VECTORS, 'chunked.expected.json'), 'utf8')) as FileSummary[]
     expect(summary(ours.files)).toEqual(expected)
     const ref = await referenceRead(path)
     expect(ref.txn).toBe(older)

@@ -215,8 +215,11 @@ class View {
   }
 }
 
-/** Picks the meta page as the spec says: the newest valid one whose commit verifies, else the other. */
-export function openContainer(file: string): { meta: Meta; files: () => Map<string, Buffer> } {
+/**
+ * Opens `file` and reads every file in it, through the meta page the spec says to pick: the
+ * newest valid one whose commit verifies, else the other.
+ */
+export function readContainer(file: string): { meta: Meta; files: Map<string, Buffer> } {
   const image = readFileSync(file)
   if (image.length < 2 * PAGE) fail('corrupt', 'file is shorter than two pages')
   const slots = [0, 1].map((s) => decodeMeta(image.subarray(s * PAGE, (s + 1) * PAGE), s))
@@ -232,13 +235,7 @@ export function openContainer(file: string): { meta: Meta; files: () => Map<stri
       last = err
       continue
     }
-    return { meta, files: () => view.files() }
+    return { meta, files: view.files() }
   }
   return fail('corrupt', `no meta page leads to an intact commit (${(last as Error).message})`)
-}
-
-/** Opens `file` and reads every file in it. */
-export function readContainer(file: string): { meta: Meta; files: Map<string, Buffer> } {
-  const c = openContainer(file)
-  return { meta: c.meta, files: c.files() }
 }

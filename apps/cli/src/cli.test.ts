@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from './main.js'
-import { capture } from './test-io.js'
+import { capture, runCliRaw } from './test-io.js'
 import { formatProgress, ProgressBar, shouldShowProgress } from './progress.js'
 import { formatBytes, formatDuration } from './format.js'
 
@@ -11,12 +11,7 @@ import { formatBytes, formatDuration } from './format.js'
 let dir: string
 
 /** Runs the CLI in-process in the temp dir. */
-async function run(...argv: string[]) {
-  const out = capture()
-  const err = capture()
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream, cwd: dir })
-  return { code, stdout: out.text(), bytes: out.bytes(), stderr: err.text() }
-}
+const run = (...argv: string[]) => runCliRaw(dir, argv)
 
 const bigFile = Buffer.alloc(1.5 * 1024 * 1024)
 for (let i = 0; i < bigFile.length; i++) bigFile[i] = (i * 31 + (i >> 12)) & 0xff

@@ -1,4 +1,5 @@
 import { formatBytes, formatDuration } from './format.js'
+import type { Io } from './io.js'
 
 /** What one redraw of the progress bar shows. */
 export interface ProgressState {
@@ -89,5 +90,25 @@ export class ProgressBar {
     // Pad with spaces so a shorter line fully covers the previous one.
     this.#out.write('\r' + line.padEnd(this.#lastLength))
     this.#lastLength = line.length
+  }
+}
+
+/**
+ * The bar a command draws on `io.stderr` for `total` bytes, or undefined when none should be
+ * drawn (see {@link shouldShowProgress}). `files`, when given, is counted and shown; without it
+ * the work counts as one file.
+ */
+export function progressBar(io: Io, total: number, quiet: boolean, files?: number): ProgressBar | undefined {
+  const show = shouldShowProgress({ isTTY: io.stderr.isTTY === true, quiet, totalBytes: total, files: files ?? 1 })
+  return show ? new ProgressBar(io.stderr, total, { files }) : undefined
+}
+
+/** A pipeline step that passes chunks through, advancing `bar` by their length. */
+export function counter(bar: ProgressBar | undefined): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+  return async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
+      bar?.advance(chunk.length)
+      yield chunk
+    }
   }
 }

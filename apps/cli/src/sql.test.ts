@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { main } from './main.js'
-import { capture } from './test-io.js'
+import { capture, runCli } from './test-io.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -16,12 +16,7 @@ afterEach(() => {
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'cartridge-cli-sql-'))
   dirs.push(dir)
-  const run = async (...argv: string[]) => {
-    const out = capture()
-    const err = capture()
-    const code = await main(argv, { stdout: out.stream, stderr: err.stream, cwd: dir })
-    return { code, stdout: out.text(), stderr: err.text() }
-  }
+  const run = (...argv: string[]) => runCli(dir, argv)
   expect((await run('create', 'box')).code).toBe(0)
   return { dir, run }
 }

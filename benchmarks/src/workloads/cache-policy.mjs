@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { ArcCache, LruCache, replayTrace, scanPollutedTrace } from '@cartridge/arc-cache'
 import { Cartridge } from '../peers.mjs'
-import { Suite, expectBytes, pad, prng, rotate, round, tempDir } from '../harness.mjs'
+import { Suite, expectBytes, median, pad, prng, rotate, round, tempDir, wantVariant } from '../harness.mjs'
 
 export const id = 'w7'
 export const title = 'cache policy: ARC vs LRU hit rate on a scan-polluted 80/20 workload'
@@ -72,7 +72,7 @@ export async function run(ctx) {
   const policies = [
     { name: 'cartridge', label: 'ARC', make: (/** @type {number} */ n) => new ArcCache(n) },
     { name: 'cartridge-lru', label: 'LRU', make: (/** @type {number} */ n) => new LruCache(n) },
-  ].filter((p) => ctx.want(p.name) || (p.name === 'cartridge-lru' && ctx.want('cartridge')))
+  ].filter((p) => wantVariant(ctx, p.name))
   /** @type {Record<string, number[]>} */
   const hitRates = {}
   for (let r = 0; r < runs; r++) {
@@ -106,8 +106,7 @@ export async function run(ctx) {
     }
   }
   t.dispose()
-  const medianOf = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-  suite.extra.containerHitRate = Object.fromEntries(Object.entries(hitRates).map(([k, v]) => [k, round(medianOf(v), 1)]))
+  suite.extra.containerHitRate = Object.fromEntries(Object.entries(hitRates).map(([k, v]) => [k, round(median(v), 1)]))
 
   suite.note(`hit rate on the synthetic trace (500 keys, 80 % of accesses to 100 hot ones, a scan of 200 fresh keys after every 400 accesses): ${traceRows.map((x) => `capacity ${x.capacity}: ARC ${x.arc} %, LRU ${x.lru} % (${x.points >= 0 ? '+' : ''}${x.points} points)`).join('; ')}`)
   const c = /** @type {Record<string, number>} */ (suite.extra.containerHitRate)

@@ -1,12 +1,12 @@
 // Workload 4: N durable single-file commits one after another (each awaited before the next).
 // Also runnable as a child process (`--child <impl> <n> <dir>`) so that strace can count the
 // fsync-family calls per commit.
-import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cartridge, Database, lmdbOpen, missing, openLmdb, openSqlite } from '../peers.mjs'
-import { SYNC_CALLS, hasStrace, straceCount } from '../strace.mjs'
-import { Suite, expectBytes, makeData, pad, quantile, rotate, round, sampleRss, tempDir } from '../harness.mjs'
+import { syncCallsPerCommit } from '../strace.mjs'
+import { Suite, expectBytes, makeData, pad, quantile, readAt, rotate, round, sampleRss, tempDir } from '../harness.mjs'
 
 export const id = 'w4'
 export const title = 'durable single-file commits, one after another'
@@ -14,11 +14,10 @@ export const title = 'durable single-file commits, one after another'
 const SIZE = 4096
 
 /**
- * @param {number} n
  * @param {Uint8Array} data
  * @returns {Array<{name: string, setup: (dir: string) => any, commit: (e: any, i: number) => any, readOne: (e: any, i: number) => any, teardown: (e: any) => any}>}
  */
-function makeImpls(n, data) {
+function makeImpls(data) {
   const name = (/** @type {number} */ i) => `/c/f${pad(i, 6)}.bin`
   const impls = [
     {
@@ -35,11 +34,7 @@ function makeImpls(n, data) {
         writeSync(fd, data, 0, SIZE, i * SIZE)
         fdatasyncSync(fd)
       },
-      readOne: ({ fd }, i) => {
-        const b = Buffer.alloc(SIZE)
-        readAt(fd, b, i * SIZE)
-        return b
-      },
+      readOne: ({ fd }, i) => readAt(fd, Buffer.alloc(SIZE), i * SIZE),
       teardown: ({ fd }) => closeSync(fd),
     },
   ]
@@ -64,24 +59,13 @@ function makeImpls(n, data) {
   return impls
 }
 
-/** @param {number} fd @param {Uint8Array} buf @param {number} pos */
-function readAt(fd, buf, pos) {
-  let done = 0
-  while (done < buf.length) {
-    const k = readSync(fd, buf, done, buf.length - done, pos + done)
-    if (k === 0) break
-    done += k
-  }
-  return done
-}
-
 /** @param {{mode: 'smoke' | 'quick' | 'full', want: (impl: string) => boolean, log: (s: string) => void}} ctx */
 export async function run(ctx) {
   const n = { smoke: 20, quick: 1000, full: 1000 }[ctx.mode]
   const runs = { smoke: 1, quick: 3, full: 5 }[ctx.mode]
   const suite = new Suite(id, `${n.toLocaleString('en-US')} durable single-file commits (4 KiB each), one after another`, { n, size: SIZE, runs })
   const data = makeData(SIZE)
-  const impls = makeImpls(n, data).filter((x) => ctx.want(x.name))
+  const impls = makeImpls(data).filter((x) => ctx.want(x.name))
   /** @type {Record<string, number[]>} */
   const latencies = {}
   for (let r = 0; r < runs; r++) {
@@ -110,22 +94,8 @@ export async function run(ctx) {
   )
   suite.note(`per-commit latency µs (p50 / p90 / p99 / max over all runs): ${Object.entries(/** @type {Record<string, any>} */ (suite.extra.latencyUs)).map(([k, v]) => `${k} ${v.p50} / ${v.p90} / ${v.p99} / ${v.max}`).join('; ')}`)
 
-  // fsync-family calls per commit, counted by strace in a child process: (calls(n) − calls(0)) / n.
-  if (hasStrace()) {
-    /** @type {Record<string, Record<string, number>>} */
-    const perCommit = {}
-    for (const impl of impls) {
-      const base = straceCount(fileURLToPath(import.meta.url), impl.name, 0)
-      const full = straceCount(fileURLToPath(import.meta.url), impl.name, n)
-      perCommit[impl.name] = Object.fromEntries(SYNC_CALLS.map((c) => [c, round(((full[c] ?? 0) - (base[c] ?? 0)) / n, 3)]))
-      perCommit[impl.name].total = round(SYNC_CALLS.reduce((s, c) => s + (full[c] ?? 0) - (base[c] ?? 0), 0) / n, 3)
-    }
-    suite.extra.syncCallsPerCommit = perCommit
-    suite.note(`sync calls per commit (strace -f -c, (calls(${n}) − calls(0)) / ${n}): ${Object.entries(perCommit).map(([k, v]) => `${k} ${v.total} (${SYNC_CALLS.filter((c) => v[c]).map((c) => `${c} ${v[c]}`).join(', ') || 'none'})`).join('; ')}`)
-  } else {
-    suite.extra.syncCallsPerCommit = 'n/a (strace not available)'
-    suite.note('sync calls per commit: n/a (strace not available)')
-  }
+  // fsync-family calls per commit, counted by strace in a child process.
+  syncCallsPerCommit(suite, fileURLToPath(import.meta.url), impls.map((x) => x.name), n)
   suite.note('cartridge: `durability: "full"`, `await cart.write(path, 4 KiB)` per commit. sqlite: better-sqlite3, WAL, `synchronous=FULL`, one autocommit `INSERT` per commit. lmdb: `putSync` per commit, `overlappingSync: false` (flushed before it returns). fs-onefile (floor): `writeSync` 4 KiB + `fdatasync` per commit.')
   if (!Database) suite.note(missing.sqlite)
   if (!lmdbOpen) suite.note(missing.lmdb)
@@ -136,7 +106,7 @@ export async function run(ctx) {
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--child') {
   const [, , , implName, nArg, dir] = process.argv
   const n = Number(nArg)
-  const impl = makeImpls(n, makeData(SIZE)).find((x) => x.name === implName)
+  const impl = makeImpls(makeData(SIZE)).find((x) => x.name === implName)
   if (!impl) throw new Error(`unknown impl ${implName}`)
   const env = await impl.setup(dir)
   for (let i = 0; i < n; i++) await impl.commit(env, i)

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { statSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Cartridge, Database, lmdbOpen, missing, openLmdb, openSqlite } from '../peers.mjs'
+import { Cartridge, Database, connectSqlite, lmdbOpen, missing, openLmdb, openSqlite } from '../peers.mjs'
 import { Suite, makeData, measure, pad, sampleRss, tempDir } from '../harness.mjs'
 
 export const id = 'w5'
@@ -48,7 +48,7 @@ const impls = {
       db.close()
     },
     open(file) {
-      const { db } = openSqlite(file, 'NORMAL')
+      const db = connectSqlite(file, 'NORMAL')
       return { db, list: db.prepare('SELECT path FROM files WHERE path > ? AND path < ? ORDER BY path').pluck() }
     },
     readdir: ({ list }, dir) => list.all(`${dir}/`, upperBound(`${dir}/`)).map((/** @type {string} */ p) => p.slice(dir.length + 1)),

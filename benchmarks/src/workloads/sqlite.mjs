@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cartridge, Database, missing } from '../peers.mjs'
-import { SYNC_CALLS, hasStrace, straceCount } from '../strace.mjs'
-import { Suite, fmt, pad, prng, rotate, round, sampleRss, tempDir } from '../harness.mjs'
+import { syncCallsPerCommit } from '../strace.mjs'
+import { Suite, fmt, pad, prng, rotate, round, sampleRss, tempDir, wantVariant } from '../harness.mjs'
 
 export const id = 'w6'
 export const title = 'SQLite in a container (atomic, wal) vs better-sqlite3 on a plain file'
@@ -61,6 +61,26 @@ function makeImpls() {
   return impls
 }
 
+/** @typedef {{names: string[], values: number[]}} Rows */
+
+/**
+ * Runs `fn` on the storage of a fresh, empty database of `impl` (in its own temporary
+ * directory), then tears it down.
+ * @template T
+ * @param {Impl} impl @param {(env: any) => Promise<T> | T} fn @param {string} [label] temp directory prefix
+ * @returns {Promise<T>}
+ */
+async function withFreshDb(impl, fn, label = 'sqlite') {
+  const t = tempDir(`${label}-${impl.name}`)
+  const env = await impl.setup(t.dir)
+  try {
+    return await fn(env)
+  } finally {
+    await impl.teardown(env)
+    t.dispose()
+  }
+}
+
 /** ~30-byte names, deterministic, distinct per row. @param {number} n */
 function makeRows(n) {
   const rnd = prng(7)
@@ -85,7 +105,7 @@ function createTable(db) {
 
 /**
  * Inserts rows [0, n) in transactions of `perTxn` (ids 1..n).
- * @param {any} db @param {{names: string[], values: number[]}} rows @param {number} n @param {number} perTxn
+ * @param {any} db @param {Rows} rows @param {number} n @param {number} perTxn
  */
 function insertRows(db, rows, n, perTxn) {
   const insert = db.prepare('INSERT INTO t(id, name, value) VALUES (?, ?, ?)')
@@ -100,16 +120,38 @@ function insertRows(db, rows, n, perTxn) {
   }
 }
 
-/** @param {any} db @param {{names: string[], values: number[]}} rows @param {number} n @param {string} what */
+/** @param {any} db @param {Rows} rows @param {number} n @param {string} what */
 function checkTable(db, rows, n, what) {
   const got = db.prepare('SELECT count(*) AS c, max(id) AS m, sum(length(name)) AS l FROM t').get()
   if (got.c !== n || got.m !== n || got.l !== n * NAME_BYTES) throw new Error(`data check failed: ${what}: ${JSON.stringify(got)}, want ${n} rows`)
   for (const i of [0, n >> 1, n - 1]) checkRow(db.prepare('SELECT name, value FROM t WHERE id = ?').get(i + 1), rows, i, what)
 }
 
-/** @param {any} row @param {{names: string[], values: number[]}} rows @param {number} i @param {string} what */
+/** @param {any} row @param {Rows} rows @param {number} i @param {string} what */
 function checkRow(row, rows, i, what) {
   if (!row || row.name !== rows.names[i] || row.value !== rows.values[i]) throw new Error(`data check failed: ${what}: row ${i + 1} is ${JSON.stringify(row)}`)
+}
+
+/**
+ * Times `SELECT name, value FROM t WHERE id = ?` over `ids` on a new connection to `env`
+ * (with `PRAGMA cache_size = cacheSize` when given, after one untimed pass when `warmUp`), then
+ * checks that every id was found and the row of `checkId`.
+ * @param {SqliteSuite} suite @param {Impl} impl @param {any} env
+ * @param {{phase: string, ids: number[], rows: Rows, checkId: number, cacheSize?: number, warmUp?: boolean}} o
+ */
+async function timeSelects(suite, impl, env, o) {
+  const { ids } = o
+  const db = impl.connect(env)
+  if (o.cacheSize !== undefined) db.pragma(`cache_size = ${o.cacheSize}`)
+  const select = db.prepare('SELECT name, value FROM t WHERE id = ?')
+  if (o.warmUp) selectAll(select, ids)
+  let lost = 0
+  await suite.time(o.phase, impl.name, { ops: ids.length }, () => {
+    lost = selectAll(select, ids)
+  })
+  if (lost) throw new Error(`data check failed: ${impl.name} ${o.phase}: ${lost} ids not found`)
+  checkRow(select.get(o.checkId), o.rows, o.checkId - 1, `${impl.name} ${o.phase}`)
+  db.close()
 }
 
 /** @param {any} select @param {number[]} ids @returns {number} rows not found */
@@ -138,7 +180,8 @@ class SqliteSuite extends Suite {
   markdown() {
     const rows = this.rows()
     const head = ['phase', 'impl', 'runs', 'median ms', 'min ms', 'max ms', 'ops/s', 'cart ÷ plain', 'time ÷ plain', 'peak RSS MiB', 'ΔRSS MiB', 'CPU user+sys ms', 'dirtied MiB']
-    const lines = [`### ${this.id}: ${this.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`]
+    /** @type {string[]} */
+    const lines = []
     const ratio = (/** @type {number | null} */ x) => (x === null ? '' : `${x.toFixed(2)}×`)
     for (const r of rows) {
       lines.push(`| ${[
@@ -164,8 +207,7 @@ class SqliteSuite extends Suite {
         }),
       ].join(' | ')} |`)
     }
-    if (this.notes.length) lines.push('', ...this.notes.map((n) => `- ${n}`))
-    return lines.join('\n')
+    return this.markdownSection(head, lines)
   }
 }
 
@@ -180,7 +222,7 @@ export async function run(ctx) {
   const rnd = prng(42)
   const ids = Array.from({ length: n }, () => 1 + Math.floor(rnd() * n))
   // `--impl cartridge` selects both container modes.
-  const impls = makeImpls().filter((x) => ctx.want(x.name) || (x.name.startsWith('cartridge-') && ctx.want('cartridge')))
+  const impls = makeImpls().filter((x) => wantVariant(ctx, x.name))
   const phase = {
     bulk: `insert ${N}, 1 txn`,
     txns: `insert ${N}, ${txns.toLocaleString('en-US')} txns × ${PER_TXN}`,
@@ -191,84 +233,41 @@ export async function run(ctx) {
   for (let r = 0; r < runs; r++) {
     for (const impl of rotate(impls, r)) {
       // 1. all rows in one transaction, fresh database.
-      let t = tempDir(`sqlite-${impl.name}`)
-      let env = await impl.setup(t.dir)
-      try {
+      await withFreshDb(impl, async (env) => {
         const db = impl.connect(env)
         createTable(db)
         await suite.time(phase.bulk, impl.name, { ops: n }, insertRows(db, rows, n, n))
         checkTable(db, rows, n, `${impl.name} ${phase.bulk}`)
         db.close()
-      } finally {
-        await impl.teardown(env)
-        t.dispose()
-      }
+      })
 
       // 2. transactions of 100 rows, fresh database; 3. and 4. select from it.
-      t = tempDir(`sqlite-${impl.name}`)
-      env = await impl.setup(t.dir)
-      try {
-        let db = impl.connect(env)
+      await withFreshDb(impl, async (env) => {
+        const db = impl.connect(env)
         createTable(db)
         await suite.time(phase.txns, impl.name, { ops: n }, insertRows(db, rows, n, PER_TXN))
         checkTable(db, rows, n, `${impl.name} ${phase.txns}`)
         db.close()
-
         // A new connection with the default cache, warmed by one untimed pass over the same ids.
-        db = impl.connect(env)
-        let select = db.prepare('SELECT name, value FROM t WHERE id = ?')
-        selectAll(select, ids)
-        let lost = 0
-        await suite.time(phase.warm, impl.name, { ops: n }, () => {
-          lost = selectAll(select, ids)
-        })
-        if (lost) throw new Error(`data check failed: ${impl.name} ${phase.warm}: ${lost} ids not found`)
-        checkRow(select.get(ids[n - 1]), rows, ids[n - 1] - 1, `${impl.name} ${phase.warm}`)
-        db.close()
-
+        await timeSelects(suite, impl, env, { phase: phase.warm, ids, rows, checkId: ids[n - 1], warmUp: true })
         // A new connection with an 8-page cache.
-        db = impl.connect(env)
-        db.pragma(`cache_size = ${SMALL_CACHE}`)
-        select = db.prepare('SELECT name, value FROM t WHERE id = ?')
-        await suite.time(phase.small, impl.name, { ops: n }, () => {
-          lost = selectAll(select, ids)
-        })
-        if (lost) throw new Error(`data check failed: ${impl.name} ${phase.small}: ${lost} ids not found`)
-        checkRow(select.get(ids[0]), rows, ids[0] - 1, `${impl.name} ${phase.small}`)
-        db.close()
-      } finally {
-        await impl.teardown(env)
-        t.dispose()
-      }
+        await timeSelects(suite, impl, env, { phase: phase.small, ids, rows, checkId: ids[0], cacheSize: SMALL_CACHE })
+      })
     }
   }
 
   const script = process.env.SPEEDTEST1_SQL
   if (script && ctx.mode !== 'smoke') {
     if (!existsSync(script)) throw new Error(`SPEEDTEST1_SQL=${script}: no such file (make it with benchmarks/speedtest1-sql.sh)`)
-    await replaySpeedtest1(suite, impls, script, { quick: 1, full: 3 }[ctx.mode] ?? 1, ctx.log)
+    await replaySpeedtest1(suite, impls, script, { quick: 1, full: 3 }[ctx.mode], ctx.log)
   }
 
   const rowsOut = suite.rows()
   const over = rowsOut.filter((x) => x.timeRatio !== null && x.timeRatio > TIME_TARGET)
   suite.note(`target: container time ≤ ${TIME_TARGET}× the plain file's. ${over.length ? `Over it: ${over.map((x) => `${x.impl} "${x.phase}" ${x.timeRatio?.toFixed(2)}×`).join('; ')}.` : 'Every container row meets it.'}`)
 
-  // fsync-family calls per commit, counted by strace in a child process: (calls(k) − calls(0)) / k.
-  if (hasStrace()) {
-    /** @type {Record<string, Record<string, number>>} */
-    const perCommit = {}
-    for (const impl of impls) {
-      const base = straceCount(fileURLToPath(import.meta.url), impl.name, 0)
-      const full = straceCount(fileURLToPath(import.meta.url), impl.name, txns)
-      perCommit[impl.name] = Object.fromEntries(SYNC_CALLS.map((c) => [c, round(((full[c] ?? 0) - (base[c] ?? 0)) / txns, 3)]))
-      perCommit[impl.name].total = round(SYNC_CALLS.reduce((s, c) => s + (full[c] ?? 0) - (base[c] ?? 0), 0) / txns, 3)
-    }
-    suite.extra.syncCallsPerCommit = perCommit
-    suite.note(`sync calls per commit of ${PER_TXN} inserts (strace -f -c, (calls(${txns}) − calls(0)) / ${txns}, WAL checkpoints included): ${Object.entries(perCommit).map(([k, v]) => `${k} ${v.total} (${SYNC_CALLS.filter((c) => v[c]).map((c) => `${c} ${v[c]}`).join(', ') || 'none'})`).join('; ')}`)
-  } else {
-    suite.extra.syncCallsPerCommit = 'n/a (strace not available)'
-    suite.note('sync calls per commit: n/a (strace not available)')
-  }
+  // fsync-family calls per commit, counted by strace in a child process.
+  syncCallsPerCommit(suite, fileURLToPath(import.meta.url), impls.map((x) => x.name), txns, { commit: `commit of ${PER_TXN} inserts`, detail: ', WAL checkpoints included' })
 
   suite.note(`${PLAIN}: better-sqlite3 on a plain file, \`journal_mode = WAL\`, \`synchronous = FULL\`. cartridge-atomic: \`cart.sqlite('/app.db', { mode: 'atomic' })\` (journal in memory, each SQLite commit = one container commit; \`synchronous\` default FULL). cartridge-wal: \`{ mode: 'wal' }\` (the -wal file is a file in the container), \`synchronous = FULL\`. Containers: \`durability: "full"\`.`)
   suite.note(`Rows: ids 1..${N}, ${NAME_BYTES}-byte names, REAL values; inserts through one prepared \`INSERT\` inside \`db.transaction\`, each insert phase on a fresh database (the insert time includes WAL checkpoints SQLite runs at commit).`)
@@ -295,9 +294,7 @@ async function replaySpeedtest1(suite, impls, file, runs, log) {
   log(`[bench] w6 speedtest1: replaying ${file} (${(sql.length / 2 ** 20).toFixed(1)} MiB of SQL), ${runs} run(s)`)
   for (let r = 0; r < runs; r++) {
     for (const impl of rotate(impls, r)) {
-      const t = tempDir(`speedtest1-${impl.name}`)
-      const env = await impl.setup(t.dir)
-      try {
+      await withFreshDb(impl, async (env) => {
         const db = impl.connect(env)
         const times = (perTest[impl.name] ??= {})
         await suite.time(phase, impl.name, { ops: tests.length - 1 }, () => {
@@ -315,10 +312,7 @@ async function replaySpeedtest1(suite, impls, file, runs, log) {
         if (fingerprint === undefined) fingerprint = fp
         else if (fp !== fingerprint) throw new Error(`speedtest1 replay: ${impl.name} ends with ${fp}, another impl with ${fingerprint}`)
         db.close()
-      } finally {
-        await impl.teardown(env)
-        t.dispose()
-      }
+      }, 'speedtest1')
     }
   }
   suite.extra.speedtest1 = { file, bytes: sql.length, tests: tests.length - 1, runs, msPerTest: perTest }

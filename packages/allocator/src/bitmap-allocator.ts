@@ -79,11 +79,6 @@ export class BitmapAllocator implements Allocator {
     return a
   }
 
-  /** Root of the last flushed map. */
-  get root(): BlockPtr {
-    return this.#root
-  }
-
   /** Leaf and index pages of the last flushed map (for structural checks). */
   get mapPages(): BlockPtr[] {
     return [...this.#leaves, ...this.#index]
@@ -236,8 +231,8 @@ export class BitmapAllocator implements Allocator {
       index.push({ page: p, txn: io.txn, checksum: 0, aux: 0 })
       return p
     })
-    // Record real index pointers (checksums known only now) for the next flush's frees.
-    this.#index = index.map((p) => ({ ...p }))
+    // Index pointers carry page and birth txn only (checksum 0): enough for the next flush's frees and `mapPages`.
+    this.#index = index
     this.#leaves = leaves
     this.#root = root
     this.#dirty.clear()

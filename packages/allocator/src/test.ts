@@ -1,3 +1,4 @@
+import { seededRandom } from '@cartridge/core'
 import { describe, expect, it } from 'vitest'
 import { MemoryPageIO, type BlockPtr, type PageIO, type PageType } from '@cartridge/pager'
 import type { Allocator } from './allocator.js'
@@ -121,8 +122,7 @@ export function runAllocatorSuite(
       const io = new AllocatorPageIO(a)
       let root = a.flush(io)
       io.commit()
-      let rnd = 7
-      const rand = () => ((rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+      const rand = seededRandom(7)
       const owned: Array<[number, number]> = []
       for (let round = 0; round < 30; round++) {
         for (let i = 0; i < 20; i++) {

@@ -69,7 +69,9 @@ export class ArcCache<K, V> implements Cache<K, V> {
   }
 
   peek(key: K): V | undefined {
-    return this.#t1.has(key) ? this.#t1.get(key) : this.#t2.get(key)
+    // Not `??`: a resident null value must be returned as is.
+    const value = this.#t1.get(key)
+    return value !== undefined ? value : this.#t2.get(key)
   }
 
   set(key: K, value: V): void {

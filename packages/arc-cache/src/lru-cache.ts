@@ -24,11 +24,12 @@ export class LruCache<K, V> implements Cache<K, V> {
   }
 
   get(key: K): V | undefined {
-    if (!this.#map.has(key)) {
+    // One lookup (values are never undefined: that is what a miss returns).
+    const value = this.#map.get(key)
+    if (value === undefined) {
       this.#stats.misses++
       return undefined
     }
-    const value = this.#map.get(key) as V
     this.#map.delete(key)
     this.#map.set(key, value)
     this.#stats.hits++

@@ -12,6 +12,7 @@ import { Transaction } from './transaction.js'
 import { checkEngine, type CheckReport } from './check.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { CHUNK_SIZE } from './file-record.js'
+import { checkReadRange, readContent } from './content.js'
 import { SqliteHost, type Database, type DatabaseMount, type OpenDatabaseOptions } from '@cartridge/vfs'
 import { ContainerDatabaseStore } from './container-database-store.js'
 
@@ -282,7 +283,7 @@ export class Cartridge extends FileOps {
   /** Size, free space and file count. */
   async info(): Promise<CartridgeInfo> {
     return this.view((e) => {
-      const { totalPages, freePages } = e.usage()
+      const { totalPages, freePages } = e.alloc
       return {
         slug: e.meta.slug, title: e.meta.title, path: this.#path, sizeBytes: totalPages * 4096, totalBlocks: totalPages, freeBlocks: freePages,
         usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
@@ -328,7 +329,9 @@ export class Cartridge extends FileOps {
           if (!r || r.modified !== first.modified.getTime() || r.size !== first.size) {
             throw new CartridgeError(ErrorCodes.CONFLICT, `${p} changed while it was being read`, { path: p })
           }
-          return e.readFile(p, at, pos, Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos))
+          const length = Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos)
+          checkReadRange(p, pos, length)
+          return readContent(e, r, p, pos, length)
         })
         pos += bytes.length
         yield bytes

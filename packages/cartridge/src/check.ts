@@ -67,7 +67,7 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
   for (const p of e.alloc.mapPages) claim(p.page, 1, 'free map')
   let used = 0
   for (let p = 0; p < total; p++) {
-    const isUsed = e.isUsed(p)
+    const isUsed = e.alloc.isUsed(p)
     if (isUsed) used++
     if (isUsed && !owner.has(p)) problems.push(`page ${p} is marked used but nothing references it (leak)`)
     if (!isUsed && owner.has(p)) problems.push(`page ${p} (${owner.get(p)}) is referenced but marked free`)

@@ -2,7 +2,7 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
 import { CHUNK_SHIFT, INLINE_MAX, PAGED_CHUNK_SHIFT, type ChunkRecord } from './file-record.js'
-import { recordFor, storeChunk } from './content.js'
+import { chunkPages, recordFor, storeChunk } from './content.js'
 
 /**
  * Streams a file into the container: each full 64 KiB chunk goes to pages reserved outside any
@@ -68,7 +68,7 @@ export class ChunkWriter {
     this.#done = true
     try {
       await this.#mutate((e) => {
-        for (const c of this.#chunks) e.alloc.claim(c.page, Math.ceil(c.storedLength / PAGE_SIZE))
+        for (const c of this.#chunks) e.alloc.claim(c.page, chunkPages(c))
         const now = Date.now()
         const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
         const old = e.record(this.#path)
@@ -85,7 +85,7 @@ export class ChunkWriter {
   /** Gives reserved pages back (after a failure or destroy). */
   abort(): void {
     this.#done = true
-    for (const c of this.#chunks) this.#engine.alloc.unreserve(c.page, Math.ceil(c.storedLength / PAGE_SIZE))
+    for (const c of this.#chunks) this.#engine.alloc.unreserve(c.page, chunkPages(c))
     this.#chunks = []
   }
 }

@@ -1,9 +1,10 @@
 import { CartridgeError, ErrorCodes, crc32 } from '@cartridge/core'
+import { LruCache } from '@cartridge/arc-cache'
 import { isStashed, type DatabaseStore, type FileChange, type StashedPage } from '@cartridge/vfs'
 import type { Engine } from './engine.js'
 import type { CommitQueue } from './commit-queue.js'
 import { PAGED_CHUNK_SIZE as P, RecordKind, type FileRecord } from './file-record.js'
-import { loadChunk, readContent } from './content.js'
+import { chunkMemo, loadChunk, readWithinChunk } from './content.js'
 import { isPaged } from './paged-content.js'
 import { PageTable } from './page-table.js'
 
@@ -19,15 +20,16 @@ export class ContainerDatabaseStore implements DatabaseStore {
   #records = new Map<string, FileRecord | undefined>()
   #recordsTxn = -1
   readonly #tables = new Map<string, PageTable>()
-  /** Verified content pages by container page number (least recently used first). */
-  readonly #pages = new Map<number, { txn: number; checksum: number; bytes: Uint8Array }>()
-  readonly #pageCapacity: number
+  /** Verified content pages of paged files by container page number. */
+  readonly #pages: LruCache<number, VerifiedPage>
+  /** The last chunk read of a file not yet paged (its 64 KiB chunks hold 16 pages each). */
+  readonly #chunk = chunkMemo()
 
   constructor(engine: Engine, queue: CommitQueue, directory: string) {
     this.#engine = engine
     this.#queue = queue
     this.directory = directory
-    this.#pageCapacity = Math.max(64, Math.floor(engine.options.bufferPoolSize / 2))
+    this.#pages = new LruCache(Math.max(64, Math.floor(engine.options.bufferPoolSize / 2)))
   }
 
   get readOnly(): boolean {
@@ -62,30 +64,26 @@ export class ContainerDatabaseStore implements DatabaseStore {
     const start = index * P
     if (start >= r.size) return 0
     const length = Math.min(P, r.size - start)
-    if (!isPaged(r)) {
-      into.set(readContent(this.#engine, r, path, start, length))
-      return length
-    }
+    if (!isPaged(r)) into.set(readWithinChunk(this.#engine, r, path, start, length, this.#chunk))
+    else into.set(this.#pagedChunk(path, r, index))
+    return length
+  }
+
+  /** The verified bytes of page `index` of paged file `path` (record `r`), through the page cache. */
+  #pagedChunk(path: string, r: FileRecord, index: number): Uint8Array {
     const c = this.#table(path, r).locate(this.#engine, index, path)
     const hit = this.#pages.get(c.page)
-    if (hit && hit.txn === c.txn && hit.checksum === c.checksum) {
-      this.#pages.delete(c.page)
-      this.#pages.set(c.page, hit)
-      into.set(hit.bytes)
-      return length
-    }
+    if (hit && hit.txn === c.txn && hit.checksum === c.checksum) return hit.bytes
     const bytes = loadChunk(this.#engine, c, path)
     this.#pages.set(c.page, { txn: c.txn, checksum: c.checksum, bytes })
-    if (this.#pages.size > this.#pageCapacity) this.#pages.delete(this.#pages.keys().next().value!)
-    into.set(bytes)
-    return length
+    return bytes
   }
 
   /** The page table of `path` for record `r`, kept across versions that share pages. */
   #table(path: string, r: FileRecord): PageTable {
     let t = this.#tables.get(path)
     if (t && t.record !== r) {
-      if (versionKey(t.record) === versionKey(r)) t.record = r
+      if (sameVersion(t.record, r)) t.record = r
       else t = undefined
     }
     if (!t) {
@@ -131,7 +129,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
     for (const c of changes) {
       const t = this.#tables.get(c.path)
       const r = this.#record(c.path)
-      before.set(c.path, t && r && (t.record === r || versionKey(t.record) === versionKey(r)) ? t : undefined)
+      before.set(c.path, t && r && sameVersion(t.record, r) ? t : undefined)
     }
     this.#queue.commitNow((e) => {
       for (const c of changes) {
@@ -141,12 +139,8 @@ export class ContainerDatabaseStore implements DatabaseStore {
         }
         // Stashed pages become the file's pages where they are (claimed inside the operation,
         // so a failed commit gives them back to the stash).
-        const pages = new Map<number, Uint8Array | { page: number; checksum: number }>()
-        for (const [i, p] of c.pages) {
-          if (isStashed(p)) e.alloc.claim(p.page, 1)
-          pages.set(i, isStashed(p) ? { page: p.page, checksum: p.checksum } : p)
-        }
-        e.writePaged(c.path, { size: c.size, keep: c.keep, pages })
+        for (const p of c.pages.values()) if (isStashed(p)) e.alloc.claim(p.page, 1)
+        e.writePaged(c.path, { size: c.size, keep: c.keep, pages: c.pages })
       }
     }, durable)
     // Carry each page table over to the new version: only pages this commit wrote moved.
@@ -160,6 +154,18 @@ export class ContainerDatabaseStore implements DatabaseStore {
       t.advance(r, c.pages.keys(), Math.floor(Math.min(c.keep, c.size) / P))
     }
   }
+}
+
+/** A content page read and verified, with the birth txn and checksum it was checked against. */
+interface VerifiedPage {
+  txn: number
+  checksum: number
+  bytes: Uint8Array
+}
+
+/** Whether `a` and `b` are the same version of a file record (the same object, or two fetches of it). */
+function sameVersion(a: FileRecord, b: FileRecord): boolean {
+  return a === b || versionKey(a) === versionKey(b)
 }
 
 /** Identifies a version of a file record (two fetches of one version compare equal). */

@@ -146,10 +146,7 @@ export function chunksOf(io: Pick<PageIO, 'read'>, r: FileRecord, onMapPage?: (p
   for (const leaf of readPointerTree(io, r.map!, onMapPage)) {
     onMapPage?.(leaf)
     if (leaf.txn <= minTxn) continue
-    const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
-    const v = viewOf(page)
-    const n = v.getUint16(6, true)
-    for (let j = 0; j < n; j++) out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE))
+    for (const c of readMapLeaf(io, leaf)) out.push(c)
   }
   return out
 }
@@ -175,6 +172,51 @@ export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Ui
   io.store.read(c.page, bytes)
   verifyChunk(c, bytes, path)
   return bytes
+}
+
+/**
+ * The last chunk {@link readWithinChunk} loaded and verified, identified by its record's page,
+ * birth txn and checksum, so reads inside the same chunk load it once.
+ */
+export interface ChunkMemo {
+  chunk: ChunkRecord | undefined
+  bytes: Uint8Array | undefined
+}
+
+/** An empty {@link ChunkMemo}. */
+export function chunkMemo(): ChunkMemo {
+  return { chunk: undefined, bytes: undefined }
+}
+
+const sameChunk = (a: ChunkRecord | undefined, b: ChunkRecord): boolean =>
+  a !== undefined && a.page === b.page && a.txn === b.txn && a.checksum === b.checksum
+
+/**
+ * Reads `length` bytes at `offset` of a file where the range lies inside one chunk (the caller
+ * has clamped it). The chunk is loaded and verified through `memo` (when it is not the one
+ * `memo` holds) and the result is a view of the memo's bytes, valid until the next call.
+ */
+export function readWithinChunk(
+  io: ContentIO, r: FileRecord, path: string, offset: number, length: number, memo: ChunkMemo, cursor?: LeafCursor,
+): Uint8Array {
+  if (r.kind === RecordKind.INLINE) return r.inline!.subarray(offset, offset + length)
+  const i = Math.floor(offset / chunkSizeOf(r))
+  const c = chunkAt(io, r, i, path, cursor)
+  if (!memo.bytes || !sameChunk(memo.chunk, c)) {
+    memo.bytes = loadChunk(io, c, path)
+    memo.chunk = c
+  }
+  const from = offset - i * chunkSizeOf(r)
+  if (from + length > memo.bytes.length) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })
+  return memo.bytes.subarray(from, from + length)
+}
+
+/** Throws `CARTRIDGE_INVALID_ARGUMENT` unless `offset` (and `length`, when given) are non-negative integers. */
+export function checkReadRange(path: string, offset: number, length?: number): void {
+  if (!Number.isInteger(offset) || offset < 0) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'offset must be a non-negative integer', { path })
+  if (length !== undefined && (!Number.isInteger(length) || length < 0)) {
+    throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'length must be a non-negative integer', { path })
+  }
 }
 
 /** Most bytes read from the store in one call when whole chunks lie next to each other. */

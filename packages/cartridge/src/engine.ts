@@ -8,7 +8,7 @@ import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/
 import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
 import { CHUNK_SIZE, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
-import { chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
+import { checkReadRange, chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
@@ -60,7 +60,7 @@ export class Engine implements ContentIO {
   readonly store: PageStore
   readonly pager: Pager
   readonly options: Required<Omit<EngineOptions, 'cache'>> & { cache: CacheFactory }
-  alloc!: Allocator & { root: BlockPtr; mapPages: BlockPtr[] }
+  alloc!: Allocator & { mapPages: BlockPtr[] }
   catalog!: Catalog
   /** Transaction being built. */
   txn = 0
@@ -73,7 +73,6 @@ export class Engine implements ContentIO {
   /** One chunk of scratch space for partial-chunk reads (reads are synchronous, so one suffices). */
   readonly scratch = new Uint8Array(CHUNK_SIZE)
   #meta!: Meta
-  #catalogRoot: BlockPtr = NULL_PTR
   #committed!: CatalogVersion
   #txnMark!: Savepoint
   #pageCache: Cache<number, unknown>
@@ -119,7 +118,7 @@ export class Engine implements ContentIO {
       growthThresholdPercent: threshold, uuid: new Uint8Array(randomBytes(16)), catalogRoot: NULL_PTR, freeMapRoot,
       snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title,
     }
-    e.pager.initialize(meta, new Map())
+    e.pager.initialize(meta)
     e.#afterCommit(meta, true)
     e.txn = 2
     return e
@@ -169,7 +168,6 @@ export class Engine implements ContentIO {
 
   #afterCommit(meta: Meta, durable: boolean): void {
     this.#meta = meta
-    this.#catalogRoot = meta.catalogRoot
     this.fileCount = meta.fileCount
     this.alloc.onCommit(durable)
     this.#committed = this.catalog.version()
@@ -223,14 +221,23 @@ export class Engine implements ContentIO {
     this.pager.stage(pageNo, page)
   }
 
-  /** Grows so that a run of `needed` pages fits at the end: doubles, in steps of at most maxGrowthPages. */
+  /**
+   * The size to grow to so that `needed` more pages fit: doubles, in steps of at most
+   * maxGrowthPages (more when `needed` is larger), capped at the container's maxPages.
+   */
+  #growthTarget(needed: number): number {
+    const total = this.alloc.totalPages
+    const next = total + Math.max(needed, Math.min(total, this.options.maxGrowthPages))
+    const max = this.#meta.maxPages
+    return max > 0 && next > max ? max : next
+  }
+
+  /** Grows so that a run of `needed` pages fits at the end; fails with `CARTRIDGE_FULL` when it cannot. */
   #grow(needed: number): void {
     const total = this.alloc.totalPages
-    let next = total + Math.max(needed, Math.min(total, this.options.maxGrowthPages))
-    const max = this.#meta.maxPages
-    if (max > 0 && next > max) next = max
+    const next = this.#growthTarget(needed)
     if (next < total + needed) {
-      throw new CartridgeError(ErrorCodes.FULL, `container is full (${total} of at most ${max} pages; ${needed} more needed)`)
+      throw new CartridgeError(ErrorCodes.FULL, `container is full (${total} of at most ${this.#meta.maxPages} pages; ${needed} more needed)`)
     }
     this.alloc.grow(next)
   }
@@ -295,16 +302,14 @@ export class Engine implements ContentIO {
     try {
       const threshold = this.#meta.growthThresholdPercent
       if (this.dirty && this.alloc.freePages * 100 < this.alloc.totalPages * threshold) {
-        const max = this.#meta.maxPages
-        const total = this.alloc.totalPages
-        const next = Math.min(total + Math.min(total, this.options.maxGrowthPages), max > 0 ? max : Infinity)
-        if (next > total) this.alloc.grow(next)
+        const next = this.#growthTarget(0)
+        if (next > this.alloc.totalPages) this.alloc.grow(next)
       }
-      if (this.catalog.dirty) this.#catalogRoot = this.catalog.flush()
+      const catalogRoot = this.catalog.dirty ? this.catalog.flush() : this.#meta.catalogRoot
       const freeMapRoot = this.alloc.flush(this)
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
-        catalogRoot: this.#catalogRoot, freeMapRoot,
+        catalogRoot, freeMapRoot,
       }
       this.pager.commit(meta, { sync })
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -321,7 +326,6 @@ export class Engine implements ContentIO {
       this.alloc.rollback(this.#txnMark.alloc)
       this.fileCount = this.#txnMark.fileCount
       this.#trimStore()
-      this.#catalogRoot = this.#meta.catalogRoot
       this.catalog = new BTreeCatalog(this, this.#meta.catalogRoot, { cache: this.#nodeCache })
       this.#committed = this.catalog.version()
       this.#txnMark = this.#savepoint()
@@ -406,10 +410,13 @@ export class Engine implements ContentIO {
   /** Deletes every file under `dir`; returns how many. */
   deleteTree(dir: string): number {
     const prefix = directoryPrefix(dir)
-    const keys: string[] = []
-    for (const [k] of this.catalog.entries({ prefix, from: prefix })) keys.push(k)
-    for (const k of keys) this.deleteFile(k)
-    return keys.length
+    const victims: Array<[string, Uint8Array]> = []
+    for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) victims.push([k, v])
+    for (const [k, v] of victims) {
+      this.guard?.(k)
+      this.#remove(k, decodeFileRecord(v, k))
+    }
+    return victims.length
   }
 
   /** Renames a file, or a directory with everything under it. Replaces a file at `to`. */
@@ -471,22 +478,9 @@ export class Engine implements ContentIO {
       const code = this.isDirectory(path, at) ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND
       throw new CartridgeError(code, code === ErrorCodes.NOT_FOUND ? `no such file: ${path}` : `${path} is a directory`, { path })
     }
-    if (!Number.isInteger(offset) || offset < 0) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'offset must be a non-negative integer', { path })
-    if (length !== undefined && (!Number.isInteger(length) || length < 0)) {
-      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'length must be a non-negative integer', { path })
-    }
+    checkReadRange(path, offset, length)
     const start = Math.min(offset, rec.size)
     const end = length === undefined ? rec.size : Math.min(rec.size, start + length)
     return readContent(this, rec, path, start, end - start)
-  }
-
-  /** Pages in use and free, from the free map. */
-  usage(): { totalPages: number; freePages: number } {
-    return { totalPages: this.alloc.totalPages, freePages: this.alloc.freePages }
-  }
-
-  /** Whether the free map marks `page` used (for structural checks). */
-  isUsed(page: number): boolean {
-    return this.alloc.isUsed(page)
   }
 }

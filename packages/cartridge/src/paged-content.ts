@@ -1,11 +1,12 @@
 import type { BlockPtr } from '@cartridge/pager'
+import type { StashedPage } from '@cartridge/vfs'
 import { lookupPointerTree, readPointerTree, updatePointerTree } from '@cartridge/pager'
 import {
   DIRECT_CHUNKS_MAX, PAGED_CHUNK_SHIFT, PAGED_CHUNK_SIZE, RecordKind, type ChunkRecord, type FileRecord,
 } from './file-record.js'
 import {
-  RECORDS_PER_MAP_LEAF, buildChunkMap, chunkAt, freeContent, loadChunk, rawChunkRecord, readContent, readMapLeaf, recordFor, storeChunk, writeMapLeaf,
-  type ContentIO,
+  RECORDS_PER_MAP_LEAF, buildChunkMap, chunkAt, chunkMemo, freeContent, loadChunk, rawChunkRecord, readMapLeaf, readWithinChunk, recordFor,
+  storeChunk, writeMapLeaf, type ContentIO, type LeafCursor,
 } from './content.js'
 
 const P = PAGED_CHUNK_SIZE
@@ -25,10 +26,7 @@ export interface PagedChange {
 }
 
 /** A page whose bytes are already in the container (a claimed stash page). */
-export interface StoredPage {
-  page: number
-  checksum: number
-}
+export type StoredPage = Pick<StashedPage, 'page' | 'checksum'>
 
 const isStored = (p: Uint8Array | StoredPage): p is StoredPage => !(p instanceof Uint8Array)
 
@@ -49,11 +47,14 @@ export function writePagedContent(
   const n1 = Math.ceil(ch.size / P)
   const lenOf = (i: number) => Math.min(P, ch.size - i * P)
   const keep = Math.min(ch.keep, old?.size ?? 0)
+  // Old chunks may hold many pages (64 KiB chunks of a file being converted): keep the last one read.
+  const memo = chunkMemo()
+  const cursor: LeafCursor = { index: -1, page: undefined }
   /** Content of page `i` when it is not in `ch.pages`: the old bytes below `keep`, zeros after. */
   const rebuilt = (i: number): Uint8Array => {
     const out = new Uint8Array(lenOf(i))
     const start = i * P
-    if (old && start < keep) out.set(readContent(io, old, path, start, Math.min(keep, start + out.length) - start))
+    if (old && start < keep) out.set(readWithinChunk(io, old, path, start, Math.min(keep, start + out.length) - start, memo, cursor))
     return out
   }
   const store = (bytes: Uint8Array): ChunkRecord => storeChunk(io, io.allocate(1), bytes)

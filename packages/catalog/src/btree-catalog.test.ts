@@ -1,4 +1,4 @@
-import { utf8, viewOf } from '@cartridge/core'
+import { seededRandom, utf8, viewOf } from '@cartridge/core'
 import {
   MemoryPageIO, NULL_PTR, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PageType, readBlockPtr, readHeader, sealPage, type BlockPtr,
 } from '@cartridge/pager'
@@ -25,11 +25,7 @@ const key = (i: number): string => `/dir${i % 100}/file${i}`
 
 /** 0..n-1 in a seeded random order. */
 function shuffled(n: number, seed: number): number[] {
-  let a = seed
-  const rand = (): number => {
-    a = (a * 1103515245 + 12345) % 2147483648
-    return a / 2147483648
-  }
+  const rand = seededRandom(seed)
   const out = Array.from({ length: n }, (_, i) => i)
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1))

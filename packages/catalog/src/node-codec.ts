@@ -1,6 +1,6 @@
 import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
 import {
-  BLOCK_PTR_SIZE, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PageType, readBlockPtr, readHeader, writeBlockPtr, type BlockPtr,
+  BLOCK_PTR_SIZE, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PageType, readBlockPtr, readHeader, writeBlockPtr, type BlockPtr, type PageIO,
 } from '@cartridge/pager'
 import { BranchNode, LeafNode, type CatalogNode } from './catalog-node.js'
 import { BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.js'
@@ -16,6 +16,8 @@ import { readUtf8, writeUtf8 } from './utf8-key.js'
 
 /** The largest level a catalog page may claim (far above any real tree height). */
 const MAX_LEVEL = 32
+
+const ANY_NODE = [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] as const
 
 function corrupt(page: number, problem: string): never {
   throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${page} is malformed: ${problem}`, { page })
@@ -129,5 +131,19 @@ export function decodeNode(page: Uint8Array, ptr: BlockPtr): CatalogNode {
   }
   if (off !== end) corrupt(ptr.page, 'payload length does not match its entries')
   node.ptr = ptr
+  return node
+}
+
+/**
+ * Reads, verifies and parses the catalog page behind `ptr`. `level` is the level its parent
+ * expects (undefined for a root); the node's keys must also lie within `[lo, hi)`, the range the
+ * parent gives it.
+ * @throws CartridgeError `CARTRIDGE_CHECKSUM` or `CARTRIDGE_CORRUPT` naming the page
+ */
+export function readNode(io: Pick<PageIO, 'read'>, ptr: BlockPtr, level?: number, lo?: string, hi?: string): CatalogNode {
+  const type = level === undefined ? ANY_NODE : level === 0 ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH
+  const node = decodeNode(io.read(ptr, type), ptr)
+  if (level !== undefined && node.level !== level) corrupt(ptr.page, `level ${node.level} where ${level} was expected`)
+  checkBounds(node, lo, hi, ptr.page)
   return node
 }

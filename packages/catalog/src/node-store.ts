@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_PAYLOAD, PageType, writeNode, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { NodeBase, childHigh, childLow, isNode, type BranchNode, type CatalogNode, type Child } from './catalog-node.js'
-import { checkBounds, decodeNode, encodeBranch, encodeLeaf } from './node-codec.js'
+import { encodeBranch, encodeLeaf, readNode } from './node-codec.js'
 
 /**
  * Where parsed clean nodes may be kept between uses, keyed by page number (an ARC or LRU cache,
@@ -13,8 +13,6 @@ export interface NodeCache {
   set(key: number, value: unknown): void
   delete(key: number): boolean
 }
-
-const ANY_NODE = [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] as const
 
 /**
  * Loads, clones, frees and writes the nodes of one catalog: the copy-on-write rules in one place.
@@ -44,12 +42,7 @@ export class NodeStore {
         if (level === undefined || node.level === level) return node
       }
     }
-    const type = level === undefined ? ANY_NODE : level === 0 ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH
-    const node = decodeNode(this.io.read(child, type), child)
-    if (level !== undefined && node.level !== level) {
-      throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${child.page} has level ${node.level}, its parent expects ${level}`, { page: child.page })
-    }
-    checkBounds(node, lo, hi, child.page)
+    const node = readNode(this.io, child, level, lo, hi)
     this.cache?.set(child.page, node)
     return node
   }

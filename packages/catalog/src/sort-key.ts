@@ -34,11 +34,6 @@ export function fromSortKey(sortKey: string): string {
   return HIGH_UNIT.test(sortKey) ? shift(sortKey, false) : sortKey
 }
 
-/** Orders sort keys (so keys by UTF-8 bytes). */
-export function compareSortKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
 /** UTF-8 length of the key a (well-formed) sort key stands for. */
 export function sortKeyUtf8Length(sortKey: string): number {
   if (!NON_ASCII.test(sortKey)) return sortKey.length

@@ -1,4 +1,4 @@
-import { seededRandom } from '@cartridge/core'
+import { seededRandom, utf8 } from '@cartridge/core'
 import { MemoryPageIO, isNullPtr, type BlockPtr } from '@cartridge/pager'
 import { describe, expect, it } from 'vitest'
 import type { Catalog, CatalogEntriesOptions } from './catalog.js'
@@ -36,11 +36,6 @@ class UndoablePageIO extends MemoryPageIO {
   }
 }
 
-/** Seeded PRNG, so failures reproduce. */
-const prng = seededRandom
-
-const encoder = new TextEncoder()
-const utf8 = (s: string): Uint8Array => encoder.encode(s)
 const hex = (v: Uint8Array | undefined): string | undefined => (v === undefined ? undefined : Buffer.from(v).toString('hex'))
 
 /** Sorts keys by their UTF-8 bytes, independently of the implementation's comparator. */
@@ -57,11 +52,19 @@ function dump(it: Iterable<[string, Uint8Array]>): string[] {
   return out
 }
 
-function dumpModel(model: Map<string, Uint8Array>, prefix = '', from = ''): string[] {
+/** The keys a catalog holding `keys` lists for `prefix` and `from`, in UTF-8 byte order. */
+function modelKeys(keys: Iterable<string>, prefix = '', from = ''): string[] {
   const fromBytes = Buffer.from(from)
-  return byteSorted(model.keys())
-    .filter((k) => k.startsWith(prefix) && Buffer.compare(Buffer.from(k), fromBytes) >= 0)
-    .map((k) => `${k}=${hex(model.get(k))}`)
+  return byteSorted(keys).filter((k) => k.startsWith(prefix) && Buffer.compare(Buffer.from(k), fromBytes) >= 0)
+}
+
+function dumpModel(model: Map<string, Uint8Array>, prefix = '', from = ''): string[] {
+  return modelKeys(model.keys(), prefix, from).map((k) => `${k}=${hex(model.get(k))}`)
+}
+
+/** The keys `cat.entries(options)` yields, in order. */
+function keysOf(cat: Catalog, options?: CatalogEntriesOptions): string[] {
+  return [...cat.entries(options)].map(([k]) => k)
 }
 
 /** Pages reachable from `root` (each must be reached once). */
@@ -125,8 +128,8 @@ export function runCatalogSuite(
       model.set(k, v)
     }
   }
-  const expectModel = (cat: Catalog, model: Map<string, Uint8Array>, options?: CatalogEntriesOptions): void => {
-    expect(dump(cat.entries(options))).toEqual(dumpModel(model))
+  const expectModel = (cat: Catalog, model: Map<string, Uint8Array>): void => {
+    expect(dump(cat.entries())).toEqual(dumpModel(model))
   }
 
   describe(`Catalog conformance: ${name}`, () => {
@@ -183,17 +186,16 @@ export function runCatalogSuite(
       const keys = ['/a', '/a/b', '/a/c', '/ab', '/b', '/a/b/c', '/a0', '/a.', '/']
       for (const k of keys) cat.put(k, utf8(k))
       const check = (c: Catalog): void => {
-        const list = (o?: CatalogEntriesOptions): string[] => [...c.entries(o)].map(([k]) => k)
-        expect(list()).toEqual(byteSorted(keys))
-        expect(list({ prefix: '/a/' })).toEqual(['/a/b', '/a/b/c', '/a/c'])
-        expect(list({ prefix: '/a/', from: '/a/b/z' })).toEqual(['/a/c'])
-        expect(list({ prefix: '/a/', from: '/a/c' })).toEqual(['/a/c'])
-        expect(list({ prefix: '/a/', from: '/' })).toEqual(['/a/b', '/a/b/c', '/a/c'])
-        expect(list({ prefix: '/a/', from: '/b' })).toEqual([])
-        expect(list({ from: '/a0' })).toEqual(['/a0', '/ab', '/b'])
-        expect(list({ from: '/zzz' })).toEqual([])
-        expect(list({ prefix: '/q' })).toEqual([])
-        expect(list({ prefix: '/a' })).toEqual(['/a', '/a.', '/a/b', '/a/b/c', '/a/c', '/a0', '/ab'])
+        expect(keysOf(c)).toEqual(byteSorted(keys))
+        expect(keysOf(c, { prefix: '/a/' })).toEqual(['/a/b', '/a/b/c', '/a/c'])
+        expect(keysOf(c, { prefix: '/a/', from: '/a/b/z' })).toEqual(['/a/c'])
+        expect(keysOf(c, { prefix: '/a/', from: '/a/c' })).toEqual(['/a/c'])
+        expect(keysOf(c, { prefix: '/a/', from: '/' })).toEqual(['/a/b', '/a/b/c', '/a/c'])
+        expect(keysOf(c, { prefix: '/a/', from: '/b' })).toEqual([])
+        expect(keysOf(c, { from: '/a0' })).toEqual(['/a0', '/ab', '/b'])
+        expect(keysOf(c, { from: '/zzz' })).toEqual([])
+        expect(keysOf(c, { prefix: '/q' })).toEqual([])
+        expect(keysOf(c, { prefix: '/a' })).toEqual(['/a', '/a.', '/a/b', '/a/b/c', '/a/c', '/a0', '/ab'])
         const it = c.entries({ prefix: '/a/' })
         expect(it[Symbol.iterator]()).toBe(it)
         expect(it.next().value?.[0]).toBe('/a/b')
@@ -206,22 +208,22 @@ export function runCatalogSuite(
     it('orders characters above U+FFFF like their UTF-8 bytes', () => {
       const io = new UndoablePageIO()
       let cat = make(io)
-      const rand = prng(7)
+      const rand = seededRandom(7)
       const keys = new Set(['/a\uFFFF', '/a\u{10000}', '/a\uE000', '/a~', '/a\u00e9', '/a\u{1F600}', '/a\uFFFD', '/a\uD7FF'])
       for (let i = 0; i < 3000; i++) keys.add([...randomKey(rand, i)].slice(0, 6 + (i % 5)).join(''))
       for (const k of keys) cat.put(k, utf8(k))
       const expected = byteSorted(keys)
-      expect([...cat.entries()].map(([k]) => k)).toEqual(expected)
+      expect(keysOf(cat)).toEqual(expected)
       cat = cycle(io, cat)
-      expect([...cat.entries()].map(([k]) => k)).toEqual(expected)
+      expect(keysOf(cat)).toEqual(expected)
       for (const k of keys) expect(cat.get(k)).toEqual(utf8(k))
-      expect([...cat.entries({ from: '/a\uE000', prefix: '/a' })].map(([k]) => k)).toEqual(expected.filter((k) => k.startsWith('/a') && Buffer.compare(Buffer.from(k), Buffer.from('/a\uE000')) >= 0))
+      expect(keysOf(cat, { from: '/a\uE000', prefix: '/a' })).toEqual(modelKeys(keys, '/a', '/a\uE000'))
     })
 
     it('matches a model over 10,000 random keys across flush, commit and reopen cycles', () => {
       const io = new UndoablePageIO()
       let cat = make(io)
-      const rand = prng(42)
+      const rand = seededRandom(42)
       const model = new Map<string, Uint8Array>()
       const pool = Array.from({ length: 10_000 }, (_, i) => randomKey(rand, i))
       const rounds = [
@@ -265,13 +267,9 @@ export function runCatalogSuite(
       }
       cat = cycle(io, cat)
       for (const prefix of ['/dir7/', '/dir70/', '/dir99/', '/dir1', '/nothing/']) {
-        const expected = byteSorted(all.filter((k) => k.startsWith(prefix)))
-        expect([...cat.entries({ prefix })].map(([k]) => k)).toEqual(expected)
+        expect(keysOf(cat, { prefix })).toEqual(modelKeys(all, prefix))
       }
-      const from = Buffer.from('/dir7/file5')
-      expect([...cat.entries({ prefix: '/dir7/', from: '/dir7/file5' })].map(([k]) => k)).toEqual(
-        byteSorted(all.filter((k) => k.startsWith('/dir7/') && Buffer.compare(Buffer.from(k), from) >= 0)),
-      )
+      expect(keysOf(cat, { prefix: '/dir7/', from: '/dir7/file5' })).toEqual(modelKeys(all, '/dir7/', '/dir7/file5'))
     })
 
     it('enforces the key and value size limits', () => {
@@ -294,7 +292,7 @@ export function runCatalogSuite(
       const io = new UndoablePageIO()
       let cat = make(io)
       const model = new Map<string, Uint8Array>()
-      const rand = prng(3)
+      const rand = seededRandom(3)
       const big = (i: number, spread: boolean): string => {
         const id = String(i).padStart(5, '0')
         return spread ? `/big/${id}/`.padEnd(MAX_KEY_BYTES, 'x') : '/same/'.padEnd(MAX_KEY_BYTES - 5, 'y') + id
@@ -330,7 +328,7 @@ export function runCatalogSuite(
     it('savepoint and rollback restore exactly, across splits and merges', () => {
       const io = new UndoablePageIO()
       let cat = make(io)
-      const rand = prng(11)
+      const rand = seededRandom(11)
       const model = new Map<string, Uint8Array>()
       fill(cat, model, Array.from({ length: 5000 }, (_, i) => randomKey(rand, i)), rand)
       const unflushed = cat.savepoint()
@@ -371,7 +369,7 @@ export function runCatalogSuite(
     it('per-operation savepoints with random rollbacks free each page once', () => {
       const io = new UndoablePageIO()
       let cat = make(io)
-      const rand = prng(99)
+      const rand = seededRandom(99)
       const model = new Map<string, Uint8Array>()
       const pool = Array.from({ length: 4000 }, (_, i) => randomKey(rand, i))
       fill(cat, model, pool.slice(0, 3000), rand)
@@ -411,7 +409,7 @@ export function runCatalogSuite(
     it('version tokens keep reading their state while the working state changes', () => {
       const io = new UndoablePageIO()
       let cat = make(io)
-      const rand = prng(5)
+      const rand = seededRandom(5)
       const model = new Map<string, Uint8Array>()
       fill(cat, model, Array.from({ length: 4000 }, (_, i) => randomKey(rand, i)), rand)
       cat = cycle(io, cat)
@@ -451,7 +449,7 @@ export function runCatalogSuite(
     it('tracks dirty state, and deleting everything gives the null root and frees every page', () => {
       const io = new UndoablePageIO()
       let cat = make(io)
-      const rand = prng(1)
+      const rand = seededRandom(1)
       const model = new Map<string, Uint8Array>()
       fill(cat, model, Array.from({ length: 6000 }, (_, i) => randomKey(rand, i)), rand)
       cat = cycle(io, cat)

@@ -1,7 +1,6 @@
-import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { PageType, isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { childHigh, childLow } from './catalog-node.js'
-import { checkBounds, decodeNode } from './node-codec.js'
+import { readNode } from './node-codec.js'
 import { fromSortKey } from './sort-key.js'
 
 /** Options of {@link visitCatalog}. */
@@ -12,10 +11,6 @@ export interface VisitCatalogOptions {
   onNode?(ptr: BlockPtr, level: number, keys: string[]): void
   /** Called for each entry of each visited leaf, in key order. */
   onEntry?(key: string, value: Uint8Array): void
-}
-
-function corrupt(page: number, problem: string): never {
-  throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${page} is malformed: ${problem}`, { page })
 }
 
 /**
@@ -30,10 +25,7 @@ export function visitCatalog(io: Pick<PageIO, 'read'>, root: BlockPtr, options: 
   const { onNode, onEntry } = options
   const walk = (ptr: BlockPtr, level: number | undefined, lo: string | undefined, hi: string | undefined): void => {
     if (ptr.txn <= minTxn) return
-    const type = level === undefined ? [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] : level === 0 ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH
-    const node = decodeNode(io.read(ptr, type), ptr)
-    if (level !== undefined && node.level !== level) corrupt(ptr.page, `level ${node.level} where ${level} was expected`)
-    checkBounds(node, lo, hi, ptr.page)
+    const node = readNode(io, ptr, level, lo, hi)
     const keys = node.leaf ? node.keys : node.keys.slice(1)
     onNode?.(ptr, node.level, keys.map(fromSortKey))
     if (node.leaf) {

@@ -21,9 +21,6 @@ function loadCrc32(): { fn: Crc32; impl: 'simd' | 'zlib' } {
 }
 
 const loaded = loadCrc32()
-const crcImpl = loaded.fn
-// Small inputs: the call into the SIMD binding costs more than it saves.
-const SIMD_MIN = 256
 
 /** Which CRC-32 implementation is in use: `'simd'` (`@node-rs/crc32`) or `'zlib'` (`node:zlib`). */
 export const crc32Implementation: 'simd' | 'zlib' = loaded.impl
@@ -33,7 +30,7 @@ export const crc32Implementation: 'simd' | 'zlib' = loaded.impl
  * `initial` continues a running checksum (`crc32(b, crc32(a))` = `crc32(a ‖ b)`).
  */
 export function crc32(data: Uint8Array, initial = 0): number {
-  return (data.length < SIMD_MIN ? zlibCrc32(data, initial) : crcImpl(data, initial)) >>> 0
+  return loaded.fn(data, initial) >>> 0
 }
 
 /** Reads a little-endian unsigned 64-bit integer that must fit in 2^53. */

@@ -60,12 +60,6 @@ export function directoryPrefix(dir: string): string {
   return dir === '/' ? '/' : dir + '/'
 }
 
-/** Parent directory of a normalized path (`/a/b` → `/a`, `/a` → `/`). */
-export function parentOf(path: string): string {
-  const i = path.lastIndexOf('/')
-  return i <= 0 ? '/' : path.slice(0, i)
-}
-
 /**
  * Orders strings by their UTF-8 bytes (the on-disk key order), which differs from
  * JavaScript's UTF-16 order only for characters above U+FFFF.

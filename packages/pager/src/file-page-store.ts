@@ -56,12 +56,6 @@ export class FilePageStore implements PageStore {
     return this.#pages
   }
 
-  /** Size of the file in bytes (may hold a partial trailing page). */
-  byteLength(): number {
-    this.#check()
-    return fstatSync(this.#fd).size
-  }
-
   read(pageNo: number, into: Uint8Array): void {
     this.#check()
     let done = 0

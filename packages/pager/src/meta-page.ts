@@ -1,5 +1,5 @@
 import { CartridgeError, ErrorCodes, crc32, fromUtf8, getU64, setU64, utf8, viewOf } from '@cartridge/core'
-import { NULL_PTR, readBlockPtr, writeBlockPtr, type BlockPtr } from './block-pointer.js'
+import { readBlockPtr, writeBlockPtr, type BlockPtr } from './block-pointer.js'
 import { PAGE_SIZE } from './page-format.js'
 
 /** The 8 magic bytes that open both meta pages: `CARTRIDG`. */
@@ -98,7 +98,7 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       uuid: page.slice(OFF.uuid, OFF.uuid + 16),
       catalogRoot: readBlockPtr(v, OFF.catalog),
       freeMapRoot: readBlockPtr(v, OFF.freeMap),
-      snapshotsRoot: readBlockPtr(v, OFF.snapshots) ?? NULL_PTR,
+      snapshotsRoot: readBlockPtr(v, OFF.snapshots),
       slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
       title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
     },

@@ -55,7 +55,7 @@ describe('Pager', () => {
   it('recovers the newest meta, and the older one when the newest is rejected', () => {
     const store = new MemoryPageStore()
     const pager = new Pager(store)
-    pager.initialize(meta(1), new Map())
+    pager.initialize(meta(1))
     pager.commit(meta(2), { sync: true })
     pager.commit(meta(3), { sync: true })
     expect(new Pager(store).recover(() => {}).txn).toBe(3)
@@ -65,7 +65,7 @@ describe('Pager', () => {
   it('unsynced commits never overwrite the durable meta slot', () => {
     const store = new FaultyPageStore()
     const pager = new Pager(store)
-    pager.initialize(meta(1), new Map())
+    pager.initialize(meta(1))
     pager.commit(meta(2), { sync: true })
     pager.commit(meta(3), { sync: false })
     pager.commit(meta(4), { sync: false })

@@ -44,8 +44,7 @@ export class Pager {
   }
 
   /** Writes the first meta (slot 0) of a new container and syncs. Slot 1 stays invalid. */
-  initialize(meta: Meta, pages: Map<number, Uint8Array>): void {
-    for (const [no, p] of pages) this.#staged.set(no, p)
+  initialize(meta: Meta): void {
     this.store.resize(meta.totalPages)
     this.#writeStaged()
     this.store.write(0, encodeMeta(meta))
@@ -125,22 +124,10 @@ export class Pager {
     this.#meta = meta
   }
 
+  /** Writes staged pages in page order, one write each; `CoalescingPageStore` merges consecutive ones. */
   #writeStaged(): void {
-    if (this.#staged.size === 0) return
     const pages = [...this.#staged.keys()].sort((a, b) => a - b)
-    // Coalesce consecutive pages into single writes.
-    let i = 0
-    while (i < pages.length) {
-      let j = i + 1
-      while (j < pages.length && pages[j] === pages[j - 1] + 1 && j - i < 256) j++
-      if (j - i === 1) this.store.write(pages[i], this.#staged.get(pages[i])!)
-      else {
-        const run = new Uint8Array((j - i) * PAGE_SIZE)
-        for (let k = i; k < j; k++) run.set(this.#staged.get(pages[k])!, (k - i) * PAGE_SIZE)
-        this.store.write(pages[i], run)
-      }
-      i = j
-    }
+    for (const no of pages) this.store.write(no, this.#staged.get(no)!)
     this.#staged.clear()
   }
 }

@@ -31,21 +31,30 @@ export function buildPointerTree(io: PageIO, leaves: BlockPtr[], nextPage: () =>
     const next: BlockPtr[] = []
     for (let i = 0; i < level.length; i += POINTERS_PER_NODE) {
       const slice = level.slice(i, i + POINTERS_PER_NODE)
-      next.push(
-        writeNode(io, PageType.POINTER_NODE, height, slice.length, slice.length * BLOCK_PTR_SIZE, (page) => {
-          const v = viewOf(page)
-          slice.forEach((p, j) => writeBlockPtr(v, PAGE_HEADER_SIZE + j * BLOCK_PTR_SIZE, p))
-        }, nextPage()),
-      )
+      next.push(writePointerNode(io, height, slice, nextPage()))
     }
     level = next
   }
   return { ...level[0], aux: height }
 }
 
-/** Reads the pointers stored in one pointer node. */
-export function readPointerNode(page: Uint8Array, count: number): BlockPtr[] {
+/** Writes one pointer node at `level` holding `ptrs` to page `pageNo` and returns its pointer. */
+function writePointerNode(io: PageIO, level: number, ptrs: readonly BlockPtr[], pageNo: number): BlockPtr {
+  return writeNode(io, PageType.POINTER_NODE, level, ptrs.length, ptrs.length * BLOCK_PTR_SIZE, (page) => {
+    const v = viewOf(page)
+    ptrs.forEach((p, j) => writeBlockPtr(v, PAGE_HEADER_SIZE + j * BLOCK_PTR_SIZE, p))
+  }, pageNo)
+}
+
+/** The pointer count in a page header. */
+function headerCount(v: DataView): number {
+  return v.getUint16(6, true)
+}
+
+/** Reads the pointers stored in one pointer node (as many as its header counts). */
+export function readPointerNode(page: Uint8Array): BlockPtr[] {
   const v = viewOf(page)
+  const count = headerCount(v)
   const out: BlockPtr[] = []
   for (let i = 0; i < count; i++) out.push(readBlockPtr(v, PAGE_HEADER_SIZE + i * BLOCK_PTR_SIZE))
   return out
@@ -60,9 +69,7 @@ export function readPointerTree(io: Pick<PageIO, 'read'>, root: BlockPtr, onNode
       return
     }
     onNode?.(ptr)
-    const page = io.read(ptr, PageType.POINTER_NODE)
-    const count = viewOf(page).getUint16(6, true)
-    for (const child of readPointerNode(page, count)) walk(child, h - 1, out)
+    for (const child of readPointerNode(io.read(ptr, PageType.POINTER_NODE))) walk(child, h - 1, out)
   }
   const out: BlockPtr[] = []
   walk({ ...root, aux: 0 }, height, out)
@@ -78,7 +85,7 @@ export function lookupPointerTree(io: Pick<PageIO, 'read'>, root: BlockPtr, inde
     const slot = Math.floor(index / span)
     index -= slot * span
     const v = viewOf(page)
-    if (slot >= v.getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `pointer tree index out of range at page ${ptr.page}`, { page: ptr.page })
+    if (slot >= headerCount(v)) throw new CartridgeError(ErrorCodes.CORRUPT, `pointer tree index out of range at page ${ptr.page}`, { page: ptr.page })
     ptr = readBlockPtr(v, PAGE_HEADER_SIZE + slot * BLOCK_PTR_SIZE)
   }
   return ptr
@@ -121,8 +128,7 @@ export function updatePointerTree(
   }
   const releaseSubtree = (ptr: BlockPtr, h: number): void => {
     if (h === 0) return release(ptr, true)
-    const page = io.read(ptr, PageType.POINTER_NODE)
-    for (const child of readPointerNode(page, viewOf(page).getUint16(6, true))) releaseSubtree(child, h - 1)
+    for (const child of readPointerNode(io.read(ptr, PageType.POINTER_NODE))) releaseSubtree(child, h - 1)
     release(ptr, false)
   }
   const oldHeight = root && oldLeaves > 0 ? root.aux : -1
@@ -135,8 +141,7 @@ export function updatePointerTree(
   // Shrinking below the old height: keep the leftmost subtree, release the rest.
   let topHeight = oldHeight
   while (oldTop && topHeight > newHeight) {
-    const page = io.read(oldTop, PageType.POINTER_NODE)
-    const children = readPointerNode(page, viewOf(page).getUint16(6, true))
+    const children = readPointerNode(io.read(oldTop, PageType.POINTER_NODE))
     for (let i = 1; i < children.length; i++) releaseSubtree(children[i], topHeight - 1)
     release(oldTop, false)
     oldTop = children[0]
@@ -157,11 +162,7 @@ export function updatePointerTree(
     }
     const oldN = old ? Math.min(Math.max(oldLeaves - base, 0), span) : 0
     if (old && oldN === n && !anyChangeIn(base, base + span)) return old
-    let children: BlockPtr[] = []
-    if (old) {
-      const page = io.read(old, PageType.POINTER_NODE)
-      children = readPointerNode(page, viewOf(page).getUint16(6, true))
-    }
+    const children = old ? readPointerNode(io.read(old, PageType.POINTER_NODE)) : []
     const childSpan = POINTERS_PER_NODE ** (h - 1)
     const next: BlockPtr[] = []
     for (let slot = 0; slot * childSpan < n; slot++) {
@@ -173,10 +174,7 @@ export function updatePointerTree(
     }
     for (let slot = next.length; slot < children.length; slot++) releaseSubtree(children[slot], h - 1)
     if (old) release(old, false)
-    return writeNode(io, PageType.POINTER_NODE, h, next.length, next.length * BLOCK_PTR_SIZE, (page) => {
-      const v = viewOf(page)
-      next.forEach((p, j) => writeBlockPtr(v, PAGE_HEADER_SIZE + j * BLOCK_PTR_SIZE, p))
-    }, nextPage())
+    return writePointerNode(io, h, next, nextPage())
   }
   const top = build(newHeight, 0, topHeight === newHeight ? oldTop : undefined)
   return { ...top, aux: newHeight }

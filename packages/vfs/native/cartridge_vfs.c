@@ -35,6 +35,8 @@ enum { KIND_OTHER = 0, KIND_MAIN_ATOMIC = 1, KIND_MAIN_WAL = 2, KIND_MAIN_ATOMIC
 
 static napi_env g_env = NULL;
 static napi_ref g_backend = NULL;
+/* The backend's methods, by callback index (looked up once, in register). */
+static napi_ref g_fns[CB_COUNT];
 static napi_ref g_buffer_ref = NULL;
 static unsigned char *g_buf = NULL;
 static pthread_t g_main_thread;
@@ -46,6 +48,19 @@ static sqlite3_vfs *g_orig = NULL;
  * calls into JavaScript, because a connection may be closed from a garbage-collection pass). */
 static double *g_closed = NULL;
 static size_t g_closed_len = 0, g_closed_cap = 0;
+
+/* Queues handle `h` for takeClosed(), growing the queue as needed (dropped only when out of memory). */
+static void queue_closed(double h) {
+  if (g_closed_len == g_closed_cap) {
+    size_t cap = g_closed_cap ? g_closed_cap * 2 : 16;
+    double *next = realloc(g_closed, cap * sizeof(double));
+    if (next) {
+      g_closed = next;
+      g_closed_cap = cap;
+    }
+  }
+  if (g_closed_len < g_closed_cap) g_closed[g_closed_len++] = h;
+}
 
 /* ---- state shared by the connections to one file -------------------------------------- */
 
@@ -148,7 +163,7 @@ static int call_backend(int cb, const char *str, int argc, const double *args, d
   napi_value backend, fn, result, argv[4];
   int n = 0;
   if (napi_get_reference_value(env, g_backend, &backend) != napi_ok || backend == NULL) goto done;
-  if (napi_get_named_property(env, backend, CB_NAMES[cb], &fn) != napi_ok) goto done;
+  if (napi_get_reference_value(env, g_fns[cb], &fn) != napi_ok || fn == NULL) goto done;
   if (str) {
     if (napi_create_string_utf8(env, str, NAPI_AUTO_LENGTH, &argv[n++]) != napi_ok) goto done;
   }
@@ -180,7 +195,7 @@ static int call_result(int called, const double *r, int fallback) {
 
 /* ---- file methods ----------------------------------------------------------------------- */
 
-static int cf_unlock_to(CartFile *f, int level);
+static int cf_shm_unmap(sqlite3_file *pf, int delete_flag);
 
 static int cf_close(sqlite3_file *pf) {
   CartFile *f = (CartFile *)pf;
@@ -192,23 +207,11 @@ static int cf_close(sqlite3_file *pf) {
       s->n_shared--;
       f->lock = SQLITE_LOCK_NONE;
     }
-    for (int i = 0; i < SHM_SLOTS; i++) {
-      if (f->shm_shared_mask & (1u << i)) s->shm_shared[i]--;
-      if (f->shm_excl_mask & (1u << i)) s->shm_excl[i] = NULL;
-    }
-    if (f->shm_mapped) s->shm_refs--;
+    cf_shm_unmap(pf, 0);
     shared_release(s);
     f->shared = NULL;
   }
-  if (g_closed_len == g_closed_cap) {
-    size_t cap = g_closed_cap ? g_closed_cap * 2 : 16;
-    double *next = realloc(g_closed, cap * sizeof(double));
-    if (next) {
-      g_closed = next;
-      g_closed_cap = cap;
-    }
-  }
-  if (g_closed_len < g_closed_cap) g_closed[g_closed_len++] = f->handle;
+  queue_closed(f->handle);
   return SQLITE_OK;
 }
 
@@ -498,7 +501,7 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, i
   if (!f->shared) {
     /* The backend holds a handle: tell it the file is closed. */
     f->base.pMethods = NULL;
-    if (g_closed_len < g_closed_cap) g_closed[g_closed_len++] = f->handle;
+    queue_closed(f->handle);
     return SQLITE_NOMEM;
   }
   if (f->kind == KIND_MAIN_ATOMIC_ALONE) f->shared->alone++;
@@ -633,6 +636,7 @@ static void on_env_cleanup(void *arg) {
   if (env != g_env) return;
   g_js_enabled = 0;
   g_backend = NULL;
+  for (int i = 0; i < CB_COUNT; i++) g_fns[i] = NULL;
   g_buffer_ref = NULL;
   g_buf = NULL;
   g_env = NULL;
@@ -644,6 +648,12 @@ static napi_value throw_error(napi_env env, const char *msg) {
   return NULL;
 }
 
+/* Points *ref at `v`, deleting the reference it held before. */
+static void replace_ref(napi_env env, napi_ref *ref, napi_value v) {
+  if (*ref) napi_delete_reference(env, *ref);
+  napi_create_reference(env, v, 1, ref);
+}
+
 /* register(backend): binds the backend object; returns the shared transfer buffer. */
 static napi_value js_register(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -653,13 +663,15 @@ static napi_value js_register(napi_env env, napi_callback_info info) {
   if (g_env != NULL && g_env != env) {
     return throw_error(env, "SQLite databases in containers can only be opened on the thread that first opened one");
   }
+  napi_value fns[CB_COUNT];
   for (int i = 0; i < CB_COUNT; i++) {
     bool has = false;
     napi_has_named_property(env, argv[0], CB_NAMES[i], &has);
     if (!has) return throw_error(env, "backend is missing a method");
+    if (napi_get_named_property(env, argv[0], CB_NAMES[i], &fns[i]) != napi_ok) return throw_error(env, "backend is missing a method");
   }
-  if (g_backend) napi_delete_reference(env, g_backend);
-  napi_create_reference(env, argv[0], 1, &g_backend);
+  replace_ref(env, &g_backend, argv[0]);
+  for (int i = 0; i < CB_COUNT; i++) replace_ref(env, &g_fns[i], fns[i]);
   if (!g_buffer_ref) {
     napi_value ab;
     void *data = NULL;
@@ -690,17 +702,11 @@ static napi_value js_take_closed(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* disable(): no more calls into JavaScript (process shutdown); enable() undoes it. */
+/* disable(): no more calls into JavaScript (process shutdown). */
 static napi_value js_disable(napi_env env, napi_callback_info info) {
   (void)env;
   (void)info;
   g_js_enabled = 0;
-  return NULL;
-}
-
-static napi_value js_enable(napi_env env, napi_callback_info info) {
-  (void)info;
-  if (g_env == env && g_backend) g_js_enabled = 1;
   return NULL;
 }
 
@@ -717,7 +723,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"register", NULL, js_register, NULL, NULL, NULL, napi_default, NULL},
       {"takeClosed", NULL, js_take_closed, NULL, NULL, NULL, napi_default, NULL},
       {"disable", NULL, js_disable, NULL, NULL, NULL, napi_default, NULL},
-      {"enable", NULL, js_enable, NULL, NULL, NULL, napi_default, NULL},
       {"vfsRegistered", NULL, js_vfs_registered, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

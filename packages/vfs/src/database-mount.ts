@@ -35,6 +35,12 @@ export const SPILL_BYTES = 16 * 1024 * 1024
 
 const GROUP_SUFFIX = /-(?:wal|journal|shm|mj[0-9A-Fa-f]+)$/
 
+/** How a database was last opened: its mode and the pending bytes at which it spills. */
+interface DatabaseSettings {
+  mode: DatabaseMode
+  spillAt: number
+}
+
 /**
  * The SQLite databases of one container: the files SQLite has open in it, their uncommitted
  * pages, and the connections it handed out (which it owns: {@link close} closes them).
@@ -44,8 +50,7 @@ export class DatabaseMount {
   readonly store: DatabaseStore
   readonly #host: SqliteHost
   readonly #files = new Map<string, PagedFile>()
-  readonly #modes = new Map<string, DatabaseMode>()
-  readonly #spillAt = new Map<string, number>()
+  readonly #settings = new Map<string, DatabaseSettings>()
   readonly #databases = new Set<BetterSqlite3.Database>()
   #closed = false
   /** The last store error turned into a SQLite error code (for diagnostics). */
@@ -68,7 +73,7 @@ export class DatabaseMount {
     if (options.timeout !== undefined && (!Number.isInteger(options.timeout) || options.timeout < 0)) {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'timeout must be a non-negative integer (milliseconds)', { path: p })
     }
-    const known = this.#modes.get(p)
+    const known = this.#settings.get(p)?.mode
     if (known && known !== mode && this.#openConnections(p)) {
       throw new CartridgeError(ErrorCodes.CONFLICT, `${p} is open in ${known} mode`, { path: p })
     }
@@ -76,8 +81,7 @@ export class DatabaseMount {
     const readonly = options.readonly === true || this.store.readOnly
     const spill = options.maxPendingBytes ?? SPILL_BYTES
     if (!Number.isInteger(spill) || spill < 4096) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxPendingBytes must be an integer of at least 4096', { path: p })
-    this.#modes.set(p, mode)
-    this.#spillAt.set(p, spill)
+    this.#settings.set(p, { mode, spillAt: spill })
     const db = this.#host.connect(this, p, { readonly, fileMustExist: options.fileMustExist === true, timeout: options.timeout ?? 0 })
     try {
       if (!readonly) db.pragma(`journal_mode = ${mode === 'wal' ? 'WAL' : 'MEMORY'}`)
@@ -128,7 +132,7 @@ export class DatabaseMount {
    */
   kindOf(path: string, mainDb: boolean): number {
     if (!mainDb) return 0
-    if (this.#modes.get(path) === 'wal') return 2
+    if (this.#isWal(path)) return 2
     return this.#sizeOf(`${path}-journal`) !== undefined || this.#sizeOf(`${path}-wal`) !== undefined ? 1 : 3
   }
 
@@ -169,7 +173,7 @@ export class DatabaseMount {
     // A last close with pages pending: SQLite left the file consistent (it rolls back before
     // closing), so what it holds is committed rather than lost.
     if (f.dirty) this.sync(f, false)
-    if (!f.dirty && f.refs === 0) this.#files.delete(f.path)
+    if (!f.dirty) this.#files.delete(f.path)
   }
 
   /**
@@ -179,13 +183,14 @@ export class DatabaseMount {
    * stash (space no commit uses, taken over by the commit that ends the transaction).
    */
   wrote(f: PagedFile): void {
-    if (f.pendingBytes < (this.#spillAt.get(f.group) ?? SPILL_BYTES)) return
-    if (this.#modes.get(f.group) !== 'wal') {
+    const settings = this.#settings.get(f.group)
+    if (f.pendingBytes < (settings?.spillAt ?? SPILL_BYTES)) return
+    if (settings?.mode !== 'wal') {
       f.spill()
       return
     }
     try {
-      this.#commitGroup(f, false)
+      this.#commitGroup(f.group, false)
     } catch (err) {
       // Not now (a container transaction holds the writer, or the container is full): the
       // pages stay pending and go with the next commit.
@@ -208,22 +213,33 @@ export class DatabaseMount {
    * A failed commit at the end of a transaction (no sync asked) keeps the pages for the next
    * one: SQLite already considers that transaction committed.
    */
-  sync(f: PagedFile, durable: boolean, extra?: FileChange): void {
+  sync(f: PagedFile, durable: boolean): void {
+    this.#syncGroup(f.group, durable)
+  }
+
+  /** {@link sync} of the database `group`, with `extra` (a deletion) in the same commit. */
+  #syncGroup(group: string, durable: boolean, extra?: FileChange): void {
     try {
-      this.#commitGroup(f, durable, extra)
+      this.#commitGroup(group, durable, extra)
     } catch (err) {
-      if (durable && this.#modes.get(f.group) !== 'wal') {
-        for (const m of this.#files.values()) if (m.group === f.group) m.discard()
+      if (durable && !this.#isWal(group)) {
+        for (const m of this.#files.values()) if (m.group === group) m.discard()
       }
       throw err
     }
   }
 
-  #commitGroup(f: PagedFile, durable: boolean, extra?: FileChange): void {
+  /** Whether the database at `path` was opened in WAL mode. */
+  #isWal(path: string): boolean {
+    return this.#settings.get(path)?.mode === 'wal'
+  }
+
+  /** Commits the pending files of the database `group` (and `extra`) as one store commit. */
+  #commitGroup(group: string, durable: boolean, extra?: FileChange): void {
     const changes: FileChange[] = []
     const members: PagedFile[] = []
     for (const m of this.#files.values()) {
-      if (m.group === f.group && m.dirty && m.exists) {
+      if (m.group === group && m.dirty && m.exists) {
         changes.push(m.change())
         members.push(m)
       }
@@ -238,10 +254,8 @@ export class DatabaseMount {
   deleteFile(path: string): boolean {
     const f = this.#files.get(path)
     const inStore = f ? f.inStore : this.store.size(path) !== undefined
-    const group = path.replace(GROUP_SUFFIX, '')
     if (f) f.deleted()
-    const anchor = f ?? new PagedFile(this.store, path, group, undefined)
-    if (inStore) this.sync(anchor, false, { path, deleted: true })
+    if (inStore) this.#syncGroup(path.replace(GROUP_SUFFIX, ''), false, { path, deleted: true })
     else if (!f) return false
     if (f && f.refs === 0) this.#files.delete(path)
     return true

@@ -1,6 +1,5 @@
 import { tmpdir } from 'node:os'
-import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { crc32 } from 'node:zlib'
+import { CartridgeError, ErrorCodes, crc32 } from '@cartridge/core'
 import { VFS_PAGE_SIZE, isStashed, type DatabaseStore, type FileChange, type StashedPage } from './database-store.js'
 
 /**

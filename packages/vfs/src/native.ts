@@ -21,7 +21,6 @@ export interface NativeVfs {
   register(backend: NativeBackend): ArrayBuffer
   takeClosed(): number[]
   disable(): void
-  enable(): void
   vfsRegistered(): boolean
 }
 

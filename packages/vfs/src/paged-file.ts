@@ -59,7 +59,7 @@ export class PagedFile {
     }
   }
 
-  /** The pending page `index`, in memory (a stashed one is read back). */
+  /** The pending page `index`, in memory (a stashed one is read back into a new array). */
   #pending(index: number): Uint8Array | undefined {
     const page = this.#dirty.get(index)
     if (!page || !isStashed(page)) return page
@@ -89,14 +89,26 @@ export class PagedFile {
       const from = pos - index * P
       const take = Math.min(P - from, end - pos)
       const target = out.subarray(pos - offset, pos - offset + take)
-      const page = this.#pending(index)
-      if (page) target.set(page.subarray(from, from + take))
+      const page = this.#dirty.get(index)
+      if (page) this.#pendingPage(page, target, from)
       else if (from === 0 && take === P && (index + 1) * P <= this.#keep) {
         this.#store.readPage(this.path, index, target)
       } else this.#committedPage(index, target, from)
       pos += take
     }
     return Math.max(0, end - offset)
+  }
+
+  /** Fills `target` with bytes of a pending page from byte `from` (a stashed one is read back without allocating). */
+  #pendingPage(page: Uint8Array | StashedPage, target: Uint8Array, from: number): void {
+    if (!isStashed(page)) {
+      target.set(page.subarray(from, from + target.length))
+    } else if (from === 0 && target.length === P) {
+      this.#store.readStashed!(page, target)
+    } else {
+      this.#store.readStashed!(page, this.#scratch)
+      target.set(this.#scratch.subarray(from, from + target.length))
+    }
   }
 
   /** Fills `target` with committed bytes of page `index` from byte `from` (zeros past `keep`). */

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
-import { CartridgeError, ErrorCodes, normalizePath, type Cartridge } from 'cartridge'
+import { CartridgeError, ErrorCodes, directoryPrefix, normalizePath, type Cartridge } from 'cartridge'
 import { isFile, withCartridge } from '../open.js'
 import type { Io } from '../io.js'
 
@@ -60,8 +60,7 @@ async function toFile(cart: Cartridge, path: string, out: string): Promise<void>
 
 async function copyTree(cart: Cartridge, dir: string, out: string): Promise<void> {
   if (!(await cart.exists(dir))) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${dir}`, { path: dir })
-  const norm = normalizePath(dir)
-  const prefix = norm === '/' ? '/' : `${norm}/`
+  const prefix = directoryPrefix(normalizePath(dir))
   await mkdir(out, { recursive: true })
   for await (const p of cart.scan(dir)) {
     // Container paths are normalized (no `..`), so the join cannot leave `out`.

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import type { Cartridge } from 'cartridge'
 import { containerPath, withCartridge } from '../open.js'
 import { formatBytes } from '../format.js'
-import { ProgressBar, shouldShowProgress } from '../progress.js'
+import { counter, progressBar, type ProgressBar } from '../progress.js'
 import { println, type Io } from '../io.js'
 
 export interface PutFlags {
@@ -35,8 +35,7 @@ export async function put(io: Io, file: string, sources: string[], flags: PutFla
   const items: PutItem[] = []
   for (const s of sources) await collect(io, resolve(io.cwd, s), joinPath(flags.to, basename(resolve(io.cwd, s))), items, skip)
   const total = items.reduce((n, i) => n + i.size, 0)
-  const show = shouldShowProgress({ isTTY: io.stderr.isTTY === true, quiet: flags.quiet === true, totalBytes: total, files: items.length })
-  const bar = show ? new ProgressBar(io.stderr, total, { files: items.length }) : undefined
+  const bar = progressBar(io, total, flags.quiet === true, items.length)
   await withCartridge(file, io.cwd, { write: true }, async (cart) => {
     if (total <= TRANSACTION_LIMIT) {
       // All or nothing. A transaction has no write stream, so each file is read whole (≤ 64 MiB).
@@ -61,16 +60,7 @@ async function putOne(cart: Cartridge, item: PutItem, bar: ProgressBar | undefin
     bar?.advance(item.size, 1)
     return
   }
-  await pipeline(
-    createReadStream(item.local),
-    async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        bar?.advance(chunk.length)
-        yield chunk
-      }
-    },
-    cart.createWriteStream(item.dest),
-  )
+  await pipeline(createReadStream(item.local), counter(bar), cart.createWriteStream(item.dest))
   bar?.advance(0, 1)
 }
 

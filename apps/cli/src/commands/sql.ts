@@ -6,11 +6,13 @@ import Database from 'better-sqlite3'
 import { CartridgeError, ErrorCodes, isCartridgeError, normalizePath, type Cartridge, type DatabaseMode } from 'cartridge'
 import { isFile, withCartridge } from '../open.js'
 import { formatBytes } from '../format.js'
-import { ProgressBar, shouldShowProgress } from '../progress.js'
+import { counter, progressBar } from '../progress.js'
 import { println, type Io } from '../io.js'
 
 /** The 16 bytes every SQLite database file starts with. */
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1')
+/** Offset of the header byte that is 2 for a database in WAL mode. */
+const MODE_BYTE = 18
 
 export interface SqlFlags {
   mode?: DatabaseMode
@@ -68,8 +70,7 @@ export async function sqlExport(io: Io, file: string, db: string, outFile: strin
   // Writable: a checkpoint moves the WAL's pages into the database file.
   await withCartridge(file, io.cwd, { write: true }, async (cart) => {
     path = (await cart.metadata(db)).path
-    await requireSqliteHeader(cart, path)
-    const mode = await detectMode(cart, path)
+    const mode = await exportMode(cart, path)
     const conn = cart.sqlite(path, { mode, fileMustExist: true })
     try {
       if (mode === 'wal') conn.pragma('wal_checkpoint(TRUNCATE)')
@@ -77,7 +78,7 @@ export async function sqlExport(io: Io, file: string, db: string, outFile: strin
       conn.close()
     }
     size = (await cart.metadata(path)).size
-    const bar = progressBar(io, size, flags)
+    const bar = progressBar(io, size, flags.quiet === true)
     const partial = `${out}.partial-${process.pid}`
     try {
       await pipeline(cart.createReadStream(path), counter(bar), createWriteStream(partial))
@@ -112,7 +113,7 @@ export async function sqlImport(io: Io, file: string, source: string, db: string
     }
     // A log left from an earlier database at this path must not be replayed onto this one.
     for (const p of [`${dest}-wal`, `${dest}-journal`]) if (await isFile(cart, p)) await cart.delete(p)
-    const bar = progressBar(io, size, flags)
+    const bar = progressBar(io, size, flags.quiet === true)
     try {
       await pipeline(createReadStream(src), counter(bar), cart.createWriteStream(dest, { layout: 'pages' }))
     } finally {
@@ -132,8 +133,8 @@ export async function sqlImport(io: Io, file: string, source: string, db: string
 /** The journal mode a database file records: header byte 18 is 2 for WAL; atomic otherwise or when missing. */
 async function detectMode(cart: Cartridge, db: string): Promise<DatabaseMode> {
   try {
-    const header = await cart.read(db, { offset: 18, length: 1 })
-    return header[0] === 2 ? 'wal' : 'atomic'
+    const header = await cart.read(db, { offset: MODE_BYTE, length: 1 })
+    return modeOf(header[0])
   } catch (err) {
     if (isCartridgeError(err, ErrorCodes.NOT_FOUND)) return 'atomic'
     throw err
@@ -179,10 +180,21 @@ async function requireSqliteFile(path: string, shown: string): Promise<void> {
   }
 }
 
-async function requireSqliteHeader(cart: Cartridge, path: string): Promise<void> {
-  const head = await cart.read(path, { offset: 0, length: MAGIC.length })
+/** The journal mode header byte 18 records (`undefined` when the file is shorter). */
+function modeOf(modeByte: number | undefined): DatabaseMode {
+  return modeByte === 2 ? 'wal' : 'atomic'
+}
+
+/** The journal mode of the database at `path`, whose header is read once and must be SQLite's. */
+async function exportMode(cart: Cartridge, path: string): Promise<DatabaseMode> {
+  const head = await cart.read(path, { offset: 0, length: MODE_BYTE + 1 })
+  requireSqliteHeader(head, path)
+  return modeOf(head[MODE_BYTE])
+}
+
+function requireSqliteHeader(head: Uint8Array, path: string): void {
   if (head.length === 0) return // an empty file is an empty database
-  if (!MAGIC.equals(head)) {
+  if (!MAGIC.equals(head.subarray(0, MAGIC.length))) {
     throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `${path} is not a SQLite database (it does not start with "SQLite format 3")`, { path })
   }
 }
@@ -198,21 +210,6 @@ function settleSource(src: string): void {
     }
   } finally {
     conn.close()
-  }
-}
-
-function progressBar(io: Io, total: number, flags: SqlCopyFlags): ProgressBar | undefined {
-  const show = shouldShowProgress({ isTTY: io.stderr.isTTY === true, quiet: flags.quiet === true, totalBytes: total, files: 1 })
-  return show ? new ProgressBar(io.stderr, total) : undefined
-}
-
-/** A pipeline step that passes chunks through, advancing `bar`. */
-function counter(bar: ProgressBar | undefined) {
-  return async function* (chunks: AsyncIterable<Buffer>) {
-    for await (const chunk of chunks) {
-      bar?.advance(chunk.length)
-      yield chunk
-    }
   }
 }
 
