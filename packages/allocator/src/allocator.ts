@@ -38,6 +38,24 @@ export interface Allocator {
   rollback(mark: AllocatorMark): void
   /** The transaction committed: forget undo history; when durable, release held pages. */
   onCommit(durable: boolean): void
+  /**
+   * Allocates `count` contiguous pages that all lie below page `limit`, lowest first (for moving
+   * pages toward the start of the container); `undefined` when no such run is free.
+   */
+  allocateBelow(count: number, limit: number): number | undefined
+  /** Makes the next allocations (and the map's own pages at {@link flush}) start from the lowest free page. */
+  rewind(): void
+  /** Used pages at or above `page`. */
+  usedFrom(page: number): number
+  /** The highest used page (1 when only the meta pages are used). */
+  highestUsed(): number
+  /**
+   * Shrinks the container to `totalPages` (undoable). Every page from there on must be free and
+   * not held. The next {@link flush} writes the smaller map.
+   */
+  shrink(totalPages: number): void
+  /** Marks for rewriting at the next {@link flush} every map page at or above `limit`. */
+  relocateMap(limit: number): void
   /** Persists the map through `io` (copy-on-write) and returns its root pointer (`aux` = tree height). */
   flush(io: PageIO): BlockPtr
 }

@@ -12,6 +12,7 @@ type Undo =
   | { op: 'alloc'; start: number; count: number }
   | { op: 'free'; start: number; count: number; held: boolean }
   | { op: 'grow'; from: number }
+  | { op: 'shrink'; from: number }
   | { op: 'claim'; start: number; count: number }
   | { op: 'flush'; leaves: BlockPtr[]; index: BlockPtr[]; root: BlockPtr }
 
@@ -33,6 +34,8 @@ export class BitmapAllocator implements Allocator {
   #total: number
   #usedCount = 0
   #cursor = 2
+  /** Pages below this were not free when {@link allocateBelow} last looked (reset at each commit). */
+  #lowHint = 2
   #dirty = new Set<number>()
   #log: Undo[] = []
   /** Runs freed from committed state, held until a durable commit. */
@@ -137,6 +140,57 @@ export class BitmapAllocator implements Allocator {
     this.#log.push({ op: 'grow', from })
   }
 
+  allocateBelow(count: number, limit: number): number | undefined {
+    const start = this.#scan(this.#lowHint, Math.min(limit, this.#total), count)
+    if (start === undefined) return undefined
+    this.#setRun(start, count, true)
+    this.#log.push({ op: 'alloc', start, count })
+    if (count === 1) this.#lowHint = start + 1
+    return start
+  }
+
+  rewind(): void {
+    this.#cursor = 2
+  }
+
+  usedFrom(page: number): number {
+    let n = 0
+    for (let p = Math.max(page, 0); p < this.#total; p++) {
+      if ((p & 7) === 0 && this.#used[p >> 3] === 0 && p + 8 <= this.#total) {
+        p += 7
+        continue
+      }
+      if (this.isUsed(p)) n++
+    }
+    return n
+  }
+
+  highestUsed(): number {
+    for (let p = this.#total - 1; p >= 2; p--) if (this.isUsed(p)) return p
+    return 1
+  }
+
+  shrink(totalPages: number): void {
+    if (totalPages >= this.#total) return
+    if (totalPages < 3) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a container keeps at least 3 pages')
+    for (let p = totalPages; p < this.#total; p++) {
+      if (this.isUsed(p) || (this.#held[p >> 3] & (1 << (p & 7))) !== 0) {
+        throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `cannot shrink to ${totalPages} pages: page ${p} is in use`, { page: p })
+      }
+    }
+    this.#log.push({ op: 'shrink', from: this.#total })
+    this.#total = totalPages
+    this.#dirty.add(leavesFor(totalPages) - 1)
+    if (this.#cursor > totalPages) this.#cursor = 2
+  }
+
+  relocateMap(limit: number): void {
+    this.#leaves.forEach((ptr, i) => {
+      if (ptr.page >= limit) this.#dirty.add(i)
+    })
+    if (this.#index.some((p) => p.page >= limit)) this.#dirty.add(0)
+  }
+
   reserve(count: number): number | undefined {
     const start = this.#findRun(count)
     if (start === undefined) return undefined
@@ -175,6 +229,10 @@ export class BitmapAllocator implements Allocator {
           for (let i = leavesFor(u.from); i < leavesFor(this.#total); i++) this.#dirty.delete(i)
           this.#total = u.from
           break
+        case 'shrink':
+          for (let i = leavesFor(this.#total) - 1; i < leavesFor(u.from); i++) this.#dirty.add(i)
+          this.#total = u.from
+          break
         case 'claim':
           this.#setRun(u.start, u.count, false)
           this.#setHeld(u.start, u.count, true)
@@ -188,10 +246,12 @@ export class BitmapAllocator implements Allocator {
     }
     this.#pending.length = m.pending
     this.#cursor = 2
+    this.#lowHint = 2
   }
 
   onCommit(durable: boolean): void {
     this.#log = []
+    this.#lowHint = 2
     if (durable) {
       for (const [s, c] of this.#pending) this.#setHeld(s, c, false)
       this.#pending = []
@@ -209,6 +269,7 @@ export class BitmapAllocator implements Allocator {
     for (let changed = true; changed; ) {
       changed = false
       for (const leaf of [...this.#dirty].sort((a, b) => a - b)) {
+        if (leaf >= leavesFor(this.#total)) continue
         if (assigned.has(leaf)) continue
         if (oldLeaves[leaf]) io.free(oldLeaves[leaf])
         assigned.set(leaf, io.allocate(1))
@@ -219,6 +280,8 @@ export class BitmapAllocator implements Allocator {
         changed = true
       }
     }
+    // A shrunk map drops its last leaves.
+    for (let i = leavesFor(this.#total); i < oldLeaves.length; i++) io.free(oldLeaves[i])
     const leaves = oldLeaves.slice(0, leavesFor(this.#total))
     for (const [leaf, pageNo] of assigned) {
       leaves[leaf] = writeNode(io, PageType.FREEMAP_LEAF, 0, 0, PAGE_PAYLOAD, (page) => {
@@ -241,29 +304,33 @@ export class BitmapAllocator implements Allocator {
 
   #findRun(count: number): number | undefined {
     if (count < 1 || !Number.isInteger(count)) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `bad page count ${count}`)
-    const tryFrom = (from: number, to: number): number | undefined => {
-      let run = 0
-      let p = from
-      while (p < to) {
-        const byte = this.#used[p >> 3] | this.#held[p >> 3]
-        if (byte === 0xff && (p & 7) === 0) {
-          run = 0
-          p += 8
-          continue
-        }
-        if (byte === 0 && (p & 7) === 0 && p + 8 <= to) {
-          run += 8
-          p += 8
-          if (run >= count) return p - run
-          continue
-        }
-        if (byte & (1 << (p & 7))) run = 0
-        else if (++run === count) return p - count + 1
-        p++
+    const from = Math.min(this.#cursor, this.#total)
+    return this.#scan(from, this.#total, count) ?? this.#scan(2, Math.min(this.#cursor + count, this.#total), count)
+  }
+
+  /** The first run of `count` pages free (not used, not held) that starts at or after `from` and ends by `to`. */
+  #scan(from: number, to: number, count: number): number | undefined {
+    if (count < 1 || !Number.isInteger(count)) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `bad page count ${count}`)
+    let run = 0
+    let p = from
+    while (p < to) {
+      const byte = this.#used[p >> 3] | this.#held[p >> 3]
+      if (byte === 0xff && (p & 7) === 0) {
+        run = 0
+        p += 8
+        continue
       }
-      return undefined
+      if (byte === 0 && (p & 7) === 0 && p + 8 <= to) {
+        run += 8
+        p += 8
+        if (run >= count) return p - run
+        continue
+      }
+      if (byte & (1 << (p & 7))) run = 0
+      else if (++run === count) return p - count + 1
+      p++
     }
-    return tryFrom(Math.min(this.#cursor, this.#total), this.#total) ?? tryFrom(2, Math.min(this.#cursor + count, this.#total))
+    return undefined
   }
 
   #setRun(start: number, count: number, used: boolean): void {

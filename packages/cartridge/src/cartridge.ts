@@ -15,6 +15,12 @@ import { CHUNK_SIZE } from './file-record.js'
 import { checkReadRange, readContent } from './content.js'
 import { SqliteHost, type Database, type DatabaseMount, type OpenDatabaseOptions } from '@cartridge/vfs'
 import { ContainerDatabaseStore } from './container-database-store.js'
+import { exclusivePages, type SnapshotEntry } from '@cartridge/snapshot'
+import { PAGE_SIZE } from '@cartridge/pager'
+import { SnapshotView } from './snapshot-view.js'
+import { vacuumEngine, type VacuumOptions, type VacuumResult } from './vacuum.js'
+import { walkBlocks } from './block-walk.js'
+import { diffCatalogs, type SnapshotChange } from './snapshot-diff.js'
 
 /** Options when opening a container. */
 export interface OpenOptions extends EngineOptions {
@@ -52,6 +58,38 @@ export interface CartridgeInfo {
   txn: number
   durability: 'full' | 'none'
   created: Date
+  /** Snapshots the container keeps. */
+  snapshots: number
+  /**
+   * Bytes `vacuum()` would give back to the file system: the free blocks, which it moves the
+   * used ones over and cuts off (less a few when free space is too scattered for whole chunks).
+   */
+  reclaimableBytes: number
+}
+
+/** A snapshot, as `createSnapshot` returns it. */
+export interface SnapshotInfo {
+  /** Unique id (never reused in this container). */
+  id: number
+  name: string
+  /** When it was taken. */
+  created: Date
+  /** The commit whose state it keeps. */
+  txn: number
+  /** Files in that state. */
+  fileCount: number
+}
+
+/** A snapshot as `listSnapshots` reports it. */
+export interface SnapshotListing extends SnapshotInfo {
+  /** Bytes only this snapshot holds: what deleting it frees. */
+  exclusiveBytes: number
+}
+
+/** Options of {@link Cartridge.restoreSnapshot}. */
+export interface RestoreOptions {
+  /** First keep the state being replaced as a new snapshot with this name (so the restore can be undone). */
+  saveCurrentAs?: string
 }
 
 /** Options for {@link Cartridge.scan}. */
@@ -280,16 +318,102 @@ export class Cartridge extends FileOps {
     }
   }
 
-  /** Size, free space and file count. */
+  /** Size, free space, file count, snapshots and what a vacuum would reclaim. */
   async info(): Promise<CartridgeInfo> {
     return this.view((e) => {
       const { totalPages, freePages } = e.alloc
       return {
         slug: e.meta.slug, title: e.meta.title, path: this.#path, sizeBytes: totalPages * 4096, totalBlocks: totalPages, freeBlocks: freePages,
         usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
-        txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created),
+        txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created), snapshots: e.snapshots.length,
+        reclaimableBytes: freePages * PAGE_SIZE,
       }
     })
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------
+
+  /**
+   * Takes a snapshot of everything committed so far (writes issued before this call included):
+   * a retained catalog root, so it costs a few pages, not a copy. Its files stay readable through
+   * {@link snapshot} and restorable until it is deleted, across close and reopen. SQLite databases
+   * in the container are captured as of their last commit.
+   * @param name unique name (default `snapshot-<id>`)
+   */
+  createSnapshot(name?: string): Promise<SnapshotInfo> {
+    return this.#exclusiveCommit((e) => snapshotInfo(e.addSnapshot(name ?? `snapshot-${e.nextSnapshotId}`)))
+  }
+
+  /** A read-only view of snapshot `ref` (its id, or its name, looked up at the view's first read). */
+  snapshot(ref: number | string): SnapshotView {
+    if (this.#closed) throw closedError()
+    return new SnapshotView(ref, (read) => this.view((e) => read(e)))
+  }
+
+  /** Every snapshot, oldest first, with the bytes only it holds (one walk over all of them). */
+  async listSnapshots(): Promise<SnapshotListing[]> {
+    if (this.#closed) throw closedError()
+    return this.#queue.exclusive(async () => {
+      const e = this.#engine
+      const snaps = e.snapshots
+      if (snaps.length === 0) return []
+      const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e, root, v), e.alloc.totalPages)
+      return snaps.map((s, i) => ({ ...snapshotInfo(s), exclusiveBytes: only[i + 1] * PAGE_SIZE }))
+    })
+  }
+
+  /**
+   * Makes snapshot `ref` the container's state, as one atomic commit. Other snapshots, older or
+   * newer, stay as they are; restoring another one undoes it. Fails with `CARTRIDGE_LOCKED`
+   * while a SQLite database in the container is open.
+   */
+  restoreSnapshot(ref: number | string, options: RestoreOptions = {}): Promise<SnapshotInfo> {
+    return this.#exclusiveCommit((e) => {
+      this.#refuseWithDatabases('restore a snapshot')
+      if (options.saveCurrentAs !== undefined) e.addSnapshot(options.saveCurrentAs)
+      return snapshotInfo(e.restoreSnapshot(ref))
+    })
+  }
+
+  /** Deletes snapshot `ref` and frees exactly the pages nothing else holds; resolves to the bytes freed. */
+  deleteSnapshot(ref: number | string): Promise<{ freedBytes: number }> {
+    return this.#exclusiveCommit((e) => ({ freedBytes: e.deleteSnapshot(ref).freedPages * PAGE_SIZE }))
+  }
+
+  /**
+   * What changed between two snapshots, or between a snapshot and the live state (`to` left
+   * out): paths added, removed or changed, in path order.
+   */
+  async diffSnapshots(from: number | string, to?: number | string): Promise<SnapshotChange[]> {
+    return this.view((e) => diffCatalogs(e, e.findSnapshot(from).catalogRoot, to === undefined ? e.meta.catalogRoot : e.findSnapshot(to).catalogRoot))
+  }
+
+  /**
+   * Moves used pages toward the start of the file and truncates it, giving freed space back to
+   * the file system. Crash-safe (each step is a synced commit), interruptible through `signal`
+   * (the next vacuum goes on where it stopped) and reports progress. Fails with
+   * `CARTRIDGE_LOCKED` while a SQLite database is open or a write stream is in progress.
+   */
+  async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    if (this.#closed) throw closedError()
+    if (this.#engine.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    return this.#queue.exclusive(async () => {
+      this.#refuseWithDatabases('vacuum')
+      if (this.#writers.size > 0) throw new CartridgeError(ErrorCodes.LOCKED, 'a write stream is in progress; vacuum when it ends')
+      return vacuumEngine({ engine: this.#engine, pause: () => new Promise((r) => setImmediate(r)) }, options)
+    })
+  }
+
+  #refuseWithDatabases(what: string): void {
+    if (this.#mount && this.#mount.databases.size > 0) {
+      throw new CartridgeError(ErrorCodes.LOCKED, `cannot ${what} while a SQLite database in the container is open; close it first`)
+    }
+  }
+
+  /** Applies `op` in a commit of its own, after every write issued before it and before any issued after. */
+  #exclusiveCommit<T>(op: (e: Engine) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError())
+    return this.#queue.alone(op)
   }
 
   /** Commits anything pending and makes every commit so far durable (one fsync). */
@@ -400,6 +524,10 @@ export class Cartridge extends FileOps {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+function snapshotInfo(s: SnapshotEntry): SnapshotInfo {
+  return { id: s.id, name: s.name, created: new Date(s.created), txn: s.txn, fileCount: s.fileCount }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

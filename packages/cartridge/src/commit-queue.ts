@@ -59,6 +59,29 @@ export class CommitQueue {
     return result
   }
 
+  /**
+   * Applies `op` in a commit of its own, ordered with other writes by call time: the pending
+   * batch commits first (so `op` sees every write issued before it), then `op` is applied and
+   * committed; writes issued after it go into later commits. Waits while a transaction holds
+   * the writer.
+   */
+  alone<T>(op: (e: Engine) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        try {
+          if (this.#batch.length > 0) this.#commitBatch(this.#sync(), true)
+          const result = this.#engine.apply(() => op(this.#engine))
+          this.#engine.commit(this.#sync())
+          resolve(result)
+        } catch (err) {
+          reject(err)
+        }
+      }
+      if (this.#exclusive) this.#waiting.push(run)
+      else run()
+    })
+  }
+
   /** Runs `body` (inside {@link exclusive}) with {@link commitNow} allowed, for the holder's own database commits. */
   unlocked<T>(body: () => T): T {
     const was = this.#exclusive

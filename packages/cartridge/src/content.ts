@@ -54,12 +54,12 @@ export function buildChunkMap(io: PageIO, chunks: readonly ChunkRecord[]): Block
   return buildPointerTree(io, leaves)
 }
 
-/** Writes one CHUNK_MAP_LEAF page holding `records`. */
-export function writeMapLeaf(io: PageIO, records: readonly ChunkRecord[]): BlockPtr {
+/** Writes one CHUNK_MAP_LEAF page holding `records` (at `pageNo`, default a new page). */
+export function writeMapLeaf(io: PageIO, records: readonly ChunkRecord[], pageNo?: number): BlockPtr {
   return writeNode(io, PageType.CHUNK_MAP_LEAF, 0, records.length, records.length * CHUNK_RECORD_SIZE, (page) => {
     const v = viewOf(page)
     records.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, c))
-  })
+  }, pageNo)
 }
 
 /** The chunk records stored in one CHUNK_MAP_LEAF page. */

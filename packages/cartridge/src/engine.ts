@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import {
   CoalescingPageStore, NULL_PTR, PAGE_SIZE, Pager, verifyPage,
-  type BlockPtr, type Meta, type PageStore, type PageType,
+  type BlockPtr, type Meta, type PageIO, type PageStore, type PageType,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
 import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
+import {
+  EMPTY_TABLE, MAX_SNAPSHOTS, PageMarks, readSnapshotTable, validateSnapshotName, writeSnapshotTable,
+  type SnapshotEntry, type SnapshotTable,
+} from '@cartridge/snapshot'
+import { walkBlocks } from './block-walk.js'
+import type { BlockVisitor } from '@cartridge/snapshot'
 import { CHUNK_SIZE, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
 import { checkReadRange, chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
@@ -39,9 +45,20 @@ export interface CreateSettings {
 }
 
 interface Savepoint {
+  catalogObject: Catalog
   catalog: CatalogVersion
   alloc: AllocatorMark
   fileCount: number
+  snapshots: SnapshotTable
+  rootOverride: BlockPtr | undefined
+}
+
+/** Options of {@link Engine.commit} beyond `sync`. */
+export interface EngineCommitOptions {
+  /** Sync new pages before the meta page (pages moved with their birth txn kept need it). */
+  barrier?: boolean
+  /** Do not grow the container at this commit even when free space is low (vacuum). */
+  noGrow?: boolean
 }
 
 interface CachedPage {
@@ -77,6 +94,17 @@ export class Engine implements ContentIO {
   #txnMark!: Savepoint
   #pageCache: Cache<number, unknown>
   #nodeCache: Cache<number, unknown>
+  /** Snapshot table of the state being built, and of the last commit (same object when unchanged). */
+  #snapshots: SnapshotTable = EMPTY_TABLE
+  #committedSnapshots: SnapshotTable = EMPTY_TABLE
+  /** Pages of the committed snapshot table. */
+  #snapshotPages: BlockPtr[] = []
+  /** Highest txn of any snapshot (-1: none): a block born at or before it may be a snapshot's. */
+  #retainTxn = -1
+  /** A catalog root installed whole (restore, vacuum) for the next commit. */
+  #rootOverride: BlockPtr | undefined
+  /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
+  readonly #direct: PageIO
 
   private constructor(store: PageStore, options: EngineOptions) {
     this.store = store.readOnly ? store : new CoalescingPageStore(store)
@@ -94,6 +122,16 @@ export class Engine implements ContentIO {
     }
     this.#nodeCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.75)))
     this.#pageCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.25)))
+    const self = this
+    this.#direct = {
+      get txn() {
+        return self.txn
+      },
+      read: (ptr, type) => this.read(ptr, type),
+      allocate: (count) => this.allocate(count),
+      stage: (pageNo, page) => this.stage(pageNo, page),
+      free: (ptr) => this.alloc.free(ptr.page, 1, { reusable: ptr.txn === this.txn }),
+    }
   }
 
   /** Creates a new container in an empty store: meta page 0, (invalid) meta page 1, free map in page 2. */
@@ -143,12 +181,19 @@ export class Engine implements ContentIO {
   static #open(store: PageStore, options: EngineOptions): Engine {
     const e = new Engine(store, options)
     let alloc: BitmapAllocator | undefined
+    let table: SnapshotTable = EMPTY_TABLE
+    let tablePages: BlockPtr[] = []
     const meta = e.pager.recover((m) => {
       if (m.totalPages < 3 || m.txn < 1) throw new CartridgeError(ErrorCodes.CORRUPT, 'meta page describes an impossible container')
       alloc = BitmapAllocator.load(e, m.freeMapRoot, m.totalPages)
       e.#verifyCommit(m)
+      tablePages = []
+      table = readSnapshotTable(e, m.snapshotsRoot, (p) => tablePages.push(p))
     })
     e.alloc = alloc!
+    e.#setSnapshots(table)
+    e.#committedSnapshots = table
+    e.#snapshotPages = tablePages
     e.catalog = new BTreeCatalog(e, meta.catalogRoot, { cache: e.#nodeCache })
     e.#afterCommit(meta, true)
     e.txn = e.pager.highestTxn + 1
@@ -209,11 +254,14 @@ export class Engine implements ContentIO {
     }
   }
 
+  /** Releases a block the state being built no longer references, unless a snapshot may still reference it. */
   free(ptr: BlockPtr): void {
+    if (ptr.txn <= this.#retainTxn) return
     this.alloc.free(ptr.page, 1, { reusable: ptr.txn === this.txn })
   }
 
   freeRun(page: number, count: number, txn: number): void {
+    if (txn <= this.#retainTxn) return
     this.alloc.free(page, count, { reusable: txn === this.txn })
   }
 
@@ -255,10 +303,16 @@ export class Engine implements ContentIO {
   // ---- operations and commits ---------------------------------------------------------
 
   #savepoint(): Savepoint {
-    return { catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount }
+    return {
+      catalogObject: this.catalog, catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount,
+      snapshots: this.#snapshots, rootOverride: this.#rootOverride,
+    }
   }
 
   #rollback(sp: Savepoint): void {
+    this.catalog = sp.catalogObject
+    this.#setSnapshots(sp.snapshots)
+    this.#rootOverride = sp.rootOverride
     this.catalog.rollback(sp.catalog)
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
@@ -290,28 +344,44 @@ export class Engine implements ContentIO {
 
   /** Whether anything was applied since the last commit. */
   get dirty(): boolean {
-    return this.catalog.dirty || this.alloc.totalPages !== this.#meta.totalPages || this.fileCount !== this.#meta.fileCount
+    return (
+      this.catalog.dirty || this.alloc.totalPages !== this.#meta.totalPages || this.fileCount !== this.#meta.fileCount ||
+      this.#snapshots !== this.#committedSnapshots || this.#rootOverride !== undefined
+    )
   }
 
   /**
    * Commits everything applied since the last commit: new pages and the meta page are written,
    * then (with `sync`) one fsync. On failure everything since the last commit is undone.
    */
-  commit(sync: boolean): void {
+  commit(sync: boolean, options: EngineCommitOptions = {}): void {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     try {
       const threshold = this.#meta.growthThresholdPercent
-      if (this.dirty && this.alloc.freePages * 100 < this.alloc.totalPages * threshold) {
+      if (!options.noGrow && this.dirty && this.alloc.freePages * 100 < this.alloc.totalPages * threshold) {
         const next = this.#growthTarget(0)
         if (next > this.alloc.totalPages) this.alloc.grow(next)
       }
-      const catalogRoot = this.catalog.dirty ? this.catalog.flush() : this.#meta.catalogRoot
-      const freeMapRoot = this.alloc.flush(this)
+      const catalogRoot = this.catalog.dirty ? this.catalog.flush() : (this.#rootOverride ?? this.#meta.catalogRoot)
+      let snapshotsRoot = this.#meta.snapshotsRoot
+      let tablePages = this.#snapshotPages
+      if (this.#snapshots !== this.#committedSnapshots) {
+        for (const p of this.#snapshotPages) this.#direct.free(p)
+        tablePages = []
+        snapshotsRoot = writeSnapshotTable({ ...this.#direct, txn: this.txn, stage: (n, page) => {
+          tablePages.push({ page: n, txn: this.txn, checksum: 0, aux: 0 })
+          this.stage(n, page)
+        } }, this.#snapshots)
+      }
+      const freeMapRoot = this.alloc.flush(this.#direct)
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
-        catalogRoot, freeMapRoot,
+        catalogRoot, freeMapRoot, snapshotsRoot,
       }
-      this.pager.commit(meta, { sync })
+      this.pager.commit(meta, { sync, barrier: options.barrier })
+      this.#committedSnapshots = this.#snapshots
+      this.#snapshotPages = tablePages
+      this.#rootOverride = undefined
       // Without a sync the commit must still reach the operating system (a killed process then
       // keeps it, as it keeps any written file): empty the coalescing buffer.
       if (!sync && this.store instanceof CoalescingPageStore) this.store.flush()
@@ -325,6 +395,8 @@ export class Engine implements ContentIO {
       // again from the committed root rather than rolling it back.
       this.alloc.rollback(this.#txnMark.alloc)
       this.fileCount = this.#txnMark.fileCount
+      this.#setSnapshots(this.#committedSnapshots)
+      this.#rootOverride = undefined
       this.#trimStore()
       this.catalog = new BTreeCatalog(this, this.#meta.catalogRoot, { cache: this.#nodeCache })
       this.#committed = this.catalog.version()
@@ -482,5 +554,145 @@ export class Engine implements ContentIO {
     const start = Math.min(offset, rec.size)
     const end = length === undefined ? rec.size : Math.min(rec.size, start + length)
     return readContent(this, rec, path, start, end - start)
+  }
+
+  // ---- snapshots -----------------------------------------------------------------------
+
+  #setSnapshots(t: SnapshotTable): void {
+    this.#snapshots = t
+    let max = -1
+    for (const e of t.entries) if (e.txn > max) max = e.txn
+    this.#retainTxn = max
+  }
+
+  /** Snapshots of the state being built, in id order. */
+  get snapshots(): readonly SnapshotEntry[] {
+    return this.#snapshots.entries
+  }
+
+  /** The id the next snapshot gets. */
+  get nextSnapshotId(): number {
+    return this.#snapshots.nextId
+  }
+
+  /** Pages the committed snapshot table occupies. */
+  get snapshotTablePages(): readonly BlockPtr[] {
+    return this.#snapshotPages
+  }
+
+  /** Catalog root of the state being built, which must have nothing unflushed (restore, vacuum and sweeps work on it). */
+  get cleanRoot(): BlockPtr {
+    if (this.catalog.dirty) throw new CartridgeError(ErrorCodes.CONFLICT, 'snapshot operations need a state with no unflushed changes')
+    return this.#rootOverride ?? this.#meta.catalogRoot
+  }
+
+  /** The snapshot with id `ref` (a number) or name `ref` (a string). */
+  findSnapshot(ref: number | string): SnapshotEntry {
+    const found = this.#snapshots.entries.find((s) => (typeof ref === 'number' ? s.id === ref : s.name === ref))
+    if (!found) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such snapshot: ${typeof ref === 'number' ? `id ${ref}` : JSON.stringify(ref)}`)
+    return found
+  }
+
+  /**
+   * Adds a snapshot of the state being built, which must be committed already (the snapshot is
+   * its catalog root, so everything it reaches was born at or before `txn`).
+   */
+  addSnapshot(name: string, created = Date.now()): SnapshotEntry {
+    validateSnapshotName(name)
+    if (this.catalog.dirty || this.#rootOverride !== undefined || this.fileCount !== this.#meta.fileCount) {
+      throw new CartridgeError(ErrorCodes.CONFLICT, 'a snapshot is taken of committed state; commit first')
+    }
+    const t = this.#snapshots
+    if (t.entries.some((s) => s.name === name)) throw new CartridgeError(ErrorCodes.EXISTS, `a snapshot named ${JSON.stringify(name)} exists`)
+    if (t.entries.length >= MAX_SNAPSHOTS) throw new CartridgeError(ErrorCodes.FULL, `a container keeps at most ${MAX_SNAPSHOTS} snapshots`)
+    const entry: SnapshotEntry = {
+      id: t.nextId, name, created, txn: this.#meta.txn, fileCount: this.#meta.fileCount, catalogRoot: this.#meta.catalogRoot,
+    }
+    this.#setSnapshots({ nextId: t.nextId + 1, entries: [...t.entries, entry] })
+    return entry
+  }
+
+  /**
+   * Makes snapshot `ref` the state being built. The blocks only the replaced state held are
+   * freed: those born after every snapshot (anything older may belong to a snapshot, and stays).
+   */
+  restoreSnapshot(ref: number | string): SnapshotEntry {
+    const target = this.findSnapshot(ref)
+    const retain = this.#retainTxn
+    const release: BlockVisitor = {
+      enter: (page, count, txn) => {
+        // Whatever a block older than every snapshot reaches is older still: skip the subtree.
+        if (txn <= retain) return null
+        this.alloc.free(page, count, { reusable: txn === this.txn })
+        return release
+      },
+    }
+    walkBlocks(this, this.cleanRoot, release)
+    this.catalog = new BTreeCatalog(this, target.catalogRoot, { cache: this.#nodeCache })
+    this.#rootOverride = target.catalogRoot
+    this.fileCount = target.fileCount
+    return target
+  }
+
+  /** Deletes snapshot `ref` and frees every page that neither the live state nor another snapshot reaches. */
+  deleteSnapshot(ref: number | string): { entry: SnapshotEntry; freedPages: number } {
+    const entry = this.findSnapshot(ref)
+    const t = this.#snapshots
+    this.#setSnapshots({ nextId: t.nextId, entries: t.entries.filter((s) => s !== entry) })
+    return { entry, freedPages: this.sweep() }
+  }
+
+  /**
+   * Frees every used page that nothing reaches: not the live state, a snapshot, the free map, the
+   * snapshot table or a meta page. Marks from all roots (shared subtrees read once), then frees
+   * the rest; returns how many pages it freed.
+   */
+  sweep(): number {
+    const marks = this.reachable()
+    const total = this.alloc.totalPages
+    let freed = 0
+    let runStart = -1
+    const flush = (end: number) => {
+      if (runStart >= 0) {
+        this.alloc.free(runStart, end - runStart, { reusable: false })
+        freed += end - runStart
+        runStart = -1
+      }
+    }
+    for (let p = 2; p < total; p++) {
+      if (this.alloc.isUsed(p) && !marks.has(p)) {
+        if (runStart < 0) runStart = p
+      } else flush(p)
+    }
+    flush(total)
+    return freed
+  }
+
+  /** Every page the state being built (which must be flushed) and its snapshots reach, with the meta pages, free map and snapshot table. */
+  reachable(): PageMarks {
+    const marks = new PageMarks(this.alloc.totalPages)
+    marks.mark(0, 2)
+    for (const p of this.alloc.mapPages) marks.mark(p.page, 1)
+    for (const p of this.#snapshotPages) marks.mark(p.page, 1)
+    const v = marks.visitor()
+    walkBlocks(this, this.cleanRoot, v)
+    for (const s of this.#snapshots.entries) walkBlocks(this, s.catalogRoot, v)
+    return marks
+  }
+
+  /** Installs moved roots (vacuum): the live catalog root and each snapshot's, by id. */
+  installRoots(live: BlockPtr, snapshots: ReadonlyMap<number, BlockPtr>): void {
+    if (live !== this.cleanRoot) {
+      this.catalog = new BTreeCatalog(this, live, { cache: this.#nodeCache })
+      this.#rootOverride = live
+    }
+    const t = this.#snapshots
+    this.#setSnapshots({ nextId: t.nextId, entries: t.entries.map((s) => ({ ...s, catalogRoot: snapshots.get(s.id) ?? s.catalogRoot })) })
+  }
+
+  /** Forgets cached pages and catalog nodes (after pages moved). */
+  dropCaches(): void {
+    this.#pageCache.clear()
+    this.#nodeCache.clear()
   }
 }

@@ -9,7 +9,7 @@ export { BLOCK_PTR_SIZE, NULL_PTR, isNullPtr, readBlockPtr, writeBlockPtr, type 
 export { writeNode, type PageIO } from './page-io.js'
 export {
   POINTERS_PER_NODE, pointerNodesFor, buildPointerTree, readPointerNode, readPointerTree, lookupPointerTree,
-  pointerTreeHeight, updatePointerTree,
+  pointerTreeHeight, updatePointerTree, writePointerNode,
 } from './pointer-tree.js'
 export {
   MAGIC, FORMAT_MAJOR, FORMAT_MINOR, MAX_SLUG_BYTES, MAX_TITLE_BYTES, encodeMeta, decodeMeta, type Meta, type MetaSlot,

@@ -15,6 +15,7 @@ export const PageType = {
   FREEMAP_LEAF: 4,
   POINTER_NODE: 5,
   CHUNK_MAP_LEAF: 6,
+  SNAPSHOT_TABLE: 7,
 } as const
 export type PageType = (typeof PageType)[keyof typeof PageType]
 

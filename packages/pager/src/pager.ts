@@ -7,6 +7,11 @@ import { decodeMeta, encodeMeta, type Meta } from './meta-page.js'
 export interface CommitOptions {
   /** fsync before returning (the commit is durable when this returns). */
   sync: boolean
+  /**
+   * Sync the new pages before the meta page is written (two syncs). For commits whose pages
+   * recovery cannot verify by birth txn, such as pages moved with their birth txn kept.
+   */
+  barrier?: boolean
 }
 
 /**
@@ -116,6 +121,7 @@ export class Pager {
     const slot = 1 - this.#durable.slot
     if (meta.totalPages > this.store.pageCount()) this.store.resize(meta.totalPages)
     this.#writeStaged()
+    if (options.barrier) this.store.sync()
     this.store.write(slot, encodeMeta(meta))
     if (options.sync) {
       this.store.sync()

@@ -38,8 +38,8 @@ export function buildPointerTree(io: PageIO, leaves: BlockPtr[], nextPage: () =>
   return { ...level[0], aux: height }
 }
 
-/** Writes one pointer node at `level` holding `ptrs` to page `pageNo` and returns its pointer. */
-function writePointerNode(io: PageIO, level: number, ptrs: readonly BlockPtr[], pageNo: number): BlockPtr {
+/** Writes one pointer node at `level` holding `ptrs` to page `pageNo` (born in `io.txn`) and returns its pointer. */
+export function writePointerNode(io: PageIO, level: number, ptrs: readonly BlockPtr[], pageNo: number): BlockPtr {
   return writeNode(io, PageType.POINTER_NODE, level, ptrs.length, ptrs.length * BLOCK_PTR_SIZE, (page) => {
     const v = viewOf(page)
     ptrs.forEach((p, j) => writeBlockPtr(v, PAGE_HEADER_SIZE + j * BLOCK_PTR_SIZE, p))

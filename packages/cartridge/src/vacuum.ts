@@ -1,0 +1,132 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { PAGE_PAYLOAD, PAGE_SIZE, type BlockPtr } from '@cartridge/pager'
+import type { Engine } from './engine.js'
+import { Relocator } from './relocator.js'
+
+/** Progress of {@link vacuumEngine}, reported after each step. */
+export interface VacuumProgress {
+  /** `'sweep'`: pages nothing references were freed; `'move'`: a step of moving committed; `'truncate'`: the file was cut. */
+  phase: 'sweep' | 'move' | 'truncate'
+  /** Pages moved toward the start so far. */
+  movedPages: number
+  /** Used pages that lay beyond the compacted size when the vacuum began (what it set out to move). */
+  pagesToMove: number
+  /** Container size now, in pages. */
+  totalPages: number
+}
+
+/** Options of a vacuum. */
+export interface VacuumOptions {
+  /** Stops between steps; the steps done stay committed, and the next vacuum goes on from there. */
+  signal?: AbortSignal
+  onProgress?: (p: VacuumProgress) => void
+  /** Most pages one step (one commit) moves; default 8192 (32 MiB). */
+  stepPages?: number
+}
+
+/** What a vacuum did. */
+export interface VacuumResult {
+  /** Pages moved toward the start. */
+  movedPages: number
+  /** Unreferenced pages freed before moving (left by restores). */
+  sweptPages: number
+  /** Container size before and after, in bytes. */
+  bytesBefore: number
+  bytesAfter: number
+  /** Commits made. */
+  commits: number
+}
+
+/** The synchronous pieces a vacuum runs between its awaits. */
+export interface VacuumHost {
+  readonly engine: Engine
+  /** Yields to the event loop between steps (so readers go on). */
+  pause(): Promise<void>
+}
+
+/**
+ * Compacts a container: frees pages nothing references, moves the blocks that lie beyond the
+ * used size into free pages below it (live state and snapshots together, in steps of one synced
+ * commit each), then shrinks the container to its last used page and truncates the file. Every
+ * step is a commit, so a crash or an abort leaves a consistent container at the last step, and
+ * a later vacuum goes on from there.
+ */
+export async function vacuumEngine(host: VacuumHost, options: VacuumOptions = {}): Promise<VacuumResult> {
+  const e = host.engine
+  const step = options.stepPages ?? 8192
+  if (!Number.isInteger(step) || step < 1) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'stepPages must be a positive integer')
+  const bytesBefore = e.alloc.totalPages * PAGE_SIZE
+  let commits = 0
+  let moved = 0
+  const report = (phase: VacuumProgress['phase'], pagesToMove: number) =>
+    options.onProgress?.({ phase, movedPages: moved, pagesToMove, totalPages: e.alloc.totalPages })
+  const checkAbort = () => {
+    if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'vacuum was aborted; what it moved so far is committed', { cause: options.signal.reason })
+  }
+  checkAbort()
+
+  // Durable first, so no page is held back for the previous commit.
+  e.commit(true)
+  const swept = e.apply(() => e.sweep())
+  if (swept > 0) {
+    e.commit(true)
+    commits++
+  }
+  report('sweep', 0)
+
+  const limit = e.alloc.totalPages - e.alloc.freePages
+  const pagesToMove = e.alloc.usedFrom(limit)
+  let tail = pagesToMove
+  while (tail > 0) {
+    checkAbort()
+    let relocator: Relocator
+    try {
+      relocator = e.apply(() => {
+        const r = new Relocator(e, limit, step)
+        const live = r.catalog(e.cleanRoot)
+        const roots = new Map<number, BlockPtr>()
+        for (const s of e.snapshots) roots.set(s.id, r.catalog(s.catalogRoot))
+        e.installRoots(live, roots)
+        e.alloc.relocateMap(limit)
+        e.alloc.rewind()
+        return r
+      })
+    } catch (err) {
+      e.abort()
+      throw err
+    }
+    if (relocator.movedPages === 0) {
+      // Nothing more fits below the limit (what is left needs runs the free space cannot hold).
+      e.abort()
+      break
+    }
+    e.commit(true, { barrier: true, noGrow: true })
+    e.dropCaches()
+    commits++
+    moved += relocator.movedPages
+    const after = e.alloc.usedFrom(limit)
+    report('move', pagesToMove)
+    if (after >= tail) break
+    tail = after
+    await host.pause()
+  }
+
+  // Cut the container after its last used page, keeping room for the map pages this commit writes.
+  checkAbort()
+  let size = e.alloc.highestUsed() + 1
+  const freeBelow = size - (e.alloc.totalPages - e.alloc.freePages)
+  const mapPages = Math.ceil(size / (PAGE_PAYLOAD * 8)) + 1
+  if (freeBelow < mapPages) size += mapPages - freeBelow
+  size = Math.max(size, 3)
+  if (size < e.alloc.totalPages) {
+    e.apply(() => {
+      e.alloc.shrink(size)
+      e.alloc.rewind()
+    })
+    e.commit(true, { noGrow: true })
+    commits++
+    if (e.store.pageCount() > e.alloc.totalPages) e.store.resize(e.alloc.totalPages)
+    report('truncate', pagesToMove)
+  }
+  return { movedPages: moved, sweptPages: swept, bytesBefore, bytesAfter: e.alloc.totalPages * PAGE_SIZE, commits }
+}

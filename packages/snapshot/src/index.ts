@@ -1,0 +1,5 @@
+export { MAX_SNAPSHOTS, MAX_SNAPSHOT_NAME_BYTES, validateSnapshotName, type SnapshotEntry } from './snapshot-entry.js'
+export { EMPTY_TABLE, readSnapshotTable, writeSnapshotTable, type SnapshotTable } from './snapshot-table.js'
+export type { BlockVisitor, RootWalker } from './block-visitor.js'
+export { PageMarks } from './page-marks.js'
+export { exclusivePages } from './exclusive-pages.js'
