@@ -34,8 +34,12 @@ export class BitmapAllocator implements Allocator {
   #total: number
   #usedCount = 0
   #cursor = 2
-  /** Pages below this were not free when {@link allocateBelow} last looked (reset at each commit). */
-  #lowHint = 2
+  /**
+   * What {@link allocateBelow} learnt since the last commit (frees are held until then, so free
+   * runs only disappear): per run length, where to start looking, and a limit below which no
+   * run of that length is free.
+   */
+  #lowHints = new Map<number, { from: number; failedBelow: number }>()
   #dirty = new Set<number>()
   #log: Undo[] = []
   /** Runs freed from committed state, held until a durable commit. */
@@ -116,6 +120,7 @@ export class BitmapAllocator implements Allocator {
     }
     this.#setRun(start, count, false)
     const held = !options.reusable
+    if (!held) this.#lowHints.clear()
     if (held) {
       this.#setHeld(start, count, true)
       this.#pending.push([start, count])
@@ -141,11 +146,18 @@ export class BitmapAllocator implements Allocator {
   }
 
   allocateBelow(count: number, limit: number): number | undefined {
-    const start = this.#scan(this.#lowHint, Math.min(limit, this.#total), count)
-    if (start === undefined) return undefined
+    let hint = this.#lowHints.get(count)
+    if (!hint) this.#lowHints.set(count, (hint = { from: 2, failedBelow: 0 }))
+    const to = Math.min(limit, this.#total)
+    if (to <= hint.failedBelow) return undefined
+    const start = this.#scan(hint.from, to, count)
+    if (start === undefined) {
+      hint.failedBelow = to
+      return undefined
+    }
     this.#setRun(start, count, true)
     this.#log.push({ op: 'alloc', start, count })
-    if (count === 1) this.#lowHint = start + 1
+    hint.from = start + count
     return start
   }
 
@@ -246,12 +258,12 @@ export class BitmapAllocator implements Allocator {
     }
     this.#pending.length = m.pending
     this.#cursor = 2
-    this.#lowHint = 2
+    this.#lowHints.clear()
   }
 
   onCommit(durable: boolean): void {
     this.#log = []
-    this.#lowHint = 2
+    this.#lowHints.clear()
     if (durable) {
       for (const [s, c] of this.#pending) this.#setHeld(s, c, false)
       this.#pending = []

@@ -46,7 +46,7 @@ async function randomOp(cart: Cartridge, model: Model, random: () => number, see
 
 async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none'): Promise<{ crashed: boolean; acked: boolean }> {
   const random = rng(trial * 7919 + (mode === 'random' ? 1 : 2) + (durability === 'none' ? 3 : 0))
-  const store = new FaultyPageStore(undefined, { random })
+  const store = new FaultyPageStore(undefined, { random, crashInSync: true })
   const cart = await Cartridge.fromStore(store, { create: { slug: 'crash' }, durability })
   let model: Model = new Map()
   // States the container may legally reopen at: the last durable one, and any committed after it.

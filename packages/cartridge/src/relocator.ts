@@ -6,8 +6,8 @@ import { RecordKind, decodeFileRecord, encodeFileRecord, type ChunkRecord } from
 import { chunkPages, loadChunk, readMapLeaf, writeMapLeaf } from './content.js'
 
 /**
- * Moves the blocks that lie at or above page `limit` into free pages below it, for one vacuum
- * step. Every root (the live state and each snapshot) is rewritten through the same memo, so a
+ * Moves each block that lies at or above page `limit` into the lowest free pages below where it
+ * is (when there are any), for one vacuum step. Every root (the live state and each snapshot) is rewritten through the same memo, so a
  * block that roots share is moved once and stays shared. A moved block keeps its birth txn (what
  * snapshot retention reasons with), so the step must be committed with a barrier: moved pages are
  * synced before the meta page that points at them. The old copies are freed as the step goes.
@@ -119,7 +119,7 @@ export class Relocator {
     const done = this.#runs.get(c.page)
     if (done !== undefined) return { ...c, page: done }
     if (c.page + count <= this.#limit || this.movedPages >= this.#budget) return c
-    const to = this.#e.alloc.allocateBelow(count, this.#limit)
+    const to = this.#e.alloc.allocateBelow(count, c.page)
     if (to === undefined) return c
     // Copy verified bytes only: a damaged chunk stops the vacuum rather than spread.
     this.#e.store.write(to, loadChunk(this.#e, c, path))
@@ -130,16 +130,16 @@ export class Relocator {
   }
 
   /**
-   * Where a node goes: below the limit when it lies at or above it (while the budget lasts), or
-   * anywhere free when it must be rewritten because something under it moved; `undefined` to
-   * leave it in place.
+   * Where a node goes: lower down when it lies at or above the limit (while the budget lasts),
+   * or the lowest free page when it must be rewritten because something under it moved;
+   * `undefined` to leave it in place.
    */
   #place(page: number, count: number, mustWrite: boolean): number | undefined {
     const inTail = page + count > this.#limit
     if (!mustWrite && (!inTail || this.movedPages >= this.#budget)) return undefined
-    const low = this.#e.alloc.allocateBelow(count, this.#limit)
+    const low = this.#e.alloc.allocateBelow(count, mustWrite ? this.#e.alloc.totalPages : page)
     if (low !== undefined) {
-      if (inTail) this.movedPages += count
+      if (inTail && low < page) this.movedPages += count
       else this.rewrittenPages += count
       return low
     }

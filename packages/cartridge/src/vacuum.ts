@@ -37,6 +37,26 @@ export interface VacuumResult {
   commits: number
 }
 
+/**
+ * Shrinks the container to end after its last used page, keeping room for the free-map pages the
+ * commit rewrites, and truncates the file. Returns whether it did.
+ */
+function truncate(e: Engine): boolean {
+  let size = e.alloc.highestUsed() + 1
+  const freeBelow = size - (e.alloc.totalPages - e.alloc.freePages)
+  const mapPages = Math.ceil(size / (PAGE_PAYLOAD * 8)) + 1
+  if (freeBelow < mapPages) size += mapPages - freeBelow
+  size = Math.max(size, 3)
+  if (size >= e.alloc.totalPages) return false
+  e.apply(() => {
+    e.alloc.shrink(size)
+    e.alloc.rewind()
+  })
+  e.commit(true, { noGrow: true })
+  if (e.store.pageCount() > e.alloc.totalPages) e.store.resize(e.alloc.totalPages)
+  return true
+}
+
 /** The synchronous pieces a vacuum runs between its awaits. */
 export interface VacuumHost {
   readonly engine: Engine
@@ -74,59 +94,52 @@ export async function vacuumEngine(host: VacuumHost, options: VacuumOptions = {}
   }
   report('sweep', 0)
 
+  // Blocks at or above `limit` (the used page count: where everything would end if packed) move
+  // down, each into the lowest free run below where it is; then the file is cut after the last
+  // used page. Cutting frees the old map pages, which can let another block move: repeat until a
+  // round changes nothing.
   const limit = e.alloc.totalPages - e.alloc.freePages
   const pagesToMove = e.alloc.usedFrom(limit)
-  let tail = pagesToMove
-  while (tail > 0) {
+  for (let round = 0; round < 8; round++) {
+    let movedThisRound = 0
+    for (;;) {
+      checkAbort()
+      let relocator: Relocator
+      try {
+        relocator = e.apply(() => {
+          const r = new Relocator(e, limit, step)
+          const live = r.catalog(e.cleanRoot)
+          const roots = new Map<number, BlockPtr>()
+          for (const s of e.snapshots) roots.set(s.id, r.catalog(s.catalogRoot))
+          e.installRoots(live, roots)
+          e.alloc.relocateMap(limit)
+          e.alloc.rewind()
+          return r
+        })
+      } catch (err) {
+        e.abort()
+        throw err
+      }
+      if (relocator.movedPages === 0) {
+        e.abort()
+        break
+      }
+      e.commit(true, { barrier: true, noGrow: true })
+      e.dropCaches()
+      commits++
+      moved += relocator.movedPages
+      movedThisRound += relocator.movedPages
+      report('move', pagesToMove)
+      await host.pause()
+    }
     checkAbort()
-    let relocator: Relocator
-    try {
-      relocator = e.apply(() => {
-        const r = new Relocator(e, limit, step)
-        const live = r.catalog(e.cleanRoot)
-        const roots = new Map<number, BlockPtr>()
-        for (const s of e.snapshots) roots.set(s.id, r.catalog(s.catalogRoot))
-        e.installRoots(live, roots)
-        e.alloc.relocateMap(limit)
-        e.alloc.rewind()
-        return r
-      })
-    } catch (err) {
-      e.abort()
-      throw err
+    if (!truncate(e)) {
+      if (movedThisRound === 0) break
+      continue
     }
-    if (relocator.movedPages === 0) {
-      // Nothing more fits below the limit (what is left needs runs the free space cannot hold).
-      e.abort()
-      break
-    }
-    e.commit(true, { barrier: true, noGrow: true })
-    e.dropCaches()
     commits++
-    moved += relocator.movedPages
-    const after = e.alloc.usedFrom(limit)
-    report('move', pagesToMove)
-    if (after >= tail) break
-    tail = after
-    await host.pause()
-  }
-
-  // Cut the container after its last used page, keeping room for the map pages this commit writes.
-  checkAbort()
-  let size = e.alloc.highestUsed() + 1
-  const freeBelow = size - (e.alloc.totalPages - e.alloc.freePages)
-  const mapPages = Math.ceil(size / (PAGE_PAYLOAD * 8)) + 1
-  if (freeBelow < mapPages) size += mapPages - freeBelow
-  size = Math.max(size, 3)
-  if (size < e.alloc.totalPages) {
-    e.apply(() => {
-      e.alloc.shrink(size)
-      e.alloc.rewind()
-    })
-    e.commit(true, { noGrow: true })
-    commits++
-    if (e.store.pageCount() > e.alloc.totalPages) e.store.resize(e.alloc.totalPages)
     report('truncate', pagesToMove)
+    if (movedThisRound === 0 && round > 0) break
   }
   return { movedPages: moved, sweptPages: swept, bytesBefore, bytesAfter: e.alloc.totalPages * PAGE_SIZE, commits }
 }

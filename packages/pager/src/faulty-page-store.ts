@@ -21,6 +21,13 @@ export interface FaultyPageStoreOptions {
   failAtWrite?: number
   /** Deterministic randomness for crash images, returns [0, 1). */
   random?: () => number
+  /**
+   * Count each sync as a crash point too: the power fails during the sync, before anything it
+   * was to make durable is known to be, so every write since the last sync meets its fate in
+   * {@link FaultyPageStore.crashImage} (a later write, such as a meta page, may survive while an
+   * earlier one does not, as when a disk reorders).
+   */
+  crashInSync?: boolean
 }
 
 /**
@@ -39,12 +46,14 @@ export class FaultyPageStore implements PageStore {
   #failAt: number
   #dead = false
   #random: () => number
+  #crashInSync: boolean
 
   constructor(image: Uint8Array = new Uint8Array(0), options: FaultyPageStoreOptions = {}) {
     this.#current = new MemoryPageStore(image)
     this.#durable = image.slice()
     this.#failAt = options.failAtWrite ?? Infinity
     this.#random = options.random ?? Math.random
+    this.#crashInSync = options.crashInSync ?? false
   }
 
   /** Writes seen so far (the crash point counter). */
@@ -82,6 +91,7 @@ export class FaultyPageStore implements PageStore {
 
   sync(): void {
     this.#alive()
+    if (this.#crashInSync && ++this.#writes >= this.#failAt) this.#powerLoss()
     this.#durable = this.#current.snapshot()
     this.#pending = []
   }
