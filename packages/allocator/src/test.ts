@@ -117,6 +117,49 @@ export function runAllocatorSuite(
       expect(a.allocate(10)).toBeDefined()
     })
 
+    it('allocateBelow hands out the lowest free run that ends by the limit, never a held page', () => {
+      const a = make(64)
+      const first = a.allocate(40)!
+      a.onCommit(true)
+      a.free(first + 4, 3, { reusable: false }) // held until a durable commit
+      a.free(first + 20, 8, { reusable: true })
+      expect(a.allocateBelow(2, 64)).toBe(first + 20)
+      expect(a.allocateBelow(8, first + 28)).toBeUndefined() // only 6 left in that hole
+      expect(a.allocateBelow(6, first + 28)).toBe(first + 22)
+      expect(a.allocateBelow(1, first + 20)).toBeUndefined()
+      a.onCommit(true)
+      expect(a.allocateBelow(3, 64)).toBe(first + 4)
+      expect(a.usedFrom(first + 40)).toBe(0)
+      expect(a.usedFrom(0)).toBe(64 - a.freePages)
+      expect(a.highestUsed()).toBe(first + 39)
+    })
+
+    it('shrinks to a size whose tail is free, persists the smaller map, and rolls a shrink back', () => {
+      const a = make(100_000)
+      const io = new AllocatorPageIO(a)
+      a.flush(io)
+      io.commit()
+      const s = io.allocate(10)
+      const tail = io.allocate(5)
+      expect(() => a.shrink(tail + 2)).toThrow(/in use/)
+      a.free(tail, 5, { reusable: true })
+      const m = a.mark()
+      a.shrink(s + 10 + 64)
+      expect(a.totalPages).toBe(s + 74)
+      a.rollback(m)
+      expect(a.totalPages).toBe(100_000)
+      a.shrink(s + 10 + 64)
+      a.rewind()
+      a.relocateMap(0)
+      const root = a.flush(io)
+      io.commit()
+      const b = load(io.mem, root, a.totalPages)
+      expect(b.totalPages).toBe(s + 74)
+      expect(b.freePages).toBe(a.freePages)
+      for (let p = s; p < s + 10; p++) expect(b.isUsed(p)).toBe(true)
+      expect(a.highestUsed()).toBeLessThan(s + 74)
+    })
+
     it('persists through flush and reloads bit-exact, across growth and many cycles', () => {
       const a = make(3)
       const io = new AllocatorPageIO(a)

@@ -5,7 +5,7 @@ import { PAGE_SIZE } from './page-format.js'
 /** The 8 magic bytes that open both meta pages: `CARTRIDG`. */
 export const MAGIC = utf8('CARTRIDG')
 export const FORMAT_MAJOR = 1
-export const FORMAT_MINOR = 0
+export const FORMAT_MINOR = 1
 /** Longest slug, bytes. */
 export const MAX_SLUG_BYTES = 214
 /** Longest title, bytes. */
