@@ -30,8 +30,14 @@ step sql notes.cart /app.db "INSERT INTO notes (title, body) VALUES ('first', 'S
 step sql notes.cart /app.db "SELECT id, title, body FROM notes ORDER BY id"
 step sql export notes.cart /app.db app-export.db
 if command -v sqlite3 >/dev/null; then echo "sqlite3 says: $(sqlite3 app-export.db 'PRAGMA integrity_check; SELECT count(*) FROM notes;' | tr '\n' ' ')"; fi
+step snapshot create notes.cart before-cleanup
 step rm notes.cart /docs/data.bin
+step snapshot list notes.cart
+step snapshot diff notes.cart before-cleanup
+step ls notes.cart / -r --snapshot before-cleanup
+step snapshot restore notes.cart before-cleanup --save-current-as after-cleanup
 step ls notes.cart / -r
+step vacuum notes.cart
 step info notes.cart
 step check notes.cart --data
 echo

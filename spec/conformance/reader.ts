@@ -1,7 +1,8 @@
 /**
  * An independent Cartridge reader, written from spec/FORMAT.md alone (node built-ins only, nothing
  * from packages/*). It opens a container the way the spec says (meta selection and recovery),
- * walks the catalog and reads every file, verifying every page and every chunk on the way.
+ * walks the catalog and reads every file, verifying every page and every chunk on the way. It also
+ * reads the snapshot table (§22) and the files of each snapshot.
  */
 import { readFileSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
@@ -14,7 +15,8 @@ const CHUNK = 65536
 const CHUNK_RECORD = 48
 const RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / CHUNK_RECORD) // 84
 const PAGES_PER_FREEMAP_LEAF = PAYLOAD * 8 // 32512
-const T = { CATALOG_LEAF: 2, CATALOG_BRANCH: 3, FREEMAP_LEAF: 4, POINTER_NODE: 5, CHUNK_MAP_LEAF: 6 } as const
+const T = { CATALOG_LEAF: 2, CATALOG_BRANCH: 3, FREEMAP_LEAF: 4, POINTER_NODE: 5, CHUNK_MAP_LEAF: 6, SNAPSHOT_TABLE: 7 } as const
+const SNAPSHOT_ENTRY = 58 // fixed part of a snapshot table entry; the name follows
 
 export type ErrorKind = 'corrupt' | 'checksum' | 'unsupported'
 export class ReadError extends Error {
@@ -32,6 +34,9 @@ export interface Meta {
   created: number; maxPages: number; growthThresholdPercent: number; uuid: string; slug: string; title: string
   catalogRoot: Ptr; freeMapRoot: Ptr; snapshotsRoot: Ptr
 }
+/** A snapshot table entry (§22). */
+export interface Snapshot { id: number; name: string; txn: number; created: number; fileCount: number; catalogRoot: Ptr }
+export interface SnapshotTable { nextId: number; snapshots: Snapshot[] }
 interface Chunk { page: number; txn: number; stored: number; logical: number; checksum: number; codec: number; cipher: number }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -96,8 +101,8 @@ class View {
     return out
   }
 
-  /** Walks the catalog in key order (subtrees born after `minTxn` only) and calls `onEntry` per entry. */
-  catalog(minTxn: number, onEntry: (key: string, value: Buffer) => void): void {
+  /** Walks the catalog at `root` in key order (subtrees born after `minTxn` only) and calls `onEntry` per entry. */
+  catalog(root: Ptr, minTxn: number, onEntry: (key: string, value: Buffer) => void): void {
     const walk = (ptr: Ptr, level: number | undefined, lo: Buffer | undefined, hi: Buffer | undefined): void => {
       if (ptr.txn <= minTxn) return
       const types = level === undefined ? [T.CATALOG_LEAF, T.CATALOG_BRANCH] : [level === 0 ? T.CATALOG_LEAF : T.CATALOG_BRANCH]
@@ -143,7 +148,7 @@ class View {
       if (off !== end) bad('payload length does not match its entries')
       children.forEach((c, i) => (c.page === 0 ? bad('null child') : walk(c, n.level - 1, seps[i], i + 1 < n.count ? seps[i + 1] : hi)))
     }
-    if (this.meta.catalogRoot.page !== 0) walk(this.meta.catalogRoot, undefined, undefined, undefined)
+    if (root.page !== 0) walk(root, undefined, undefined, undefined)
   }
 
   /** Decodes a file record; returns its inline bytes or its chunk records (those born after `minTxn`). */
@@ -185,22 +190,56 @@ class View {
     return bytes
   }
 
-  /** Recovery check: the free map is whole, and everything the commit wrote after `baseTxn` reads back intact. */
-  verifyCommit(): void {
-    const { totalPages, txn, baseTxn, freeMapRoot } = this.meta
+  /** The snapshot table (§22), every page verified and every entry decoded; undefined when `snapshotsRoot` is null. */
+  snapshotTable(): SnapshotTable | undefined {
+    if (this.meta.snapshotsRoot.page === 0) return undefined
+    const table: SnapshotTable = { nextId: 0, snapshots: [] }
+    this.treeLeaves(this.meta.snapshotsRoot, T.SNAPSHOT_TABLE, -1).forEach((page, i) => {
+      const bad = (why: string): never => fail('corrupt', `snapshot table page ${u64(page, 16)}: ${why}`)
+      if (page[5] !== 0) bad(`wrong level ${page[5]}`)
+      const end = HEADER + page.readUInt32LE(24)
+      let off = HEADER
+      const take = (len: number): number => (off + len > end ? bad('entry runs past the payload') : (off += len) - len)
+      if (i === 0) table.nextId = u64(page, take(8)) // only the first leaf starts with nextId
+      for (let k = page.readUInt16LE(6); k > 0; k--) {
+        const o = take(SNAPSHOT_ENTRY)
+        const [id, len, last] = [u64(page, o), page.readUInt16LE(o + 56), table.snapshots.at(-1)]
+        if (id < 1 || id >= table.nextId || (last && id <= last.id)) bad(`snapshot id ${id} out of order`)
+        if (len < 1 || len > 255) bad(`name length ${len} out of range`)
+        let name = ''
+        try {
+          name = utf8.decode(page.subarray(take(len), off))
+        } catch {
+          bad('name is not valid UTF-8')
+        }
+        table.snapshots.push({ id, name, txn: u64(page, o + 8), created: u64(page, o + 16), fileCount: u64(page, o + 24), catalogRoot: ptrAt(page, o + 32) })
+      }
+      if (off !== end) bad('payload length does not match its entries')
+    })
+    return table
+  }
+
+  /** Recovery check: the free map is whole, the snapshot table reads, and everything the commit wrote after `baseTxn` (live or in a snapshot) reads back intact. */
+  verifyCommit(): SnapshotTable | undefined {
+    const { totalPages, txn, baseTxn, freeMapRoot, catalogRoot } = this.meta
     if (totalPages < 3 || txn < 1) fail('corrupt', 'meta page describes an impossible container')
     if (this.treeLeaves(freeMapRoot, T.FREEMAP_LEAF, -1).length !== Math.ceil(totalPages / PAGES_PER_FREEMAP_LEAF)) {
       fail('corrupt', 'free map has the wrong number of leaves')
     }
-    this.catalog(baseTxn, (path, value) => {
+    const newPages = (root: Ptr) => this.catalog(root, baseTxn, (path, value) => {
       for (const c of this.record(path, value, baseTxn).chunks) if (c.txn > baseTxn) this.chunk(path, c)
     })
+    newPages(catalogRoot)
+    const table = this.snapshotTable()
+    // A snapshot of an unsynced commit holds pages only this commit made durable (§13).
+    for (const s of table?.snapshots ?? []) if (s.txn > baseTxn) newPages(s.catalogRoot)
+    return table
   }
 
-  /** Every file: path → content, everything verified. */
-  files(): Map<string, Buffer> {
+  /** Every file of the catalog at `root` (the live one by default): path → content, everything verified. */
+  files(root = this.meta.catalogRoot): Map<string, Buffer> {
     const out = new Map<string, Buffer>()
-    this.catalog(-1, (path, value) => {
+    this.catalog(root, -1, (path, value) => {
       const r = this.record(path, value, -1)
       if (r.inline) return void out.set(path, Buffer.from(r.inline))
       const data = Buffer.alloc(r.size)
@@ -217,9 +256,12 @@ class View {
 
 /**
  * Opens `file` and reads every file in it, through the meta page the spec says to pick: the
- * newest valid one whose commit verifies, else the other.
+ * newest valid one whose commit verifies, else the other. `snapshots` is the snapshot table of
+ * that commit (undefined without one); `snapshotFiles(id)` reads every file of a snapshot.
  */
-export function readContainer(file: string): { meta: Meta; files: Map<string, Buffer> } {
+export function readContainer(file: string): {
+  meta: Meta; files: Map<string, Buffer>; snapshots?: SnapshotTable; snapshotFiles: (id: number) => Map<string, Buffer>
+} {
   const image = readFileSync(file)
   if (image.length < 2 * PAGE) fail('corrupt', 'file is shorter than two pages')
   const slots = [0, 1].map((s) => decodeMeta(image.subarray(s * PAGE, (s + 1) * PAGE), s))
@@ -228,14 +270,20 @@ export function readContainer(file: string): { meta: Meta; files: Map<string, Bu
   let last: unknown
   for (const meta of valid) {
     const view = new View(image, meta)
+    let snapshots: SnapshotTable | undefined
     try {
-      view.verifyCommit()
+      snapshots = view.verifyCommit()
     } catch (err) {
       if (err instanceof ReadError && err.kind === 'unsupported') throw err // never fall back past what we cannot read
       last = err
       continue
     }
-    return { meta, files: view.files() }
+    const snapshotFiles = (id: number): Map<string, Buffer> => {
+      const s = snapshots?.snapshots.find((e) => e.id === id)
+      if (!s) throw new Error(`no snapshot ${id}`)
+      return view.files(s.catalogRoot)
+    }
+    return { meta, files: view.files(), snapshots, snapshotFiles }
   }
   return fail('corrupt', `no meta page leads to an intact commit (${(last as Error).message})`)
 }

@@ -5,10 +5,19 @@ import { createHash } from 'node:crypto'
 export { seededBytes as bytes, utf8 as text } from '@cartridge/core'
 
 /** The committed vectors: spec/vectors/<name>.cart and <name>.expected.json. */
-export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database']
+export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots']
 
 /** One file of a `<name>.expected.json`. */
 export interface FileSummary { path: string; size: number; sha256: string }
+
+/** One snapshot of a `<name>.expected.json`, with its files in key order. */
+export interface SnapshotSummary { id: number; name: string; fileCount: number; files: FileSummary[] }
+
+/**
+ * `<name>.expected.json`: the live files in key order; for a vector with a snapshot table, an
+ * object with those files, the table's `nextId` and its snapshots in id order.
+ */
+export type Expected = FileSummary[] | { files: FileSummary[]; nextId: number; snapshots: SnapshotSummary[] }
 
 /** Hex SHA-256 of `b`. */
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

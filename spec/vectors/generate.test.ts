@@ -2,6 +2,7 @@
  * Generates the golden containers of spec/vectors through the public API.
  *
  *   CARTRIDGE_WRITE_VECTORS=1 pnpm exec vitest run spec/vectors
+ *   CARTRIDGE_WRITE_VECTORS=1 pnpm exec vitest run spec/vectors -t '^generate spec vectors snapshots:'   (one vector only)
  *
  * Skipped otherwise: the committed .cart files are the vectors (container ids and timestamps
  * differ on every run, so regenerating always changes the bytes). Every vector is built from a
@@ -11,7 +12,7 @@ import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Cartridge } from 'cartridge'
-import { VECTOR_NAMES, bytes, summary, text } from './content.js'
+import { VECTOR_NAMES, bytes, summary, text, type Expected } from './content.js'
 
 const DIR = fileURLToPath(new URL('.', import.meta.url))
 const WRITE = process.env.CARTRIDGE_WRITE_VECTORS === '1'
@@ -20,10 +21,17 @@ const OPTIONS = { maxGrowthPages: 64 }
 
 /** Expected files, by normalized path. */
 type Model = Map<string, Uint8Array>
+/** Expected snapshot table: the next id and the snapshots (id order), each with its files. */
+interface SnapshotModel { nextId: number; snapshots: Array<{ id: number; name: string; files: Model }> }
 
-function writeExpected(name: string, model: Model): void {
-  const files = summary([...model].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
-  writeFileSync(`${DIR}${name}.expected.json`, JSON.stringify(files, null, 2) + '\n')
+const inKeyOrder = (model: Model) => summary([...model].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+
+function writeExpected(name: string, model: Model, table?: SnapshotModel): void {
+  const expected: Expected = table
+    ? { files: inKeyOrder(model), nextId: table.nextId,
+        snapshots: table.snapshots.map((s) => ({ id: s.id, name: s.name, fileCount: s.files.size, files: inKeyOrder(s.files) })) }
+    : inKeyOrder(model)
+  writeFileSync(`${DIR}${name}.expected.json`, JSON.stringify(expected, null, 2) + '\n')
 }
 
 async function fresh(name: string, title: string, durability: 'full' | 'none' = 'full'): Promise<Cartridge> {
@@ -34,17 +42,23 @@ async function fresh(name: string, title: string, durability: 'full' | 'none' = 
 }
 
 /** Reopens read-only and checks the library agrees with the model before anything is written. */
-async function confirm(name: string, model: Model): Promise<void> {
+async function confirm(name: string, model: Model, table?: SnapshotModel): Promise<void> {
   const cart = await Cartridge.open(`${DIR}${name}.cart`, { readOnly: true })
+  const same = async (files: Pick<Cartridge, 'list' | 'read'>, want: Model) => {
+    const paths = await files.list('/')
+    expect(new Set(paths)).toEqual(new Set(want.keys()))
+    for (const p of paths) expect(Buffer.from(await files.read(p)).equals(Buffer.from(want.get(p)!))).toBe(true)
+  }
   try {
     expect((await cart.check({ data: true })).problems).toEqual([])
-    const paths = await cart.list('/')
-    expect(new Set(paths)).toEqual(new Set(model.keys()))
-    for (const p of paths) expect(Buffer.from(await cart.read(p)).equals(Buffer.from(model.get(p)!))).toBe(true)
+    await same(cart, model)
+    const snaps = await cart.listSnapshots()
+    expect(snaps.map((s) => [s.id, s.name, s.fileCount])).toEqual((table?.snapshots ?? []).map((s) => [s.id, s.name, s.files.size]))
+    for (const s of table?.snapshots ?? []) await same(cart.snapshot(s.id), s.files)
   } finally {
     await cart.close()
   }
-  writeExpected(name, model)
+  writeExpected(name, model, table)
 }
 
 describe.skipIf(!WRITE)('generate spec vectors', () => {
@@ -165,6 +179,39 @@ describe.skipIf(!WRITE)('generate spec vectors', () => {
     await cart.write('/app/readme.txt', model.get('/app/readme.txt')!)
     await cart.close()
     await confirm('database', model)
+  })
+
+  it('snapshots: a snapshot table with a gap in its ids, snapshots sharing pages with each other and the live state', async () => {
+    const model: Model = new Map([
+      ['/a.txt', text('a, first version\n')],
+      ['/b.txt', text('b, deleted after v1\n')],
+      ['/docs/c.md', text('# c\n\nkept in every snapshot, deleted from the live state at the end\n')],
+      ['/data/d.bin', bytes(5000, 21)], // DIRECT: one chunk, two content pages
+    ])
+    const table: SnapshotModel = { nextId: 1, snapshots: [] }
+    const cart = await fresh('snapshots', 'Snapshots')
+    const write = (p: string, data: Uint8Array) => (model.set(p, data), cart.write(p, data))
+    const remove = (p: string) => (model.delete(p), cart.delete(p))
+    const snapshot = async (name: string) => {
+      const s = await cart.createSnapshot(name)
+      expect(s.id).toBe(table.nextId)
+      table.snapshots.push({ id: table.nextId++, name, files: new Map(model) })
+    }
+    for (const [p, data] of model) await cart.write(p, data)
+    await snapshot('v1')
+    await write('/a.txt', text('a, second version\n'))
+    await remove('/b.txt')
+    await write('/e.txt', text('e, added after v1\n'))
+    await snapshot('v2')
+    await write('/data/d.bin', bytes(7000, 22))
+    await snapshot('v3')
+    await cart.deleteSnapshot('v2') // nextId stays 4: ids 1 and 3 remain
+    table.snapshots = table.snapshots.filter((s) => s.name !== 'v2')
+    await write('/a.txt', text('a, third version, live only\n'))
+    await remove('/docs/c.md')
+    await write('/f.txt', text('f, live only\n'))
+    await cart.close()
+    await confirm('snapshots', model, table)
   })
 
   it('keeps the vectors small', () => {

@@ -11,6 +11,8 @@ import { mv } from './commands/mv.js'
 import { info } from './commands/info.js'
 import { check } from './commands/check.js'
 import { sql, sqlExport, sqlImport } from './commands/sql.js'
+import { snapshotCreate, snapshotDelete, snapshotDiff, snapshotList, snapshotRestore } from './commands/snapshot.js'
+import { vacuum } from './commands/vacuum.js'
 
 export type { Io } from './io.js'
 
@@ -70,6 +72,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('[dir]', 'directory in the container', '/')
     .option('-l, --long', 'show size and modification time (UTC)')
     .option('-r, --recursive', 'list every file path below dir')
+    .option('--snapshot <snapshot>', 'list what a snapshot (an id, or a name) holds instead of the live state')
     .action(run((file: string, dir: string, o) => ls(io, file, dir, o)))
 
   program
@@ -126,6 +129,55 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'container file')
     .option('--data', 'also read every chunk and verify its checksum')
     .action(run((file: string, o) => check(io, file, o)))
+
+  const snapshotCommand = program
+    .command('snapshot')
+    .description('create, list, restore, delete and diff snapshots: copy-on-write states of the container')
+
+  snapshotCommand
+    .command('create')
+    .description('snapshot everything committed so far (it costs a few blocks, not a copy)')
+    .argument('<file>', 'container file')
+    .argument('[name]', 'unique name, not all digits (default: snapshot-<id>)')
+    .action(run((file: string, name: string | undefined) => snapshotCreate(io, file, name)))
+
+  snapshotCommand
+    .command('list')
+    .description('id, name, created (UTC), files, and the bytes only each snapshot holds')
+    .argument('<file>', 'container file')
+    .option('--json', 'print JSON')
+    .action(run((file: string, o) => snapshotList(io, file, o)))
+
+  snapshotCommand
+    .command('restore')
+    .description("make a snapshot the container's state, in one commit (other snapshots stay)")
+    .argument('<file>', 'container file')
+    .argument('<snapshot>', 'snapshot id (all digits) or name')
+    .option('--save-current-as <name>', 'first keep the state being replaced as a snapshot with this name')
+    .action(run((file: string, ref: string, o) => snapshotRestore(io, file, ref, o)))
+
+  snapshotCommand
+    .command('delete')
+    .description('delete a snapshot and print the bytes only it held')
+    .argument('<file>', 'container file')
+    .argument('<snapshot>', 'snapshot id (all digits) or name')
+    .action(run((file: string, ref: string) => snapshotDelete(io, file, ref)))
+
+  snapshotCommand
+    .command('diff')
+    .description('paths added (+), removed (-) or changed (M) between two snapshots, or a snapshot and now')
+    .argument('<file>', 'container file')
+    .argument('<from>', 'snapshot id or name')
+    .argument('[to]', 'snapshot id or name (default: the live state)')
+    .option('--json', 'print JSON')
+    .action(run((file: string, from: string, to: string | undefined, o) => snapshotDiff(io, file, from, to, o)))
+
+  program
+    .command('vacuum')
+    .description('move used blocks to the front and truncate the file; Ctrl-C stops it, and running it again goes on')
+    .argument('<file>', 'container file')
+    .option('--json', 'print JSON')
+    .action(run((file: string, o) => vacuum(io, file, o)))
 
   // `sql <cart> <db> <sql>` is the command's own action; `sql export` and `sql import` are subcommands
   // (commander tries a subcommand name first, so a container called `export` needs `export.cart`).

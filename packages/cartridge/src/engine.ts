@@ -186,9 +186,11 @@ export class Engine implements ContentIO {
     const meta = e.pager.recover((m) => {
       if (m.totalPages < 3 || m.txn < 1) throw new CartridgeError(ErrorCodes.CORRUPT, 'meta page describes an impossible container')
       alloc = BitmapAllocator.load(e, m.freeMapRoot, m.totalPages)
-      e.#verifyCommit(m)
+      e.#verifyCommit(m, m.catalogRoot)
       tablePages = []
       table = readSnapshotTable(e, m.snapshotsRoot, (p) => tablePages.push(p))
+      // A snapshot of a commit that was not synced (durability 'none') has pages born after baseTxn too.
+      for (const s of table.entries) if (s.txn > m.baseTxn) e.#verifyCommit(m, s.catalogRoot)
     })
     e.alloc = alloc!
     e.#setSnapshots(table)
@@ -200,9 +202,9 @@ export class Engine implements ContentIO {
     return e
   }
 
-  /** Reads back what commit `m` wrote (pages and content born after `m.baseTxn`); throws on any damage. */
-  #verifyCommit(m: Meta): void {
-    visitCatalog(this, m.catalogRoot, {
+  /** Reads back what commit `m` wrote under catalog `root` (pages and content born after `m.baseTxn`); throws on any damage. */
+  #verifyCommit(m: Meta, root: BlockPtr): void {
+    visitCatalog(this, root, {
       minTxn: m.baseTxn,
       onEntry: (key, value) => {
         const r = decodeFileRecord(value, key)

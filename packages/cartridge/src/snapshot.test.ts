@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Cartridge, MemoryPageStore } from './index.js'
+import { Engine } from './engine.js'
 import { bytes, readAll, sameBytes, sameFiles, tempDir } from './testing/helpers.js'
 
 const text = (s: string) => new TextEncoder().encode(s)
@@ -206,5 +207,25 @@ describe('snapshots', () => {
     expect(await cart.diffSnapshots('a')).toEqual(expected)
     expect(await cart.diffSnapshots('b')).toEqual([])
     await cart.close()
+  })
+
+  it("recovery verifies a snapshot of a commit that was never synced (durability 'none')", async () => {
+    const store = new MemoryPageStore()
+    const cart = await Cartridge.fromStore(store, { create: { slug: 'nosync' }, durability: 'none' })
+    await cart.write('/a', bytes(5000, 1))
+    await cart.createSnapshot('s')
+    await cart.delete('/a')
+    await cart.close() // one synced commit, built on the last durable one from before the snapshot
+    const image = store.snapshot()
+    const e = Engine.open(new MemoryPageStore(image))
+    const [snap] = e.snapshots
+    expect(snap.txn).toBeGreaterThan(e.meta.baseTxn)
+    // The snapshot's catalog page never reached the disk: the newest commit must not be accepted.
+    const damaged = new MemoryPageStore(image)
+    damaged.write(snap.catalogRoot.page, new Uint8Array(4096))
+    const reopened = await Cartridge.fromStore(damaged)
+    expect(await reopened.listSnapshots()).toEqual([])
+    expect((await reopened.check({ data: true })).problems).toEqual([])
+    await reopened.close()
   })
 })

@@ -2,7 +2,10 @@ import { withCartridge } from '../open.js'
 import { formatBytes, formatDate } from '../format.js'
 import { println, type Io } from '../io.js'
 
-/** `cartridge info <file>`: size, blocks, free space, files, last commit; `--json` for scripts. */
+/**
+ * `cartridge info <file>`: size, blocks, free space, files, last commit, snapshots and what a
+ * vacuum would reclaim; `--json` for scripts.
+ */
 export async function info(io: Io, file: string, flags: { json?: boolean }): Promise<number> {
   const i = await withCartridge(file, io.cwd, {}, (cart) => cart.info())
   if (flags.json) {
@@ -20,7 +23,10 @@ export async function info(io: Io, file: string, flags: { json?: boolean }): Pro
     ['txn', String(i.txn)],
     ['durability', i.durability],
     ['created', formatDate(i.created)],
+    ['snapshots', String(i.snapshots)],
+    // A few free blocks always remain (room for map pages, holes no block fits): hint only past 1 MiB.
+    ['reclaimable', `${formatBytes(i.reclaimableBytes)}${i.reclaimableBytes >= 1 << 20 ? ' (cartridge vacuum)' : ''}`],
   ]
-  for (const [k, v] of rows) println(io.stdout, `${`${k}:`.padEnd(12)}${v}`)
+  for (const [k, v] of rows) println(io.stdout, `${`${k}:`.padEnd(13)}${v}`)
   return 0
 }

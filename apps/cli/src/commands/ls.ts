@@ -1,33 +1,39 @@
-import { CartridgeError, ErrorCodes, isCartridgeError, type Cartridge } from 'cartridge'
+import { CartridgeError, ErrorCodes, isCartridgeError, type Cartridge, type SnapshotView } from 'cartridge'
 import { withCartridge } from '../open.js'
 import { formatDate } from '../format.js'
 import { println, type Io } from '../io.js'
+import { snapshotRef } from './snapshot.js'
 
 export interface LsFlags {
   long?: boolean
   recursive?: boolean
+  /** Snapshot to list (an id, or a name) instead of the live state. */
+  snapshot?: string
 }
 
 const SIZE_WIDTH = 12
 
 /**
  * `cartridge ls <file> [dir]`: the children of `dir` (directories end in `/`); `-r` lists every
- * file path below it, streamed; `-l` adds size and modification time.
+ * file path below it, streamed; `-l` adds size and modification time. `--snapshot <ref>` lists
+ * what snapshot `ref` holds instead of the live state.
  */
 export async function ls(io: Io, file: string, dir: string, flags: LsFlags): Promise<number> {
   return withCartridge(file, io.cwd, {}, async (cart) => {
+    const files = flags.snapshot === undefined ? cart : cart.snapshot(snapshotRef(flags.snapshot))
     const line = async (path: string, shown: string) => {
       if (!flags.long) return println(io.stdout, shown)
-      const m = await cart.metadata(path)
+      const m = await files.metadata(path)
       println(io.stdout, `${String(m.size).padStart(SIZE_WIDTH)}  ${formatDate(m.modified)}  ${shown}`)
     }
     if (flags.recursive) {
       // scan() of a missing prefix yields nothing; say so instead of printing an empty list.
-      if (!(await cart.exists(dir))) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory: ${dir}`, { path: dir })
-      for await (const path of cart.scan(dir)) await line(path, path)
+      if (!(await files.exists(dir))) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory: ${dir}`, { path: dir })
+      // A snapshot view has no scan(): its paths come as one list.
+      for await (const path of flags.snapshot === undefined ? cart.scan(dir) : await files.list(dir)) await line(path, path)
       return 0
     }
-    const entries = await children(cart, dir)
+    const entries = await children(files, dir)
     if (entries === undefined) {
       // `dir` is a file: list it, like ls(1).
       await line(dir, dir)
@@ -45,9 +51,9 @@ export async function ls(io: Io, file: string, dir: string, flags: LsFlags): Pro
   })
 }
 
-async function children(cart: Cartridge, dir: string) {
+async function children(files: Cartridge | SnapshotView, dir: string) {
   try {
-    return await cart.readdir(dir)
+    return await files.readdir(dir)
   } catch (err) {
     if (isCartridgeError(err, ErrorCodes.NOT_A_DIRECTORY)) return undefined
     throw err
