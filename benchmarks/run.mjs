@@ -35,6 +35,7 @@ const workloads = [
   await import('./src/workloads/listing.mjs'),
   await import('./src/workloads/sqlite.mjs'),
   await import('./src/workloads/cache-policy.mjs'),
+  await import('./src/workloads/snapshots.mjs'),
 ]
 
 const started = new Date()

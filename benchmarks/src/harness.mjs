@@ -211,9 +211,13 @@ export class Suite {
    * @param {string} impl
    * @param {{bytes?: number, ops?: number}} work what the phase moves (for throughput)
    * @param {() => unknown | Promise<unknown>} fn
+   * @param {{settleMs?: number}} [options] `settleMs`: wait this long after collecting garbage, before
+   *   timing (the collector's background threads go on for a few ms after `gc()` returns and would
+   *   bill a sub-millisecond phase for it; default 0)
    */
-  async time(phase, impl, work, fn) {
+  async time(phase, impl, work, fn, options = {}) {
     gc()
+    if (options.settleMs) await new Promise((resolve) => setTimeout(resolve, options.settleMs))
     const s = await measure(fn)
     this.add(phase, impl, work, s)
     return s
