@@ -1,43 +1,57 @@
-import { PageType, isNullPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
-import { readCatalogPage } from '@cartridge/catalog'
+import { CartridgeError, ErrorCodes, getU64, viewOf } from '@cartridge/core'
+import { PAGE_HEADER_SIZE, PAGE_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { readCatalogRefs } from '@cartridge/catalog'
 import type { BlockVisitor } from '@cartridge/snapshot'
-import { RecordKind, decodeFileRecord, type FileRecord } from './file-record.js'
-import { chunkPages, readMapLeaf } from './content.js'
+import { CHUNK_RECORD_SIZE, RECORD_HEADER_SIZE, RecordKind } from './file-record.js'
+import { RECORDS_PER_MAP_LEAF } from './content.js'
 
 /**
  * Shows `visitor` every block reachable from catalog root `root`: catalog pages, then for each
  * file its chunk-map pages and content runs. The visitor decides where to descend, so walks that
- * share subtrees (a snapshot and the live state) read a shared page once.
+ * share subtrees (a snapshot and the live state) read a shared page once. Only what locates
+ * blocks is decoded (no keys, no whole records): marking and space accounting walk everything.
  */
 export function walkBlocks(io: Pick<PageIO, 'read'>, root: BlockPtr, visitor: BlockVisitor): void {
   if (isNullPtr(root)) return
   const catalogNode = (ptr: BlockPtr, v: BlockVisitor): void => {
     const next = v.enter(ptr.page, 1, ptr.txn)
     if (!next) return
-    const page = readCatalogPage(io, ptr)
-    if (page.leaf) {
-      for (let i = 0; i < page.values.length; i++) walkRecord(io, decodeFileRecord(page.values[i], page.keys[i]), next)
-    } else {
-      for (const child of page.children) catalogNode(child, next)
-    }
+    const refs = readCatalogRefs(io, ptr)
+    if (refs.leaf) for (const value of refs.values) walkValue(io, value, next, ptr.page)
+    else for (const child of refs.children) catalogNode(child, next)
   }
   catalogNode(root, visitor)
 }
 
-/** Shows `visitor` the chunk-map pages and content runs of one file record. */
-export function walkRecord(io: Pick<PageIO, 'read'>, r: FileRecord, v: BlockVisitor): void {
-  if (r.kind === RecordKind.DIRECT) {
-    for (const c of r.chunks!) v.enter(c.page, chunkPages(c), c.txn)
-  } else if (r.kind === RecordKind.MAP) {
-    walkMap(io, { ...r.map!, aux: 0 }, r.map!.aux, v)
+/** Shows `v` the chunk-map pages and content runs of one encoded file record (a catalog value). */
+function walkValue(io: Pick<PageIO, 'read'>, value: Uint8Array, v: BlockVisitor, leafPage: number): void {
+  const kind = value[0]
+  if (kind === RecordKind.INLINE) return
+  const view = viewOf(value)
+  if (kind === RecordKind.DIRECT) {
+    for (let off = RECORD_HEADER_SIZE; off + CHUNK_RECORD_SIZE <= value.length; off += CHUNK_RECORD_SIZE) enterChunk(view, off, v)
+  } else if (kind === RecordKind.MAP && value.length >= RECORD_HEADER_SIZE + 24) {
+    const map = readBlockPtr(view, RECORD_HEADER_SIZE)
+    walkMap(io, { ...map, aux: 0 }, map.aux, v)
+  } else {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `a file record in catalog page ${leafPage} is damaged`, { page: leafPage })
   }
+}
+
+/** The content run of the chunk record at `off`. */
+function enterChunk(view: DataView, off: number, v: BlockVisitor): void {
+  v.enter(getU64(view, off), Math.ceil(view.getUint32(off + 16, true) / PAGE_SIZE), getU64(view, off + 8))
 }
 
 function walkMap(io: Pick<PageIO, 'read'>, ptr: BlockPtr, height: number, v: BlockVisitor): void {
   const next = v.enter(ptr.page, 1, ptr.txn)
   if (!next) return
   if (height === 0) {
-    for (const c of readMapLeaf(io, ptr)) next.enter(c.page, chunkPages(c), c.txn)
+    const page = io.read(ptr, PageType.CHUNK_MAP_LEAF)
+    const view = viewOf(page)
+    const count = view.getUint16(6, true)
+    if (count > RECORDS_PER_MAP_LEAF) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${ptr.page} claims ${count} records`, { page: ptr.page })
+    for (let j = 0; j < count; j++) enterChunk(view, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, next)
     return
   }
   for (const child of readPointerNode(io.read(ptr, PageType.POINTER_NODE))) walkMap(io, child, height - 1, next)

@@ -1,5 +1,8 @@
-import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { PAGE_SIZE, PageType, sealPage, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
+import {
+  BLOCK_PTR_SIZE, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PAGE_SIZE, PageType, readBlockPtr, sealPage, type BlockPtr, type PageIO,
+} from '@cartridge/pager'
+import { BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD } from './limits.js'
 import type { BranchNode, LeafNode } from './catalog-node.js'
 import { encodeBranch, encodeLeaf, readNode } from './node-codec.js'
 import { fromSortKey } from './sort-key.js'
@@ -17,6 +20,52 @@ export function readCatalogPage(io: Pick<PageIO, 'read'>, ptr: BlockPtr): Catalo
   const node = readNode(io, ptr)
   if (node.leaf) return { leaf: true, level: 0, keys: node.keys.map(fromSortKey), values: node.values, node }
   return { leaf: false, level: node.level, children: node.children as BlockPtr[], node }
+}
+
+/** What a catalog page points to: a leaf's values or a branch's children (no keys). */
+export type CatalogRefs = { readonly leaf: true; readonly values: Uint8Array[] } | { readonly leaf: false; readonly children: BlockPtr[] }
+
+const ANY_NODE = [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] as const
+
+/**
+ * Reads and verifies one committed catalog page and returns only what it points to, without
+ * decoding keys: for walks that visit every block (marking, space accounting). Lengths are
+ * checked; key order is not (a full read, {@link readCatalogPage}, checks it). Values are views
+ * into the cached page: use them before the next read.
+ * @throws CartridgeError `CARTRIDGE_CHECKSUM` or `CARTRIDGE_CORRUPT` naming the page
+ */
+export function readCatalogRefs(io: Pick<PageIO, 'read'>, ptr: BlockPtr): CatalogRefs {
+  const page = io.read(ptr, ANY_NODE)
+  const v = viewOf(page)
+  const count = v.getUint16(6, true)
+  const end = PAGE_HEADER_SIZE + Math.min(v.getUint32(24, true), PAGE_PAYLOAD)
+  const bad = (): never => {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `catalog page ${ptr.page} is malformed: entry runs past the payload`, { page: ptr.page })
+  }
+  let off = PAGE_HEADER_SIZE
+  if (page[4] === PageType.CATALOG_LEAF) {
+    const values = new Array<Uint8Array>(count)
+    for (let i = 0; i < count; i++) {
+      if (off + LEAF_ENTRY_OVERHEAD > end) bad()
+      const start = off + LEAF_ENTRY_OVERHEAD + v.getUint16(off, true)
+      off = start + v.getUint16(off + 2, true)
+      if (off > end) bad()
+      values[i] = page.subarray(start, off)
+    }
+    return { leaf: true, values }
+  }
+  const children = new Array<BlockPtr>(count)
+  if (count < 1 || off + BLOCK_PTR_SIZE > end) bad()
+  children[0] = readBlockPtr(v, off)
+  off += BLOCK_PTR_SIZE
+  for (let i = 1; i < count; i++) {
+    if (off + BRANCH_ENTRY_OVERHEAD > end) bad()
+    off += 2 + v.getUint16(off, true)
+    if (off + BLOCK_PTR_SIZE > end) bad()
+    children[i] = readBlockPtr(v, off)
+    off += BLOCK_PTR_SIZE
+  }
+  return { leaf: false, children }
 }
 
 /**
