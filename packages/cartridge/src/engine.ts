@@ -9,10 +9,9 @@ import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
 import {
   EMPTY_TABLE, MAX_SNAPSHOTS, PageMarks, readSnapshotTable, validateSnapshotName, writeSnapshotTable,
-  type SnapshotEntry, type SnapshotTable,
+  type BlockVisitor, type SnapshotEntry, type SnapshotTable,
 } from '@cartridge/snapshot'
 import { walkBlocks } from './block-walk.js'
-import type { BlockVisitor } from '@cartridge/snapshot'
 import { CHUNK_SIZE, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
 import { checkReadRange, chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'

@@ -48,10 +48,16 @@ function truncate(e: Engine): boolean {
   if (freeBelow < mapPages) size += mapPages - freeBelow
   size = Math.max(size, 3)
   if (size >= e.alloc.totalPages) return false
-  e.apply(() => {
-    e.alloc.shrink(size)
-    e.alloc.rewind()
-  })
+  try {
+    e.apply(() => {
+      e.alloc.shrink(size)
+      e.alloc.rewind()
+    })
+  } catch (err) {
+    // Pages past the new end are reserved (a write stream started meanwhile): cut next time.
+    if (err instanceof CartridgeError && err.code === ErrorCodes.INVALID_ARGUMENT) return false
+    throw err
+  }
   e.commit(true, { noGrow: true })
   if (e.store.pageCount() > e.alloc.totalPages) e.store.resize(e.alloc.totalPages)
   return true
