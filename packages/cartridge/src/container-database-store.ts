@@ -170,7 +170,9 @@ function sameVersion(a: FileRecord, b: FileRecord): boolean {
 
 /** Identifies a version of a file record (two fetches of one version compare equal). */
 function versionKey(r: FileRecord): string {
-  if (r.kind === RecordKind.MAP) return `m${r.map!.page}.${r.map!.txn}.${r.size}`
+  // The checksum too: vacuum moves pages keeping their birth txn, so a chunk-map root can come back
+  // to its old page with the same txn but different children (and so a different checksum).
+  if (r.kind === RecordKind.MAP) return `m${r.map!.page}.${r.map!.txn}.${r.map!.checksum}.${r.size}`
   if (r.kind === RecordKind.DIRECT) return `d${r.size}:${r.chunks!.map((c) => `${c.page}.${c.txn}`).join(',')}`
   return `i${r.size}`
 }

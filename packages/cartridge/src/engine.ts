@@ -380,12 +380,13 @@ export class Engine implements ContentIO {
         catalogRoot, freeMapRoot, snapshotsRoot,
       }
       this.pager.commit(meta, { sync, barrier: options.barrier })
+      // Without a sync the commit must still reach the operating system (a killed process then
+      // keeps it, as it keeps any written file): empty the coalescing buffer. Until this returns
+      // the commit may fail, so nothing below may run before it.
+      if (!sync && this.store instanceof CoalescingPageStore) this.store.flush()
       this.#committedSnapshots = this.#snapshots
       this.#snapshotPages = tablePages
       this.#rootOverride = undefined
-      // Without a sync the commit must still reach the operating system (a killed process then
-      // keeps it, as it keeps any written file): empty the coalescing buffer.
-      if (!sync && this.store instanceof CoalescingPageStore) this.store.flush()
       this.#afterCommit(meta, sync)
       this.txn++
     } catch (err) {

@@ -83,19 +83,26 @@ async function randomOp(cart: Cartridge, state: State, random: () => number, see
 }
 
 /** Runs one trial; returns the kind of operation the power loss hit, or undefined. */
-async function crashRun(trial: number, mode: CrashMode): Promise<string | undefined> {
+async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none' = 'full'): Promise<string | undefined> {
   const random = rng(trial * 104_729 + (mode === 'random' ? 5 : 6))
   const store = new FaultyPageStore(undefined, { random, crashInSync: true })
-  const cart = await Cartridge.fromStore(store, { create: { slug: 'snap-crash' } })
+  const cart = await Cartridge.fromStore(store, { create: { slug: 'snap-crash' }, durability })
   let state: State = { files: new Map(), snaps: new Map() }
   for (let i = 0; i < 6; i++) state = await randomOp(cart, state, random, trial * 100 + i, () => {})
+  await cart.flush()
   let allowed = [state]
   store.failAfter(1 + Math.floor(random() * 60))
   for (let i = 0; i < 30 && !store.crashed; i++) {
     let inflight: State | undefined
     try {
       state = await randomOp(cart, state, random, trial * 100 + 10 + i, (s) => (inflight = s))
-      allowed = [state]
+      // Without syncs every commit since the last durable one may be what a crash leaves.
+      if (durability === 'full') allowed = [state]
+      else allowed.push(state)
+      if (durability === 'none' && random() < 0.2) {
+        await cart.flush()
+        allowed = [state]
+      }
     } catch (err) {
       if (!store.crashed) throw err
       if (inflight) allowed.push(inflight)
@@ -137,6 +144,13 @@ describe('fault injection through snapshot create, restore, delete and vacuum', 
     const n = Math.ceil(POINTS / 4)
     let crashed = 0
     for (let t = 0; t < n; t++) if (await crashRun(t + 100_000, 'random')) crashed++
+    expect(crashed).toBeGreaterThan(n * 0.9)
+  })
+
+  it("durability 'none': reopens at the last synced commit or one after it, with every snapshot intact", async () => {
+    const n = Math.ceil(POINTS / 4)
+    let crashed = 0
+    for (let t = 0; t < n; t++) if (await crashRun(t + 200_000, 'drop-or-tear', 'none')) crashed++
     expect(crashed).toBeGreaterThan(n * 0.9)
   })
 
