@@ -24,3 +24,23 @@ export function formatDuration(seconds: number): string {
 export function formatDate(d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ')
 }
+
+/** `1 file`, `2 files`: a count with its noun, plural when it is not 1. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
+
+/** A value as text: NULL empty (as the sqlite3 shell shows it), blobs as `x'…'`. */
+export function cellText(v: unknown): string {
+  if (v === null || v === undefined) return ''
+  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`
+  return String(v)
+}
+
+/** Aligned columns under a header and a dashed rule, like the sqlite3 shell's `.mode column`. */
+export function toTable(columns: string[], rows: unknown[][]): string {
+  const cells = rows.map((r) => r.map(cellText))
+  const widths = columns.map((c, i) => cells.reduce((w, r) => Math.max(w, r[i].length), Math.max(c.length, 1)))
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd() + '\n'
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('')
+}

@@ -1,8 +1,8 @@
-import { CartridgeError, ErrorCodes, getU64, viewOf } from '@cartridge/core'
-import { PAGE_HEADER_SIZE, PAGE_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
+import { PAGE_HEADER_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { readCatalogRefs } from '@cartridge/catalog'
 import type { BlockVisitor } from '@cartridge/snapshot'
-import { CHUNK_RECORD_SIZE, RECORD_HEADER_SIZE, RecordKind } from './file-record.js'
+import { CHUNK_RECORD_SIZE, RECORD_HEADER_SIZE, RecordKind, chunkRunAt } from './file-record.js'
 import { RECORDS_PER_MAP_LEAF } from './content.js'
 
 /**
@@ -29,7 +29,7 @@ function walkValue(io: Pick<PageIO, 'read'>, value: Uint8Array, v: BlockVisitor,
   if (kind === RecordKind.INLINE) return
   const view = viewOf(value)
   if (kind === RecordKind.DIRECT) {
-    for (let off = RECORD_HEADER_SIZE; off + CHUNK_RECORD_SIZE <= value.length; off += CHUNK_RECORD_SIZE) enterChunk(view, off, v)
+    for (let off = RECORD_HEADER_SIZE; off + CHUNK_RECORD_SIZE <= value.length; off += CHUNK_RECORD_SIZE) chunkRunAt(view, off, v)
   } else if (kind === RecordKind.MAP && value.length >= RECORD_HEADER_SIZE + 24) {
     const map = readBlockPtr(view, RECORD_HEADER_SIZE)
     walkMap(io, { ...map, aux: 0 }, map.aux, v)
@@ -38,10 +38,6 @@ function walkValue(io: Pick<PageIO, 'read'>, value: Uint8Array, v: BlockVisitor,
   }
 }
 
-/** The content run of the chunk record at `off`. */
-function enterChunk(view: DataView, off: number, v: BlockVisitor): void {
-  v.enter(getU64(view, off), Math.ceil(view.getUint32(off + 16, true) / PAGE_SIZE), getU64(view, off + 8))
-}
 
 function walkMap(io: Pick<PageIO, 'read'>, ptr: BlockPtr, height: number, v: BlockVisitor): void {
   const next = v.enter(ptr.page, 1, ptr.txn)
@@ -51,7 +47,7 @@ function walkMap(io: Pick<PageIO, 'read'>, ptr: BlockPtr, height: number, v: Blo
     const view = viewOf(page)
     const count = view.getUint16(6, true)
     if (count > RECORDS_PER_MAP_LEAF) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${ptr.page} claims ${count} records`, { page: ptr.page })
-    for (let j = 0; j < count; j++) enterChunk(view, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, next)
+    for (let j = 0; j < count; j++) chunkRunAt(view, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, next)
     return
   }
   for (const child of readPointerNode(io.read(ptr, PageType.POINTER_NODE))) walkMap(io, child, height - 1, next)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Cartridge, FaultyPageStore, MemoryPageStore } from './index.js'
 import type { CrashMode } from '@cartridge/pager'
 import { bytes, readAll, rng, sameFiles } from './testing/helpers.js'
+import { crashTrial } from './testing/crash-trial.js'
 
 const POINTS = Number(process.env.CARTRIDGE_CRASH_POINTS ?? 2000)
 const SIZES = [0, 7, 300, 600, 5000, 65_536, 70_000, 200_000, 400_000]
@@ -45,38 +46,10 @@ async function randomOp(cart: Cartridge, model: Model, random: () => number, see
 }
 
 async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none'): Promise<{ crashed: boolean; acked: boolean }> {
-  const random = rng(trial * 7919 + (mode === 'random' ? 1 : 2) + (durability === 'none' ? 3 : 0))
-  const store = new FaultyPageStore(undefined, { random, crashInSync: true })
-  const cart = await Cartridge.fromStore(store, { create: { slug: 'crash' }, durability })
-  let model: Model = new Map()
-  // States the container may legally reopen at: the last durable one, and any committed after it.
-  let allowed: Model[] = [model]
-  // Warm up with some committed state before the fault is armed.
-  for (let i = 0; i < 4; i++) model = await randomOp(cart, model, random, trial * 100 + i)
-  await cart.flush()
-  allowed = [model]
-  store.failAfter(1 + Math.floor(random() * 40))
-  for (let i = 0; i < 30 && !store.crashed; i++) {
-    let inflight: Model | undefined
-    try {
-      model = await randomOp(cart, model, random, trial * 100 + 10 + i, (m) => (inflight = m))
-      if (durability === 'full') allowed = [model]
-      else allowed.push(model)
-      if (durability === 'none' && random() < 0.2) {
-        await cart.flush()
-        allowed = [model]
-      }
-    } catch (err) {
-      if (!store.crashed) throw err
-      // A commit cut short was never acknowledged; it may still have landed whole, when its
-      // writes all survived ('random') or its torn sectors held what they already held.
-      if (inflight) allowed.push(inflight)
-    }
-  }
-  const crashed = store.crashed
-  store.cut()
-  const image = store.crashImage(mode)
-  const reopened = await Cartridge.fromStore(new MemoryPageStore(image))
+  const { crashed, allowed, reopened } = await crashTrial<Model>({
+    random: rng(trial * 7919 + (mode === 'random' ? 1 : 2) + (durability === 'none' ? 3 : 0)),
+    mode, durability, slug: 'crash', initial: new Map(), op: randomOp, seed: trial * 100, warmup: 4, armWithin: 40,
+  })
   const files = await readAll(reopened)
   const ok = allowed.some((m) => sameFiles(m, files))
   if (!ok) throw new Error(`trial ${trial} (${mode}, ${durability}): reopened state is not an allowed commit`)

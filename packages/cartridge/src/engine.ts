@@ -129,7 +129,7 @@ export class Engine implements ContentIO {
       read: (ptr, type) => this.read(ptr, type),
       allocate: (count) => this.allocate(count),
       stage: (pageNo, page) => this.stage(pageNo, page),
-      free: (ptr) => this.alloc.free(ptr.page, 1, { reusable: ptr.txn === this.txn }),
+      free: (ptr) => this.#release(ptr.page, 1, ptr.txn),
     }
   }
 
@@ -257,12 +257,15 @@ export class Engine implements ContentIO {
 
   /** Releases a block the state being built no longer references, unless a snapshot may still reference it. */
   free(ptr: BlockPtr): void {
-    if (ptr.txn <= this.#retainTxn) return
-    this.alloc.free(ptr.page, 1, { reusable: ptr.txn === this.txn })
+    this.freeRun(ptr.page, 1, ptr.txn)
   }
 
   freeRun(page: number, count: number, txn: number): void {
-    if (txn <= this.#retainTxn) return
+    if (txn > this.#retainTxn) this.#release(page, count, txn)
+  }
+
+  /** Frees a run born in `txn`: reusable at once when born in this transaction, else held until a durable commit. */
+  #release(page: number, count: number, txn: number): void {
     this.alloc.free(page, count, { reusable: txn === this.txn })
   }
 
@@ -625,7 +628,7 @@ export class Engine implements ContentIO {
       enter: (page, count, txn) => {
         // Whatever a block older than every snapshot reaches is older still: skip the subtree.
         if (txn <= retain) return null
-        this.alloc.free(page, count, { reusable: txn === this.txn })
+        this.#release(page, count, txn)
         return release
       },
     }
@@ -650,7 +653,7 @@ export class Engine implements ContentIO {
    * the rest; returns how many pages it freed.
    */
   sweep(): number {
-    const marks = this.reachable()
+    const marks = this.#reachable()
     const total = this.alloc.totalPages
     let freed = 0
     let runStart = -1
@@ -671,7 +674,7 @@ export class Engine implements ContentIO {
   }
 
   /** Every page the state being built (which must be flushed) and its snapshots reach, with the meta pages, free map and snapshot table. */
-  reachable(): PageMarks {
+  #reachable(): PageMarks {
     const marks = new PageMarks(this.alloc.totalPages)
     marks.mark(0, 2)
     for (const p of this.alloc.mapPages) marks.mark(p.page, 1)

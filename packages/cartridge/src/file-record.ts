@@ -1,5 +1,5 @@
 import { CartridgeError, ErrorCodes, getU64, setU64, viewOf } from '@cartridge/core'
-import { BLOCK_PTR_SIZE, readBlockPtr, writeBlockPtr, type BlockPtr } from '@cartridge/pager'
+import { BLOCK_PTR_SIZE, PAGE_SIZE, readBlockPtr, writeBlockPtr, type BlockPtr } from '@cartridge/pager'
 
 /** Logical chunk size: content is cut into 64 KiB chunks, each stored (and later compressed/sealed) on its own. */
 export const CHUNK_SHIFT = 16
@@ -64,6 +64,11 @@ export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord): void
   v.setUint16(off + 30, 0, true)
   new Uint8Array(v.buffer, v.byteOffset + off + 32, 12).set(c.nonce.subarray(0, 12))
   v.setUint32(off + 44, 0, true)
+}
+
+/** Shows `to` where the chunk record at `off` lies (first page, pages, birth txn) without decoding the rest. */
+export function chunkRunAt(v: DataView, off: number, to: { enter(page: number, pages: number, txn: number): unknown }): void {
+  to.enter(getU64(v, off), Math.ceil(v.getUint32(off + 16, true) / PAGE_SIZE), getU64(v, off + 8))
 }
 
 export function readChunkRecord(v: DataView, off: number): ChunkRecord {

@@ -7,16 +7,14 @@ import { chunkPages, loadChunk, readMapLeaf, writeMapLeaf } from './content.js'
 
 /**
  * Moves each block that lies at or above page `limit` into the lowest free pages below where it
- * is (when there are any), for one vacuum step. Every root (the live state and each snapshot) is rewritten through the same memo, so a
- * block that roots share is moved once and stays shared. A moved block keeps its birth txn (what
+ * is (when there are any), for one vacuum step. Every root (the live state and each snapshot) is
+ * rewritten through the same memo, so a block that roots share is moved once and stays shared. A moved block keeps its birth txn (what
  * snapshot retention reasons with), so the step must be committed with a barrier: moved pages are
  * synced before the meta page that points at them. The old copies are freed as the step goes.
  */
 export class Relocator {
   /** Pages copied from at or above the limit. */
   movedPages = 0
-  /** Pages rewritten below the limit because something under them moved. */
-  rewrittenPages = 0
   readonly #e: Engine
   readonly #limit: number
   readonly #budget: number
@@ -38,42 +36,20 @@ export class Relocator {
   /** The root of the moved catalog at `root` (the same pointer when nothing under it moved). */
   catalog(root: BlockPtr): BlockPtr {
     if (isNullPtr(root)) return root
-    const done = this.#nodes.get(root.page)
-    if (done) return done
-    if (this.#kept.has(root.page)) return root
-    const page = readCatalogPage(this.#e, root)
-    let changed = false
-    const replace = page.leaf
-      ? page.values.map((v, i) => {
-        const next = this.#value(v, page.keys[i])
-        if (next !== v) changed = true
-        return next
-      })
-      : page.children.map((c) => {
-        const next = this.catalog(c)
-        if (next !== c) changed = true
-        return next
-      })
-    const to = this.#place(root.page, 1, changed)
-    if (to === undefined) {
-      this.#kept.mark(root.page, 1)
-      return root
-    }
-    const moved = copyCatalogPage((n, bytes) => this.#e.stage(n, bytes), page, root, to, replace)
-    return this.#moved(root, moved)
+    return this.#node(root, () => {
+      const page = readCatalogPage(this.#e, root)
+      const next = page.leaf ? mapped(page.values, (v, i) => this.#value(v, page.keys[i])) : mapped(page.children, (c) => this.catalog(c))
+      const stage = (n: number, bytes: Uint8Array) => this.#e.stage(n, bytes)
+      return { changed: next !== undefined, write: (to) => copyCatalogPage(stage, page, root, to, next ?? (page.leaf ? page.values : page.children)) }
+    })
   }
 
   /** A catalog value with its chunk map or content runs moved (the same array when nothing moved). */
   #value(value: Uint8Array, path: string): Uint8Array {
     const r = decodeFileRecord(value, path)
     if (r.kind === RecordKind.DIRECT) {
-      let changed = false
-      const chunks = r.chunks!.map((c) => {
-        const next = this.#run(c, path)
-        if (next !== c) changed = true
-        return next
-      })
-      return changed ? encodeFileRecord({ ...r, chunks }) : value
+      const chunks = mapped(r.chunks!, (c) => this.#run(c, path))
+      return chunks ? encodeFileRecord({ ...r, chunks }) : value
     }
     if (r.kind === RecordKind.MAP) {
       const map = this.#map({ ...r.map!, aux: 0 }, r.map!.aux, path)
@@ -84,33 +60,38 @@ export class Relocator {
 
   /** A chunk-map node (`height` 0: a leaf of chunk records) with everything under it moved. */
   #map(ptr: BlockPtr, height: number, path: string): BlockPtr {
+    return this.#node(ptr, () => {
+      const io = this.#birthIO(ptr)
+      if (height === 0) {
+        const records = readMapLeaf(this.#e, ptr)
+        const next = mapped(records, (c) => this.#run(c, path))
+        return { changed: next !== undefined, write: (to) => writeMapLeaf(io, next ?? records, to) }
+      }
+      const children = readPointerNode(this.#e.read(ptr, PageType.POINTER_NODE))
+      const next = mapped(children, (c) => this.#map(c, height - 1, path))
+      return { changed: next !== undefined, write: (to) => writePointerNode(io, height, next ?? children, to) }
+    })
+  }
+
+  /**
+   * What every node kind shares: the memo, where the node goes, the copy and freeing the old
+   * page. `below` moves what lies under the node and says whether that changed it and how to
+   * write its copy at a given page.
+   */
+  #node(ptr: BlockPtr, below: () => { changed: boolean; write: (pageNo: number) => BlockPtr }): BlockPtr {
     const done = this.#nodes.get(ptr.page)
     if (done) return done
     if (this.#kept.has(ptr.page)) return ptr
-    const io = this.#birthIO(ptr)
-    let changed = false
-    let write: (pageNo: number) => BlockPtr
-    if (height === 0) {
-      const records = readMapLeaf(this.#e, ptr).map((c) => {
-        const next = this.#run(c, path)
-        if (next !== c) changed = true
-        return next
-      })
-      write = (pageNo) => writeMapLeaf(io, records, pageNo)
-    } else {
-      const children = readPointerNode(this.#e.read(ptr, PageType.POINTER_NODE)).map((c) => {
-        const next = this.#map(c, height - 1, path)
-        if (next !== c) changed = true
-        return next
-      })
-      write = (pageNo) => writePointerNode(io, height, children, pageNo)
-    }
-    const to = this.#place(ptr.page, 1, changed)
+    const { changed, write } = below()
+    const to = this.#place(ptr.page, changed)
     if (to === undefined) {
       this.#kept.mark(ptr.page, 1)
       return ptr
     }
-    return this.#moved(ptr, write(to))
+    const copy = write(to)
+    this.#e.alloc.free(ptr.page, 1, { reusable: false })
+    this.#nodes.set(ptr.page, copy)
+    return copy
   }
 
   /** A content run, copied below the limit when it lies at or above it and room allows. */
@@ -130,28 +111,19 @@ export class Relocator {
   }
 
   /**
-   * Where a node goes: lower down when it lies at or above the limit (while the budget lasts),
-   * or the lowest free page when it must be rewritten because something under it moved;
+   * Where a node page goes: lower down when it lies at or above the limit (while the budget
+   * lasts), or the lowest free page when it must be rewritten because something under it moved;
    * `undefined` to leave it in place.
    */
-  #place(page: number, count: number, mustWrite: boolean): number | undefined {
-    const inTail = page + count > this.#limit
+  #place(page: number, mustWrite: boolean): number | undefined {
+    const inTail = page >= this.#limit
     if (!mustWrite && (!inTail || this.movedPages >= this.#budget)) return undefined
-    const low = this.#e.alloc.allocateBelow(count, mustWrite ? this.#e.alloc.totalPages : page)
+    const low = this.#e.alloc.allocateBelow(1, mustWrite ? this.#e.alloc.totalPages : page)
     if (low !== undefined) {
-      if (inTail && low < page) this.movedPages += count
-      else this.rewrittenPages += count
+      if (inTail && low < page) this.movedPages++
       return low
     }
-    if (!mustWrite) return undefined
-    this.rewrittenPages += count
-    return this.#e.allocate(count)
-  }
-
-  #moved(old: BlockPtr, copy: BlockPtr): BlockPtr {
-    this.#e.alloc.free(old.page, 1, { reusable: false })
-    this.#nodes.set(old.page, copy)
-    return copy
+    return mustWrite ? this.#e.allocate(1) : undefined
   }
 
   /** Page IO that seals pages with `ptr`'s birth txn instead of the current one. */
@@ -159,4 +131,15 @@ export class Relocator {
     const e = this.#e
     return { txn: ptr.txn, read: (p, t) => e.read(p, t), allocate: (n) => e.allocate(n), free: (p) => e.free(p), stage: (n, page) => e.stage(n, page) }
   }
+}
+
+/** `items` with `fn` applied, or `undefined` when `fn` returned every item unchanged. */
+function mapped<T>(items: readonly T[], fn: (item: T, i: number) => T): T[] | undefined {
+  let changed = false
+  const out = items.map((item, i) => {
+    const next = fn(item, i)
+    if (next !== item) changed = true
+    return next
+  })
+  return changed ? out : undefined
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Cartridge, FaultyPageStore, MemoryPageStore } from './index.js'
 import type { CrashMode } from '@cartridge/pager'
 import { bytes, readAll, rng, sameFiles } from './testing/helpers.js'
+import { crashTrial } from './testing/crash-trial.js'
 
 const POINTS = Number(process.env.CARTRIDGE_SNAPSHOT_CRASH_POINTS ?? 1200)
 const SIZES = [0, 300, 5000, 70_000, 200_000]
@@ -84,33 +85,12 @@ async function randomOp(cart: Cartridge, state: State, random: () => number, see
 
 /** Runs one trial; returns the kind of operation the power loss hit, or undefined. */
 async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none' = 'full'): Promise<string | undefined> {
-  const random = rng(trial * 104_729 + (mode === 'random' ? 5 : 6))
-  const store = new FaultyPageStore(undefined, { random, crashInSync: true })
-  const cart = await Cartridge.fromStore(store, { create: { slug: 'snap-crash' }, durability })
-  let state: State = { files: new Map(), snaps: new Map() }
-  for (let i = 0; i < 6; i++) state = await randomOp(cart, state, random, trial * 100 + i, () => {})
-  await cart.flush()
-  let allowed = [state]
-  store.failAfter(1 + Math.floor(random() * 60))
-  for (let i = 0; i < 30 && !store.crashed; i++) {
-    let inflight: State | undefined
-    try {
-      state = await randomOp(cart, state, random, trial * 100 + 10 + i, (s) => (inflight = s))
-      // Without syncs every commit since the last durable one may be what a crash leaves.
-      if (durability === 'full') allowed = [state]
-      else allowed.push(state)
-      if (durability === 'none' && random() < 0.2) {
-        await cart.flush()
-        allowed = [state]
-      }
-    } catch (err) {
-      if (!store.crashed) throw err
-      if (inflight) allowed.push(inflight)
-    }
-  }
-  const crashed = store.crashed ? kind : undefined
-  store.cut()
-  const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(mode)))
+  const result = await crashTrial<State>({
+    random: rng(trial * 104_729 + (mode === 'random' ? 5 : 6)),
+    mode, durability, slug: 'snap-crash', initial: { files: new Map(), snaps: new Map() }, op: randomOp, seed: trial * 100, warmup: 6, armWithin: 60,
+  })
+  const { allowed, reopened } = result
+  const crashed = result.crashed ? kind : undefined
   const got = await readState(reopened)
   if (!allowed.some((s) => sameState(s, got))) {
     throw new Error(`trial ${trial} (${mode}): reopened state is not an allowed commit (${got.files.size} files, snapshots ${[...got.snaps.keys()]})`)

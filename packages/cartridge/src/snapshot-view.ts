@@ -36,8 +36,9 @@ export class SnapshotView extends FileOps {
 
   protected view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T> {
     return this.#run((e) => {
-      this.#id ??= e.findSnapshot(this.#ref).id
-      return read(e, { root: e.findSnapshot(this.#id).catalogRoot })
+      const entry = e.findSnapshot(this.#id ?? this.#ref)
+      this.#id = entry.id
+      return read(e, { root: entry.catalogRoot })
     })
   }
 }

@@ -1,5 +1,6 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { PAGE_PAYLOAD, PAGE_SIZE, type BlockPtr } from '@cartridge/pager'
+import { PAGE_SIZE, type BlockPtr } from '@cartridge/pager'
+import { PAGES_PER_LEAF } from '@cartridge/allocator'
 import type { Engine } from './engine.js'
 import { Relocator } from './relocator.js'
 
@@ -38,13 +39,44 @@ export interface VacuumResult {
 }
 
 /**
+ * One step: moves up to `step` pages from at or above `limit` lower down, for the live state and
+ * every snapshot, and commits with a barrier (moved pages keep their birth txn, which recovery
+ * cannot check). Returns the pages moved; 0 when nothing more fits, and then nothing is committed.
+ */
+function moveStep(e: Engine, limit: number, step: number): number {
+  let moved: number
+  try {
+    moved = e.apply(() => {
+      const r = new Relocator(e, limit, step)
+      const live = r.catalog(e.cleanRoot)
+      const roots = new Map<number, BlockPtr>()
+      for (const s of e.snapshots) roots.set(s.id, r.catalog(s.catalogRoot))
+      e.installRoots(live, roots)
+      e.alloc.relocateMap(limit)
+      e.alloc.rewind()
+      return r.movedPages
+    })
+  } catch (err) {
+    e.abort()
+    throw err
+  }
+  if (moved === 0) {
+    e.abort()
+    return 0
+  }
+  e.commit(true, { barrier: true, noGrow: true })
+  e.dropCaches()
+  return moved
+}
+
+/**
  * Shrinks the container to end after its last used page, keeping room for the free-map pages the
  * commit rewrites, and truncates the file. Returns whether it did.
  */
 function truncate(e: Engine): boolean {
   let size = e.alloc.highestUsed() + 1
   const freeBelow = size - (e.alloc.totalPages - e.alloc.freePages)
-  const mapPages = Math.ceil(size / (PAGE_PAYLOAD * 8)) + 1
+  const mapPages = Math.ceil(size / PAGES_PER_LEAF) + 1
   if (freeBelow < mapPages) size += mapPages - freeBelow
   size = Math.max(size, 3)
   if (size >= e.alloc.totalPages) return false
@@ -110,31 +142,11 @@ export async function vacuumEngine(host: VacuumHost, options: VacuumOptions = {}
     let movedThisRound = 0
     for (;;) {
       checkAbort()
-      let relocator: Relocator
-      try {
-        relocator = e.apply(() => {
-          const r = new Relocator(e, limit, step)
-          const live = r.catalog(e.cleanRoot)
-          const roots = new Map<number, BlockPtr>()
-          for (const s of e.snapshots) roots.set(s.id, r.catalog(s.catalogRoot))
-          e.installRoots(live, roots)
-          e.alloc.relocateMap(limit)
-          e.alloc.rewind()
-          return r
-        })
-      } catch (err) {
-        e.abort()
-        throw err
-      }
-      if (relocator.movedPages === 0) {
-        e.abort()
-        break
-      }
-      e.commit(true, { barrier: true, noGrow: true })
-      e.dropCaches()
+      const n = moveStep(e, limit, step)
+      if (n === 0) break
       commits++
-      moved += relocator.movedPages
-      movedThisRound += relocator.movedPages
+      moved += n
+      movedThisRound += n
       report('move', pagesToMove)
       await host.pause()
     }

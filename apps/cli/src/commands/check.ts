@@ -1,15 +1,16 @@
 import { withCartridge } from '../open.js'
+import { plural } from '../format.js'
 import { println, type Io } from '../io.js'
 
 /** `cartridge check <file>`: verifies the structure (and with `--data` every checksum); exit 1 on a problem. */
 export async function check(io: Io, file: string, flags: { data?: boolean }): Promise<number> {
   const report = await withCartridge(file, io.cwd, {}, (cart) => cart.check({ data: flags.data === true }))
   for (const p of report.problems) println(io.stdout, `problem: ${p}`)
-  const what = `${report.files} file${report.files === 1 ? '' : 's'}, ${report.usedPages}/${report.totalPages} blocks used`
+  const what = `${plural(report.files, 'file')}, ${report.usedPages}/${report.totalPages} blocks used`
   if (report.ok) {
     println(io.stdout, `ok: ${what}${flags.data ? ', data verified' : ''}`)
     return 0
   }
-  println(io.stdout, `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: ${what}`)
+  println(io.stdout, `${plural(report.problems.length, 'problem')}: ${what}`)
   return 1
 }

@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Cartridge } from 'cartridge'
 import { containerPath, withCartridge } from '../open.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, plural } from '../format.js'
 import { counter, progressBar, type ProgressBar } from '../progress.js'
 import { println, type Io } from '../io.js'
 
@@ -50,7 +50,7 @@ export async function put(io: Io, file: string, sources: string[], flags: PutFla
     }
   })
   bar?.finish()
-  if (!flags.quiet) println(io.stderr, `put ${items.length} file${items.length === 1 ? '' : 's'} (${formatBytes(total)})`)
+  if (!flags.quiet) println(io.stderr, `put ${plural(items.length, 'file')} (${formatBytes(total)})`)
   return 0
 }
 

@@ -1,8 +1,7 @@
 import type { SnapshotInfo } from 'cartridge'
 import { withCartridge } from '../open.js'
-import { formatBytes, formatDate } from '../format.js'
+import { formatBytes, formatDate, plural, toTable } from '../format.js'
 import { println, type Io } from '../io.js'
-import { toTable } from './sql.js'
 
 /** A `<snapshot>` argument: all digits is an id, anything else a name (a name cannot be all digits). */
 export function snapshotRef(arg: string): number | string {
@@ -14,14 +13,10 @@ function label(s: SnapshotInfo): string {
   return `${s.id} ${JSON.stringify(s.name)}`
 }
 
-function fileCount(n: number): string {
-  return `${n} file${n === 1 ? '' : 's'}`
-}
-
 /** `cartridge snapshot create <file> [name]`: snapshots everything committed (default name `snapshot-<id>`). */
 export async function snapshotCreate(io: Io, file: string, name: string | undefined): Promise<number> {
   const s = await withCartridge(file, io.cwd, { write: true }, (cart) => cart.createSnapshot(name))
-  println(io.stdout, `created snapshot ${label(s)} (${fileCount(s.fileCount)})`)
+  println(io.stdout, `created snapshot ${label(s)} (${plural(s.fileCount, 'file')})`)
   return 0
 }
 
@@ -51,7 +46,7 @@ export async function snapshotList(io: Io, file: string, flags: { json?: boolean
 export async function snapshotRestore(io: Io, file: string, ref: string, flags: { saveCurrentAs?: string }): Promise<number> {
   const s = await withCartridge(file, io.cwd, { write: true }, (cart) => cart.restoreSnapshot(snapshotRef(ref), { saveCurrentAs: flags.saveCurrentAs }))
   if (flags.saveCurrentAs !== undefined) println(io.stdout, `saved the replaced state as snapshot ${JSON.stringify(flags.saveCurrentAs)}`)
-  println(io.stdout, `restored snapshot ${label(s)} (${fileCount(s.fileCount)})`)
+  println(io.stdout, `restored snapshot ${label(s)} (${plural(s.fileCount, 'file')})`)
   return 0
 }
 

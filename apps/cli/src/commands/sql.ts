@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import Database from 'better-sqlite3'
 import { CartridgeError, ErrorCodes, isCartridgeError, normalizePath, type Cartridge, type DatabaseMode } from 'cartridge'
 import { isFile, withCartridge } from '../open.js'
-import { formatBytes } from '../format.js'
+import { cellText, formatBytes, toTable } from '../format.js'
 import { counter, progressBar } from '../progress.js'
 import { println, type Io } from '../io.js'
 
@@ -211,21 +211,6 @@ function settleSource(src: string): void {
   } finally {
     conn.close()
   }
-}
-
-/** A value as text: NULL empty (as the sqlite3 shell shows it), blobs as `x'…'`. */
-function cellText(v: unknown): string {
-  if (v === null || v === undefined) return ''
-  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`
-  return String(v)
-}
-
-/** Aligned columns under a header and a dashed rule, like the sqlite3 shell's `.mode column`. */
-export function toTable(columns: string[], rows: unknown[][]): string {
-  const cells = rows.map((r) => r.map(cellText))
-  const widths = columns.map((c, i) => cells.reduce((w, r) => Math.max(w, r[i].length), Math.max(c.length, 1)))
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd() + '\n'
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('')
 }
 
 /** RFC 4180 CSV with a header line; NULL is an empty field. */

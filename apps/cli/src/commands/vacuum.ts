@@ -1,6 +1,6 @@
 import { CartridgeError, ErrorCodes, isCartridgeError, type VacuumProgress, type VacuumResult } from 'cartridge'
 import { withCartridge } from '../open.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, plural } from '../format.js'
 import { progressBar, type ProgressBar } from '../progress.js'
 import { println, type Io } from '../io.js'
 
@@ -75,7 +75,7 @@ export async function vacuum(io: Io, file: string, flags: VacuumFlags, signal?: 
     if (abortSignal.aborted && isCartridgeError(err, ErrorCodes.ABORTED)) {
       throw new CartridgeError(
         ErrorCodes.ABORTED,
-        `vacuum interrupted after moving ${count(movedPages, 'block')}: what was moved stays committed; run cartridge vacuum again to continue`,
+        `vacuum interrupted after moving ${plural(movedPages, 'block')}: what was moved stays committed; run cartridge vacuum again to continue`,
         { cause: err },
       )
     }
@@ -91,10 +91,6 @@ export async function vacuum(io: Io, file: string, flags: VacuumFlags, signal?: 
   }
   const swept = result.sweptPages > 0 ? `, freed ${result.sweptPages} unreferenced` : ''
   println(io.stdout, `size: ${formatBytes(result.bytesBefore)} → ${formatBytes(result.bytesAfter)}`)
-  println(io.stdout, `reclaimed ${formatBytes(reclaimedBytes)} (moved ${count(result.movedPages, 'block')}${swept}, in ${count(result.commits, 'commit')})`)
+  println(io.stdout, `reclaimed ${formatBytes(reclaimedBytes)} (moved ${plural(result.movedPages, 'block')}${swept}, in ${plural(result.commits, 'commit')})`)
   return 0
-}
-
-function count(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? '' : 's'}`
 }
