@@ -105,9 +105,14 @@ export class Engine implements ContentIO {
   /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
   readonly #direct: PageIO
 
+  /** The coalescing layer over the store, emptied after unsynced commits (undefined when read-only). */
+  readonly #coalescing: CoalescingPageStore | undefined
+
   private constructor(store: PageStore, options: EngineOptions) {
-    this.store = store.readOnly ? store : new CoalescingPageStore(store)
-    this.pager = new Pager(this.store)
+    this.#coalescing = store.readOnly ? undefined : new CoalescingPageStore(store)
+    this.pager = new Pager(this.#coalescing ?? store)
+    // Content goes straight to the store; such a write supersedes a staged image of the same page.
+    this.store = this.pager.direct
     const bufferPoolSize = options.bufferPoolSize ?? 2048
     if (!Number.isInteger(bufferPoolSize) || bufferPoolSize < 16) {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'bufferPoolSize must be an integer of at least 16 pages')
@@ -266,7 +271,11 @@ export class Engine implements ContentIO {
 
   /** Frees a run born in `txn`: reusable at once when born in this transaction, else held until a durable commit. */
   #release(page: number, count: number, txn: number): void {
-    this.alloc.free(page, count, { reusable: txn === this.txn })
+    const reusable = txn === this.txn
+    this.alloc.free(page, count, { reusable })
+    // A page born in this transaction may have been staged (a chunk-map or catalog page); once
+    // freed it may be reused for content, which a commit must not overwrite with the old image.
+    if (reusable) this.pager.unstage(page, count)
   }
 
   stage(pageNo: number, page: Uint8Array): void {
@@ -320,6 +329,8 @@ export class Engine implements ContentIO {
     this.catalog.rollback(sp.catalog)
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
+    // Pages the undone operation staged are free again: their images must not reach the file.
+    this.pager.retainStaged((p) => this.alloc.isUsed(p))
     this.#trimStore()
   }
 
@@ -386,7 +397,7 @@ export class Engine implements ContentIO {
       // Without a sync the commit must still reach the operating system (a killed process then
       // keeps it, as it keeps any written file): empty the coalescing buffer. Until this returns
       // the commit may fail, so nothing below may run before it.
-      if (!sync && this.store instanceof CoalescingPageStore) this.store.flush()
+      if (!sync) this.#coalescing?.flush()
       this.#committedSnapshots = this.#snapshots
       this.#snapshotPages = tablePages
       this.#rootOverride = undefined

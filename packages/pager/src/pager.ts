@@ -23,6 +23,13 @@ export interface CommitOptions {
  */
 export class Pager {
   readonly store: PageStore
+  /**
+   * The store for writes that bypass staging (content written straight to free pages). A direct
+   * write supersedes any staged image of the pages it covers: the page changed owner since it
+   * was staged (freed and reused within the transaction), and the staged image must not be
+   * written over it at commit.
+   */
+  readonly direct: PageStore
   #staged = new Map<number, Uint8Array>()
   #durable: { slot: number; txn: number } = { slot: 1, txn: 0 }
   #meta: Meta | undefined
@@ -30,6 +37,7 @@ export class Pager {
 
   constructor(store: PageStore) {
     this.store = store
+    this.direct = new DirectWriteStore(store, (pageNo, count) => this.unstage(pageNo, count))
   }
 
   /** The last committed meta. */
@@ -108,6 +116,22 @@ export class Pager {
     return this.#staged.get(pageNo)
   }
 
+  /** Drops staged images of pages `[pageNo, pageNo + count)` (freed, or overwritten directly). */
+  unstage(pageNo: number, count: number): void {
+    const staged = this.#staged
+    if (staged.size === 0) return
+    if (staged.size < count) {
+      for (const no of staged.keys()) if (no >= pageNo && no < pageNo + count) staged.delete(no)
+    } else {
+      for (let no = pageNo; no < pageNo + count; no++) staged.delete(no)
+    }
+  }
+
+  /** Drops staged images of pages `keep` rejects (pages a rolled-back operation allocated). */
+  retainStaged(keep: (pageNo: number) => boolean): void {
+    for (const no of this.#staged.keys()) if (!keep(no)) this.#staged.delete(no)
+  }
+
   /** Drops staged pages (after a failed transaction). */
   discard(): void {
     this.#staged.clear()
@@ -135,5 +159,49 @@ export class Pager {
     const pages = [...this.#staged.keys()].sort((a, b) => a - b)
     for (const no of pages) this.store.write(no, this.#staged.get(no)!)
     this.#staged.clear()
+  }
+}
+
+/** {@link Pager.direct}: writes through to the store after dropping staged images of the same pages. */
+class DirectWriteStore implements PageStore {
+  readonly #inner: PageStore
+  readonly #unstage: (pageNo: number, count: number) => void
+
+  constructor(inner: PageStore, unstage: (pageNo: number, count: number) => void) {
+    this.#inner = inner
+    this.#unstage = unstage
+  }
+
+  get pageSize(): number {
+    return this.#inner.pageSize
+  }
+
+  get readOnly(): boolean {
+    return this.#inner.readOnly
+  }
+
+  pageCount(): number {
+    return this.#inner.pageCount()
+  }
+
+  read(pageNo: number, into: Uint8Array): void {
+    this.#inner.read(pageNo, into)
+  }
+
+  write(pageNo: number, data: Uint8Array): void {
+    this.#unstage(pageNo, Math.ceil(data.length / PAGE_SIZE))
+    this.#inner.write(pageNo, data)
+  }
+
+  sync(): void {
+    this.#inner.sync()
+  }
+
+  resize(pageCount: number): void {
+    this.#inner.resize(pageCount)
+  }
+
+  close(): void {
+    this.#inner.close()
   }
 }
