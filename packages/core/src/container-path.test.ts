@@ -9,16 +9,23 @@ describe('normalizePath', () => {
     expect(normalizePath('/')).toBe('/')
     expect(normalizePath('/.hidden/..x/...')).toBe('/.hidden/..x/...')
     expect(normalizePath('/cafe\u0301')).toBe('/caf\u00e9')
-    for (const bad of ['', '/..', '/a/../..', '/a\u0000b', '/a\nb', '/' + 'x'.repeat(256), ('/' + 'x'.repeat(200)).repeat(6)]) {
+    expect(normalizePath('/emoji/\ud83d\ude00')).toBe('/emoji/\ud83d\ude00')
+    expect(normalizePath('/\u00a0nbsp/\u200bzwsp')).toBe('/\u00a0nbsp/\u200bzwsp')
+    for (const bad of [
+      '', '/..', '/a/../..', '/a\u0000b', '/a\nb', '/a\u0085b', '/a\u009fb', '/invoice\u202efdp.exe', '/a\u200fb', '/a\u2066b', '/a\u061cb',
+      '/lone\ud800', '/lone\udc00x',
+'/' + 'x'.repeat(256), ('/' + 'x'.repeat(200)).repeat(6),
+    ]) {
       expect(() => normalizePath(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_PATH' }))
     }
   })
 
   it('returns already-normal paths unchanged and agrees with a step-by-step model on random paths', () => {
     const rand = seededRandom(99)
-    const alphabet = ['a', 'b', '.', '..', '/', '//', 'é', ' ', '~', '\u007f', 'x'.repeat(255), 'y'.repeat(256)]
+    const alphabet = ['a', 'b', '.', '..', '/', '//', 'é', ' ', '~', '\u007f', '\u0090', '\u202e', '\ud800', '😀', 'x'.repeat(255), 'y'.repeat(256)]
     const model = (input: string): string | 'error' => {
-      if (input.length === 0 || /[\u0000-\u001f\u007f]/.test(input)) return 'error'
+      if (input.length === 0 || /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(input)) return 'error'
+      if (/\p{Surrogate}/u.test(input)) return 'error'
       const parts: string[] = []
       for (const seg of input.normalize('NFC').split('/')) {
         if (seg === '' || seg === '.') continue

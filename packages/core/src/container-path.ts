@@ -11,6 +11,17 @@ const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8')
 /** A normalized path of printable ASCII: `/`-separated segments of 1–255 characters, none `.` or `..`. */
 const NORMAL_ASCII = /^(?:\/(?!\.\.?(?:\/|$))[\x20-\x2e\x30-\x7e]{1,255})+$/
 
+/**
+ * Characters no path may hold: C0 and C1 controls, DEL, and the bidirectional formatting
+ * characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which make a path display as
+ * another one (`/invoice\u202Efdp.exe` shows as `/invoiceexe.pdf`).
+ */
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+
+/** A surrogate not part of a pair (in `u` mode a pair is one code point, so only lone ones match). */
+const LONE_SURROGATE = /\p{Surrogate}/u
+
 function invalid(message: string, input: string): never {
   throw new CartridgeError(ErrorCodes.INVALID_PATH, message, { path: input })
 }
@@ -21,15 +32,17 @@ function invalid(message: string, input: string): never {
  * `/a/./b//../c` → `/a/c`. The root is `/`.
  *
  * @throws CartridgeError `CARTRIDGE_INVALID_PATH` for an empty path, a NUL or other control
- * character, a path that climbs above the root, or one that is too long.
+ * character, a bidirectional formatting character, a lone surrogate (not valid Unicode, so two
+ * such paths would store as the same bytes), a path that climbs above the root, or one that is
+ * too long.
  */
 export function normalizePath(input: string): string {
   // Already normal and printable ASCII (so NFC, one byte per character): nothing to rewrite.
   if (typeof input === 'string' && input.length <= MAX_PATH_BYTES && NORMAL_ASCII.test(input)) return input
   if (typeof input !== 'string') invalid('path must be a string', String(input))
   if (input.length === 0) invalid('path is empty', input)
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(input)) invalid('path contains a control character', input)
+  if (FORBIDDEN.test(input)) invalid('path contains a control or bidirectional formatting character', input)
+  if (LONE_SURROGATE.test(input)) invalid('path is not well-formed Unicode (a lone surrogate)', input)
   const parts: string[] = []
   for (const seg of input.normalize('NFC').split('/')) {
     if (seg === '' || seg === '.') continue
