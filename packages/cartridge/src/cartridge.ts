@@ -6,7 +6,7 @@ import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normali
 import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore } from '@cartridge/pager'
 import type { CatalogVersion } from '@cartridge/catalog'
 import { Engine, type EngineOptions } from './engine.js'
-import { CommitQueue } from './commit-queue.js'
+import { CommitQueue, untilAborted } from './commit-queue.js'
 import { FileOps } from './file-ops.js'
 import { Transaction } from './transaction.js'
 import { checkEngine, type CheckReport } from './check.js'
@@ -90,6 +90,12 @@ export interface SnapshotListing extends SnapshotInfo {
 export interface RestoreOptions {
   /** First keep the state being replaced as a new snapshot with this name (so the restore can be undone). */
   saveCurrentAs?: string
+}
+
+/** Options of {@link Cartridge.transaction}. */
+export interface TransactionOptions {
+  /** Rolls the transaction back and releases the writer when it fires (see {@link Cartridge.transaction}). */
+  signal?: AbortSignal
 }
 
 /** Options for {@link Cartridge.scan}. */
@@ -272,15 +278,26 @@ export class Cartridge extends FileOps {
   /**
    * Runs `body` as one transaction: every change it makes commits together when it resolves,
    * or none does if it throws. Other writers wait; readers outside see the state before it.
-   * Inside `body`, use `tx`: a write on the container itself waits for the transaction to end.
+   * Inside `body`, use `tx`: calling the container itself for a change (`cart.write`, a nested
+   * `cart.transaction`, `createSnapshot`, `flush`, …) fails at once with `CARTRIDGE_CONFLICT`
+   * (it would wait for this transaction forever); reads on the container see the state before it.
+   *
+   * A callback that never settles would hold the writer forever: pass `signal` (for example
+   * `AbortSignal.timeout(5000)`) and when it fires the transaction is rolled back, the writer is
+   * released, the promise rejects with `CARTRIDGE_ABORTED`, and the callback's later `tx` calls
+   * fail with `CARTRIDGE_CLOSED`. A signal that fires while the transaction waits for the
+   * writer gives up the wait.
    */
-  async transaction<T>(body: (tx: Transaction) => Promise<T> | T): Promise<T> {
+  async transaction<T>(body: (tx: Transaction) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
     if (this.#closed) throw closedError()
+    const { signal } = options
+    throwIfAborted(signal)
     return this.#queue.exclusive(async () => {
+      throwIfAborted(signal)
       const tx = new Transaction(this.#engine)
       let result: T
       try {
-        result = await body(tx)
+        result = await untilAborted(Promise.resolve().then(() => body(tx)), signal)
       } catch (err) {
         tx.end()
         this.#engine.abort()
@@ -289,7 +306,7 @@ export class Cartridge extends FileOps {
       tx.end()
       this.#engine.commit(this.#engine.options.durability === 'full')
       return result
-    })
+    }, signal)
   }
 
   /** Streams every file path under `prefix` in byte order, fetching `batchSize` at a time (bounded memory). */
@@ -496,7 +513,14 @@ export class Cartridge extends FileOps {
 
   /** Commits what is pending, syncs, and releases the file and its lock. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#close()
+    if (!this.#closing) {
+      try {
+        this.#queue.refuseInsideHolder('close()')
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      this.#closing = this.#close()
+    }
     return this.#closing
   }
 

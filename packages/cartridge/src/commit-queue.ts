@@ -1,5 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { Engine } from './engine.js'
+
+/** Marks the async context of an {@link CommitQueue.exclusive} body while it holds the writer. */
+interface Holder {
+  active: boolean
+}
 
 interface Waiter {
   resolve: () => void
@@ -19,6 +25,8 @@ export class CommitQueue {
   #exclusive = false
   #waiting: Array<() => void> = []
   #txChain: Promise<void> = Promise.resolve()
+  /** The holder whose body the current async context runs in, if any. */
+  readonly #holder = new AsyncLocalStorage<Holder>()
 
   constructor(engine: Engine, sync: () => boolean) {
     this.#engine = engine
@@ -28,6 +36,7 @@ export class CommitQueue {
   /** Applies `op` as one atomic operation and resolves once its commit is done. */
   mutate<T>(op: (e: Engine) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      this.refuseInsideHolder('this change')
       const run = () => {
         let result: T
         try {
@@ -67,6 +76,7 @@ export class CommitQueue {
    */
   alone<T>(op: (e: Engine) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      this.refuseInsideHolder('this operation')
       const run = () => {
         try {
           if (this.#batch.length > 0) this.#commitBatch(this.#sync(), true)
@@ -125,18 +135,45 @@ export class CommitQueue {
     for (const w of batch) w.resolve()
   }
 
-  /** Runs `body` holding the writer alone; other writers queue until it ends. */
-  async exclusive<T>(body: () => Promise<T>): Promise<T> {
+  /**
+   * Throws `CARTRIDGE_CONFLICT` when called from the body of the {@link exclusive} holder (a
+   * `transaction()` callback calling the container instead of `tx`): the call would wait for the
+   * body that waits for it, forever.
+   */
+  refuseInsideHolder(what: string): void {
+    if (this.#holder.getStore()?.active) {
+      throw new CartridgeError(
+        ErrorCodes.CONFLICT,
+        `${what} was called on the container inside its own transaction() callback, where it would wait for the transaction forever: use the callback's tx (tx.write, tx.delete, …), or call it after the transaction`,
+      )
+    }
+  }
+
+  /**
+   * Runs `body` holding the writer alone; other writers queue until it ends. Calls that need the
+   * writer, made from inside `body`, fail at once (see {@link refuseInsideHolder}). `signal`
+   * aborts the wait for the writer (with `CARTRIDGE_ABORTED`); aborting `body` is its own job.
+   */
+  async exclusive<T>(body: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.refuseInsideHolder('this operation')
     const prev = this.#txChain
     let release!: () => void
     this.#txChain = new Promise<void>((r) => (release = r))
-    await prev
+    try {
+      await untilAborted(prev, signal)
+    } catch (err) {
+      // Gave up waiting: the writer passes on in order once the previous holder is done.
+      void prev.then(release)
+      throw err
+    }
     await this.settled()
     this.#exclusive = true
     if (this.#batch.length > 0) this.flushNow()
+    const holder: Holder = { active: true }
     try {
-      return await body()
+      return await this.#holder.run(holder, body)
     } finally {
+      holder.active = false
       this.#exclusive = false
       release()
       const waiting = this.#waiting
@@ -154,4 +191,25 @@ export class CommitQueue {
       })
     })
   }
+}
+
+/** `promise`, or a `CARTRIDGE_ABORTED` rejection as soon as `signal` fires (whichever comes first). */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  const aborted = () => new CartridgeError(ErrorCodes.ABORTED, 'operation was aborted', { cause: signal.reason })
+  if (signal.aborted) return Promise.reject(aborted())
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted())
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
 }

@@ -10,7 +10,7 @@ export { CartridgeError, ErrorCodes, directoryPrefix, isCartridgeError, normaliz
 export { MemoryPageStore, FilePageStore, FaultyPageStore, type PageStore } from '@cartridge/pager'
 export { ArcCache, LruCache, type Cache } from '@cartridge/arc-cache'
 export type { Database, DatabaseMode, OpenDatabaseOptions } from '@cartridge/vfs'
-export type { RestoreOptions, SnapshotInfo, SnapshotListing } from './cartridge.js'
+export type { RestoreOptions, SnapshotInfo, SnapshotListing, TransactionOptions } from './cartridge.js'
 export { SnapshotView } from './snapshot-view.js'
 export type { SnapshotChange } from './snapshot-diff.js'
 export type { VacuumOptions, VacuumProgress, VacuumResult } from './vacuum.js'
