@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cartridge, MemoryPageStore } from 'cartridge'
 import { main } from './main.js'
 import { capture, runCliRaw } from './test-io.js'
 import { formatProgress, ProgressBar, shouldShowProgress } from './progress.js'
@@ -190,6 +191,30 @@ describe('cartridge CLI', () => {
     expect(code).toBe(0)
     expect(err.text()).toMatch(/^\r\[-+\]    0%  0 B \/ 1\.5 MiB  0\/1 files .*\r\[#+\]  100%  1\.5 MiB \/ 1\.5 MiB  1\/1 files .*\nput 1 file \(1\.5 MiB\)\n$/s)
   })
+})
+
+describe('recovery warning', () => {
+  it('warns on stderr when open skipped a damaged newest commit', async () => {
+    const store = new MemoryPageStore()
+    const cart = await Cartridge.fromStore(store, { create: { slug: 'rec' } })
+    await cart.write('/old.txt', 'old')
+    const before = store.snapshot()
+    await cart.write('/new.txt', 'x'.repeat(100_000))
+    const image = store.snapshot()
+    // Damage every page the newest commit wrote, meta pages aside.
+    for (let p = 2 * 4096; p < image.length; p += 4096) {
+      if (p >= before.length || Buffer.compare(image.subarray(p, p + 4096), before.subarray(p, p + 4096)) !== 0) image[p + 64] ^= 0xff
+    }
+    const own = mkdtempSync(join(tmpdir(), 'cartridge-cli-recovery-'))
+    writeFileSync(join(own, 'rec.cart'), image)
+    const r = await runCliRaw(own, ['ls', 'rec'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('old.txt')
+    expect(r.stdout).not.toContain('new.txt')
+    expect(r.stderr).toMatch(/^cartridge: warning: the newest commit \(\d+\) did not verify .*opened the previous commit/m)
+    rmSync(own, { recursive: true, force: true })
+  })
+
 })
 
 describe('progress', () => {

@@ -1,5 +1,6 @@
 import { basename, resolve } from 'node:path'
 import { Cartridge, ErrorCodes, isCartridgeError } from 'cartridge'
+import { println, type Io } from './io.js'
 
 /** Resolves a container argument against `cwd`, appending `.cart` when it is missing. */
 export function containerPath(file: string, cwd: string): string {
@@ -13,15 +14,17 @@ export function slugOf(path: string): string {
 
 /**
  * Opens the container `file` (read-only unless `write`), runs `body`, and closes it whatever
- * happens. Closing commits and syncs anything still pending.
+ * happens. Closing commits and syncs anything still pending. When open had to skip the newest
+ * commit (after a crash mid-commit, or damage), a warning line goes to stderr first.
  */
 export async function withCartridge<T>(
   file: string,
-  cwd: string,
+  io: Pick<Io, 'cwd' | 'stderr'>,
   options: { write?: boolean },
   body: (cart: Cartridge) => Promise<T>,
 ): Promise<T> {
-  const cart = await Cartridge.open(containerPath(file, cwd), { readOnly: !options.write })
+  const cart = await Cartridge.open(containerPath(file, io.cwd), { readOnly: !options.write })
+  if (cart.recovery) println(io.stderr, `cartridge: warning: ${cart.recovery.reason}; run \`cartridge check\` if no crash explains it`)
   try {
     return await body(cart)
   } finally {

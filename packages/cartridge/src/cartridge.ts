@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
-import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore } from '@cartridge/pager'
+import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore, type RecoveryNote } from '@cartridge/pager'
 import type { CatalogVersion } from '@cartridge/catalog'
 import { Engine, type EngineOptions } from './engine.js'
 import { CommitQueue, untilAborted } from './commit-queue.js'
@@ -256,6 +256,16 @@ export class Cartridge extends FileOps {
   /** Absolute path of the container file (undefined for a custom store). */
   get path(): string | undefined {
     return this.#path
+  }
+
+  /**
+   * Set when open could not use the newest commit as it is: the newest commit failed
+   * verification and the previous one was opened (`skippedTxn` says which was skipped), or a meta
+   * page is damaged. Expected after a crash in the middle of a commit (that commit was never
+   * acknowledged); otherwise a sign of damage worth a `check()`. Undefined for a clean open.
+   */
+  get recovery(): RecoveryNote | undefined {
+    return this.#engine.recovery
   }
 
   /** Whether `close()` was called. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import {
   CoalescingPageStore, NULL_PTR, PAGE_SIZE, Pager, verifyPage,
-  type BlockPtr, type Meta, type PageIO, type PageStore, type PageType,
+  type BlockPtr, type Meta, type PageIO, type PageStore, type PageType, type RecoveryNote,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
 import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
@@ -223,6 +223,11 @@ export class Engine implements ContentIO {
     this.alloc.onCommit(durable)
     this.#committed = this.catalog.version()
     this.#txnMark = this.#savepoint()
+  }
+
+  /** What open had to skip to find an intact commit, if anything. */
+  get recovery(): RecoveryNote | undefined {
+    return this.pager.recovery
   }
 
   /** The last committed meta. */

@@ -3,6 +3,23 @@ import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
 import { decodeMeta, encodeMeta, type Meta } from './meta-page.js'
 
+/**
+ * What open found when it could not use the newest commit as it is: the newest meta page's
+ * commit failed verification (its pages did not all land, or were damaged since) and the
+ * previous commit was opened instead, or a meta page is damaged. After a crash in the middle of
+ * a commit this is expected (that commit was never acknowledged); otherwise it means damage.
+ */
+export interface RecoveryNote {
+  /** The commit the container opened at. */
+  txn: number
+  /** The newer commit that was skipped, when its meta page could be read. */
+  skippedTxn?: number
+  /** One line saying what was skipped and why. */
+  reason: string
+  /** The error that rejected the skipped commit, when there was one. */
+  cause?: unknown
+}
+
 /** Options for {@link Pager.commit}. */
 export interface CommitOptions {
   /** fsync before returning (the commit is durable when this returns). */
@@ -34,6 +51,7 @@ export class Pager {
   #durable: { slot: number; txn: number } = { slot: 1, txn: 0 }
   #meta: Meta | undefined
   #highestTxn = 0
+  #recovery: RecoveryNote | undefined
 
   constructor(store: PageStore) {
     this.store = store
@@ -54,6 +72,11 @@ export class Pager {
   /** Highest txn id found in any valid meta page at recovery (new txns must be above it). */
   get highestTxn(): number {
     return Math.max(this.#highestTxn, this.#meta?.txn ?? 0)
+  }
+
+  /** What {@link recover} had to skip, if anything (undefined when the newest commit opened as it is). */
+  get recovery(): RecoveryNote | undefined {
+    return this.#recovery
   }
 
   /** Writes the first meta (slot 0) of a new container and syncs. Slot 1 stays invalid. */
@@ -89,20 +112,44 @@ export class Pager {
     }
     valid.sort((a, b) => b.meta.txn - a.meta.txn)
     this.#highestTxn = valid[0].meta.txn
+    // A slot that is not a valid meta page and not blank (a new container's second slot is zeros)
+    // held a commit once: it may have been the newest.
+    const damaged = slots.find((s) => !s.decoded.ok && s.decoded.reason !== 'version' && !this.#blank(s.slot, buf))
     let lastError: unknown
+    let skipped: Meta | undefined
     for (const candidate of valid) {
       try {
         verify(candidate.meta)
         this.#durable = { slot: candidate.slot, txn: candidate.meta.txn }
         this.#meta = candidate.meta
+        if (skipped) {
+          const why = lastError instanceof Error ? lastError.message : String(lastError)
+          this.#recovery = {
+            txn: candidate.meta.txn, skippedTxn: skipped.txn, cause: lastError,
+            reason: `the newest commit (${skipped.txn}) did not verify (${why}); opened the previous commit (${candidate.meta.txn})`,
+          }
+        } else if (damaged) {
+          this.#recovery = {
+            txn: candidate.meta.txn,
+            reason: `meta page ${damaged.slot} is damaged (${damaged.decoded.ok ? '' : damaged.decoded.reason}); opened commit ${candidate.meta.txn} from the other one`,
+          }
+        }
         return candidate.meta
       } catch (err) {
         // A commit this version cannot read is not damage: refuse rather than fall back past it.
         if (err instanceof CartridgeError && err.code === ErrorCodes.UNSUPPORTED) throw err
         lastError = err
+        skipped ??= candidate.meta
       }
     }
     throw new CartridgeError(ErrorCodes.CORRUPT, 'no meta page leads to an intact commit', { cause: lastError })
+  }
+
+  /** Whether meta slot `slot` is all zeros (read into `buf`). */
+  #blank(slot: number, buf: Uint8Array): boolean {
+    this.store.read(slot, buf)
+    for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false
+    return true
   }
 
   /** Stages a sealed page to be written by the next commit. */

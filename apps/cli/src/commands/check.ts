@@ -4,7 +4,7 @@ import { println, type Io } from '../io.js'
 
 /** `cartridge check <file>`: verifies the structure (and with `--data` every checksum); exit 1 on a problem. */
 export async function check(io: Io, file: string, flags: { data?: boolean }): Promise<number> {
-  const report = await withCartridge(file, io.cwd, {}, (cart) => cart.check({ data: flags.data === true }))
+  const report = await withCartridge(file, io, {}, (cart) => cart.check({ data: flags.data === true }))
   for (const p of report.problems) println(io.stdout, `problem: ${p}`)
   const what = `${plural(report.files, 'file')}, ${report.usedPages}/${report.totalPages} blocks used`
   if (report.ok) {

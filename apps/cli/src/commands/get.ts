@@ -17,7 +17,7 @@ export interface GetFlags {
  * the directory `path` to `--out` (default: its base name, or the container's slug for `/`).
  */
 export async function get(io: Io, file: string, path: string, flags: GetFlags): Promise<number> {
-  return withCartridge(file, io.cwd, {}, async (cart) => {
+  return withCartridge(file, io, {}, async (cart) => {
     if (flags.recursive && !(await isFile(cart, path))) {
       const out = resolve(io.cwd, flags.out ?? (basename(path) || cart.slug()))
       await copyTree(cart, path, out)
@@ -35,7 +35,7 @@ export async function get(io: Io, file: string, path: string, flags: GetFlags): 
 
 /** `cartridge cat <file> <path...>`: the files, one after another, on stdout. */
 export async function cat(io: Io, file: string, paths: string[]): Promise<number> {
-  return withCartridge(file, io.cwd, {}, async (cart) => {
+  return withCartridge(file, io, {}, async (cart) => {
     for (const p of paths) {
       await cart.metadata(p)
       await toStdout(cart, p, io.stdout)

@@ -7,7 +7,7 @@ import { println, type Io } from '../io.js'
  * vacuum would reclaim; `--json` for scripts.
  */
 export async function info(io: Io, file: string, flags: { json?: boolean }): Promise<number> {
-  const i = await withCartridge(file, io.cwd, {}, (cart) => cart.info())
+  const i = await withCartridge(file, io, {}, (cart) => cart.info())
   if (flags.json) {
     println(io.stdout, JSON.stringify(i, null, 2))
     return 0

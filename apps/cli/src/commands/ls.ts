@@ -19,7 +19,7 @@ const SIZE_WIDTH = 12
  * what snapshot `ref` holds instead of the live state.
  */
 export async function ls(io: Io, file: string, dir: string, flags: LsFlags): Promise<number> {
-  return withCartridge(file, io.cwd, {}, async (cart) => {
+  return withCartridge(file, io, {}, async (cart) => {
     const files = flags.snapshot === undefined ? cart : cart.snapshot(snapshotRef(flags.snapshot))
     const line = async (path: string, shown: string) => {
       if (!flags.long) return println(io.stdout, shown)

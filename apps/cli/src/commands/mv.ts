@@ -7,7 +7,7 @@ import type { Io } from '../io.js'
  * existing directory, `from` moves into it, keeping its name (like mv(1)).
  */
 export async function mv(io: Io, file: string, from: string, to: string): Promise<number> {
-  await withCartridge(file, io.cwd, { write: true }, async (cart) => {
+  await withCartridge(file, io, { write: true }, async (cart) => {
     const name = from.split('/').filter(Boolean).pop() ?? ''
     const into = to.endsWith('/') || (await isDirectory(cart, to))
     await cart.rename(from, into ? `${to.replace(/\/+$/, '')}/${name}` : to)

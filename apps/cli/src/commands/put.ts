@@ -36,7 +36,7 @@ export async function put(io: Io, file: string, sources: string[], flags: PutFla
   for (const s of sources) await collect(io, resolve(io.cwd, s), joinPath(flags.to, basename(resolve(io.cwd, s))), items, skip)
   const total = items.reduce((n, i) => n + i.size, 0)
   const bar = progressBar(io, total, flags.quiet === true, items.length)
-  await withCartridge(file, io.cwd, { write: true }, async (cart) => {
+  await withCartridge(file, io, { write: true }, async (cart) => {
     if (total <= TRANSACTION_LIMIT) {
       // All or nothing. A transaction has no write stream, so each file is read whole (≤ 64 MiB).
       await cart.transaction(async (tx) => {

@@ -11,7 +11,7 @@ export interface RmFlags {
  * deletes directories with everything under them.
  */
 export async function rm(io: Io, file: string, paths: string[], flags: RmFlags): Promise<number> {
-  await withCartridge(file, io.cwd, { write: true }, (cart) =>
+  await withCartridge(file, io, { write: true }, (cart) =>
     cart.transaction(async (tx) => {
       for (const p of paths) await removeOne(tx, p, flags.recursive === true)
     }),

@@ -15,7 +15,7 @@ function label(s: SnapshotInfo): string {
 
 /** `cartridge snapshot create <file> [name]`: snapshots everything committed (default name `snapshot-<id>`). */
 export async function snapshotCreate(io: Io, file: string, name: string | undefined): Promise<number> {
-  const s = await withCartridge(file, io.cwd, { write: true }, (cart) => cart.createSnapshot(name))
+  const s = await withCartridge(file, io, { write: true }, (cart) => cart.createSnapshot(name))
   println(io.stdout, `created snapshot ${label(s)} (${plural(s.fileCount, 'file')})`)
   return 0
 }
@@ -25,7 +25,7 @@ export async function snapshotCreate(io: Io, file: string, name: string | undefi
  * snapshot holds (what deleting it frees); `--json` for scripts.
  */
 export async function snapshotList(io: Io, file: string, flags: { json?: boolean }): Promise<number> {
-  const list = await withCartridge(file, io.cwd, {}, (cart) => cart.listSnapshots())
+  const list = await withCartridge(file, io, {}, (cart) => cart.listSnapshots())
   if (flags.json) {
     println(io.stdout, JSON.stringify(list, null, 2))
     return 0
@@ -44,7 +44,7 @@ export async function snapshotList(io: Io, file: string, flags: { json?: boolean
  * commit; `--save-current-as NAME` first keeps the replaced state as a snapshot, to undo it.
  */
 export async function snapshotRestore(io: Io, file: string, ref: string, flags: { saveCurrentAs?: string }): Promise<number> {
-  const s = await withCartridge(file, io.cwd, { write: true }, (cart) => cart.restoreSnapshot(snapshotRef(ref), { saveCurrentAs: flags.saveCurrentAs }))
+  const s = await withCartridge(file, io, { write: true }, (cart) => cart.restoreSnapshot(snapshotRef(ref), { saveCurrentAs: flags.saveCurrentAs }))
   if (flags.saveCurrentAs !== undefined) println(io.stdout, `saved the replaced state as snapshot ${JSON.stringify(flags.saveCurrentAs)}`)
   println(io.stdout, `restored snapshot ${label(s)} (${plural(s.fileCount, 'file')})`)
   return 0
@@ -52,7 +52,7 @@ export async function snapshotRestore(io: Io, file: string, ref: string, flags: 
 
 /** `cartridge snapshot delete <file> <snapshot>`: deletes it and prints the bytes only it held. */
 export async function snapshotDelete(io: Io, file: string, ref: string): Promise<number> {
-  const { freedBytes } = await withCartridge(file, io.cwd, { write: true }, (cart) => cart.deleteSnapshot(snapshotRef(ref)))
+  const { freedBytes } = await withCartridge(file, io, { write: true }, (cart) => cart.deleteSnapshot(snapshotRef(ref)))
   const hint = freedBytes > 0 ? ' (cartridge vacuum gives it back to the file system)' : ''
   println(io.stdout, `deleted snapshot ${ref}: freed ${formatBytes(freedBytes)}${hint}`)
   return 0
@@ -65,7 +65,7 @@ const MARKS = { added: '+', removed: '-', changed: 'M' } as const
  * between a snapshot and the live state (`to` left out): `+ /added`, `- /removed`, `M /changed`.
  */
 export async function snapshotDiff(io: Io, file: string, from: string, to: string | undefined, flags: { json?: boolean }): Promise<number> {
-  const changes = await withCartridge(file, io.cwd, {}, (cart) =>
+  const changes = await withCartridge(file, io, {}, (cart) =>
     cart.diffSnapshots(snapshotRef(from), to === undefined ? undefined : snapshotRef(to)),
   )
   if (flags.json) {

@@ -32,7 +32,7 @@ export interface SqlCopyFlags {
  * number of statements, runs with nothing printed.
  */
 export async function sql(io: Io, file: string, db: string, text: string, flags: SqlFlags): Promise<number> {
-  return withCartridge(file, io.cwd, { write: !flags.readonly }, async (cart) => {
+  return withCartridge(file, io, { write: !flags.readonly }, async (cart) => {
     if (flags.readonly) await cart.metadata(db) // a read-only open cannot create it: say so plainly
     const conn = cart.sqlite(db, { mode: flags.mode ?? (await detectMode(cart, db)), readonly: flags.readonly === true })
     try {
@@ -68,7 +68,7 @@ export async function sqlExport(io: Io, file: string, db: string, outFile: strin
   let size = 0
   let path = ''
   // Writable: a checkpoint moves the WAL's pages into the database file.
-  await withCartridge(file, io.cwd, { write: true }, async (cart) => {
+  await withCartridge(file, io, { write: true }, async (cart) => {
     path = (await cart.metadata(db)).path
     const mode = await exportMode(cart, path)
     const conn = cart.sqlite(path, { mode, fileMustExist: true })
@@ -107,7 +107,7 @@ export async function sqlImport(io: Io, file: string, source: string, db: string
   await requireSqliteFile(src, source)
   if (existsSync(`${src}-wal`) || existsSync(`${src}-journal`)) settleSource(src)
   const size = (await stat(src)).size
-  await withCartridge(file, io.cwd, { write: true }, async (cart) => {
+  await withCartridge(file, io, { write: true }, async (cart) => {
     if (!flags.force && (await cart.exists(dest))) {
       throw new CartridgeError(ErrorCodes.EXISTS, `${dest} already exists in the container (use --force to replace it)`, { path: dest })
     }

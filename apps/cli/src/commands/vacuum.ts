@@ -62,7 +62,7 @@ export async function vacuum(io: Io, file: string, flags: VacuumFlags, signal?: 
   let movedPages = 0
   let result: VacuumResult
   try {
-    result = await withCartridge(file, io.cwd, { write: true }, (cart) =>
+    result = await withCartridge(file, io, { write: true }, (cart) =>
       cart.vacuum({
         signal: abortSignal,
         onProgress: (p) => {
