@@ -6,6 +6,7 @@ import { DatabaseMount } from './database-mount.js'
 import { EXTENSION_ENTRY, addonPath, loadNative, type NativeBackend, type NativeVfs } from './native.js'
 import type { PagedFile } from './paged-file.js'
 import { Sqlite, sqliteCodeOf } from './sqlite-codes.js'
+import { ErrorCauses } from './error-causes.js'
 
 const HOST_KEY = Symbol.for('@cartridge/vfs.host')
 
@@ -43,6 +44,7 @@ export class SqliteHost {
   #native: NativeVfs | undefined
   #buffer: Uint8Array | undefined
   #Database: DatabaseConstructor | undefined
+  readonly #causes = new ErrorCauses()
 
   private constructor() {}
 
@@ -103,6 +105,7 @@ export class SqliteHost {
     const native = loadNative()
     const require = createRequire(import.meta.url)
     const Database = require('better-sqlite3') as DatabaseConstructor
+    this.#causes.install(Database.SqliteError)
     try {
       this.#buffer = new Uint8Array(native.register(this.#backend()))
     } catch (err) {
@@ -135,6 +138,7 @@ export class SqliteHost {
   #backend(): NativeBackend {
     const fail = (mount: DatabaseMount | undefined, err: unknown, fallback: number): number => {
       if (mount) mount.lastError = err
+      this.#causes.record(err)
       return -sqliteCodeOf(err, fallback)
     }
     /** Runs `body` on an open handle; its result, or the SQLite code of what it threw. */
