@@ -174,6 +174,8 @@ export class CommitQueue {
       return await this.#holder.run(holder, body)
     } finally {
       holder.active = false
+      // Async context tracking costs every promise a little: keep it on only while a body runs.
+      this.#holder.disable()
       this.#exclusive = false
       release()
       const waiting = this.#waiting
