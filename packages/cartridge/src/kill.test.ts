@@ -32,7 +32,7 @@ describe.skipIf(!built)('kill -9 mid-write', () => {
     await expect(Cartridge.open(path)).rejects.toMatchObject({ code: 'CARTRIDGE_LOCKED' })
     p.kill('SIGKILL')
     await new Promise((r) => p.once('exit', r))
-    // The lock of a dead process is stale and is taken over.
+    // The kernel released the dead process's lock with its file descriptors.
     await (await Cartridge.open(path)).close()
   })
 

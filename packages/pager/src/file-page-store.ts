@@ -1,8 +1,13 @@
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, statSync, writeSync, type Stats } from 'node:fs'
 import { CartridgeError, ErrorCodes, toCartridgeError } from '@cartridge/core'
 import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
-import { FileLock } from './file-lock.js'
+import { FileLock, type LockKind } from './file-lock.js'
+
+/** Refuses FIFOs, directories, sockets and devices: reading one could block the event loop for good. */
+function regularFile(stats: Stats, path: string): void {
+  if (!stats.isFile()) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `not a regular file: ${path}`, { path })
+}
 
 /** Options for {@link FilePageStore.open}. */
 export interface FilePageStoreOptions {
@@ -10,6 +15,11 @@ export interface FilePageStoreOptions {
   create?: boolean
   /** Open without writing and without taking the writer lock. */
   readOnly?: boolean
+  /**
+   * The writer lock to take. Default: `'os'` where `@cartridge/file-lock` is built, else `'file'`
+   * (also forced by `CARTRIDGE_LOCK=file` in the environment).
+   */
+  lock?: LockKind
 }
 
 /**
@@ -33,16 +43,32 @@ export class FilePageStore implements PageStore {
     this.#pages = Math.floor(fstatSync(fd).size / PAGE_SIZE)
   }
 
-  /** Opens (or creates) a store over `path`. */
+  /**
+   * Opens (or creates) a store over `path`. A writable store takes the writer lock on the file
+   * before reading anything and fails with `CARTRIDGE_LOCKED` when another writer holds it; a
+   * read-only one takes no lock. Anything but a regular file is refused with
+   * `CARTRIDGE_INVALID_ARGUMENT`.
+   */
   static open(path: string, options: FilePageStoreOptions = {}): FilePageStore {
     const readOnly = options.readOnly ?? false
+    let fd = -1
     let lock: FileLock | undefined
     try {
-      if (!readOnly) lock = FileLock.acquire(path)
-      const fd = openSync(path, options.create ? 'wx+' : readOnly ? 'r' : 'r+')
+      if (options.create) {
+        fd = openSync(path, 'wx+')
+      } else {
+        regularFile(statSync(path), path)
+        // O_NONBLOCK: should the path turn into a FIFO after the stat, opening it must not wait for a writer.
+        fd = openSync(path, (readOnly ? constants.O_RDONLY : constants.O_RDWR) | (constants.O_NONBLOCK ?? 0))
+        regularFile(fstatSync(fd), path)
+      }
+      if (!readOnly) lock = FileLock.acquire(path, fd, options.lock)
       return new FilePageStore(path, fd, readOnly, lock)
     } catch (err) {
       lock?.release()
+      if (fd >= 0) closeSync(fd)
+      // A file this call created is empty: remove it again.
+      if (options.create && fd >= 0) rmSync(path, { force: true })
       if (err instanceof CartridgeError) throw err
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EEXIST') throw new CartridgeError(ErrorCodes.EXISTS, `file already exists: ${path}`, { path, cause: err })
@@ -106,12 +132,10 @@ export class FilePageStore implements PageStore {
 
   close(): void {
     if (this.#fd < 0) return
-    try {
-      closeSync(this.#fd)
-    } finally {
-      this.#fd = -1
-      this.#lock?.release()
-    }
+    const fd = this.#fd
+    this.#fd = -1
+    this.#lock?.release()
+    closeSync(fd)
   }
 
   #check(): void {
