@@ -15,6 +15,10 @@ export interface Allocator {
   readonly totalPages: number
   /** Pages not used by the state being built (includes pages held back until the next durable commit). */
   readonly freePages: number
+  /** Pages {@link allocate} can hand out now: free, and neither held back nor reserved. */
+  readonly availablePages: number
+  /** At most how many pages the next {@link flush} allocates (every map page rewritten). */
+  readonly flushPages: number
   /** Allocates `count` contiguous pages; `undefined` when no such run is free (the caller grows and retries). */
   allocate(count: number): number | undefined
   /**
@@ -38,6 +42,12 @@ export interface Allocator {
   rollback(mark: AllocatorMark): void
   /** The transaction committed: forget undo history; when durable, release held pages. */
   onCommit(durable: boolean): void
+  /**
+   * Every commit before `mark` (taken at the start of the transaction being built) is durable
+   * now: releases the pages freed before it, and keeps held those freed since. Returns how many
+   * pages became available.
+   */
+  releaseBefore(mark: AllocatorMark): number
   /**
    * Allocates `count` contiguous pages that all lie below page `limit`, lowest first (for moving
    * pages toward the start of the container); `undefined` when no such run is free.

@@ -33,6 +33,7 @@ export class BitmapAllocator implements Allocator {
   #held: Uint8Array
   #total: number
   #usedCount = 0
+  #heldCount = 0
   #cursor = 2
   /**
    * What {@link allocateBelow} learnt since the last commit (frees are held until then, so free
@@ -44,6 +45,8 @@ export class BitmapAllocator implements Allocator {
   #log: Undo[] = []
   /** Runs freed from committed state, held until a durable commit. */
   #pending: Array<[number, number]> = []
+  /** Position of `#pending[0]` in the sequence marks count in (entries released early are gone from the front). */
+  #pendingBase = 0
   #leaves: BlockPtr[] = []
   #index: BlockPtr[] = []
   #root: BlockPtr
@@ -97,6 +100,15 @@ export class BitmapAllocator implements Allocator {
 
   get freePages(): number {
     return this.#total - this.#usedCount
+  }
+
+  get availablePages(): number {
+    return this.#total - this.#usedCount - this.#heldCount
+  }
+
+  get flushPages(): number {
+    const leaves = leavesFor(this.#total)
+    return leaves + pointerNodesFor(leaves)
   }
 
   isUsed(page: number): boolean {
@@ -222,7 +234,7 @@ export class BitmapAllocator implements Allocator {
   }
 
   mark(): AllocatorMark {
-    return { log: this.#log.length, pending: this.#pending.length } as Mark
+    return { log: this.#log.length, pending: this.#pendingBase + this.#pending.length } as Mark
   }
 
   rollback(mark: AllocatorMark): void {
@@ -256,7 +268,7 @@ export class BitmapAllocator implements Allocator {
           break
       }
     }
-    this.#pending.length = m.pending
+    this.#pending.length = Math.max(0, m.pending - this.#pendingBase)
     this.#cursor = 2
     this.#lowHints.clear()
   }
@@ -266,8 +278,19 @@ export class BitmapAllocator implements Allocator {
     this.#lowHints.clear()
     if (durable) {
       for (const [s, c] of this.#pending) this.#setHeld(s, c, false)
+      this.#pendingBase += this.#pending.length
       this.#pending = []
     }
+  }
+
+  releaseBefore(mark: AllocatorMark): number {
+    const n = Math.min((mark as Mark).pending - this.#pendingBase, this.#pending.length)
+    if (n <= 0) return 0
+    const before = this.#heldCount
+    for (const [s, c] of this.#pending.splice(0, n)) this.#setHeld(s, c, false)
+    this.#pendingBase += n
+    this.#lowHints.clear()
+    return before - this.#heldCount
   }
 
   flush(io: PageIO): BlockPtr {
@@ -358,8 +381,10 @@ export class BitmapAllocator implements Allocator {
 
   #setHeld(start: number, count: number, held: boolean): void {
     for (let p = start; p < start + count; p++) {
-      if (held) this.#held[p >> 3] |= 1 << (p & 7)
-      else this.#held[p >> 3] &= ~(1 << (p & 7))
+      const bit = 1 << (p & 7)
+      if (((this.#held[p >> 3] & bit) !== 0) === held) continue
+      this.#held[p >> 3] ^= bit
+      this.#heldCount += held ? 1 : -1
     }
   }
 }

@@ -80,6 +80,51 @@ export function runAllocatorSuite(
       expect(a.allocate(6)).toBe(s)
     })
 
+    it('counts available pages: free minus held and reserved', () => {
+      const a = make(20)
+      expect(a.availablePages).toBe(18)
+      const s = a.allocate(6)!
+      a.onCommit(true)
+      a.free(s, 4, { reusable: false })
+      expect({ free: a.freePages, available: a.availablePages }).toEqual({ free: 16, available: 12 })
+      const r = a.reserve(5)!
+      expect(a.availablePages).toBe(7)
+      a.unreserve(r, 5)
+      a.onCommit(true)
+      expect(a.availablePages).toBe(16)
+      expect(a.flushPages).toBeGreaterThanOrEqual(1)
+    })
+
+    it('releaseBefore frees what earlier unsynced commits held, and keeps this transaction\'s frees held', () => {
+      const a = make(12)
+      const s = a.allocate(10)!
+      a.onCommit(true)
+      a.free(s, 3, { reusable: false }) // freed by a commit that is not durable yet
+      a.onCommit(false)
+      const txnStart = a.mark()
+      a.free(s + 3, 2, { reusable: false }) // freed by the transaction being built
+      expect(a.availablePages).toBe(0)
+      const op = a.mark()
+      expect(a.releaseBefore(txnStart)).toBe(3)
+      expect(a.releaseBefore(txnStart)).toBe(0)
+      expect(a.availablePages).toBe(3)
+      const got = a.allocate(3)!
+      expect(got).toBe(s)
+      expect(a.allocate(1)).toBeUndefined()
+      // Rolling back after an early release keeps the release (the commits before are durable)
+      // and undoes what came after the mark exactly.
+      a.rollback(op)
+      expect(a.isUsed(s)).toBe(false)
+      expect(a.availablePages).toBe(3)
+      a.rollback(txnStart)
+      expect(a.isUsed(s + 3)).toBe(true)
+      expect(a.availablePages).toBe(3)
+      // A later durable commit releases only what is still held, once.
+      a.free(s + 3, 2, { reusable: false })
+      a.onCommit(true)
+      expect(a.availablePages).toBe(5)
+    })
+
     it('reuses pages freed within the same transaction at once', () => {
       const a = make(4)
       const s = a.allocate(2)!

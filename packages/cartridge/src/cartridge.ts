@@ -397,8 +397,11 @@ export class Cartridge extends FileOps {
   restoreSnapshot(ref: number | string, options: RestoreOptions = {}): Promise<SnapshotInfo> {
     return this.#exclusiveCommit((e) => {
       this.#refuseWithDatabases('restore a snapshot')
+      // Resolve `ref` before saving: a missing ref is NOT_FOUND and saves nothing, and a ref
+      // that only the snapshot about to be saved would match is not found either.
+      const target = e.findSnapshot(ref)
       if (options.saveCurrentAs !== undefined) e.addSnapshot(options.saveCurrentAs)
-      return snapshotInfo(e.restoreSnapshot(ref))
+      return snapshotInfo(e.restoreSnapshot(target.id))
     })
   }
 

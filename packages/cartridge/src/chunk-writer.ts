@@ -46,11 +46,17 @@ export class ChunkWriter {
   async #storeChunk(): Promise<void> {
     const bytes = this.#buf.subarray(0, this.#fill)
     const pages = Math.ceil(bytes.length / PAGE_SIZE)
-    let page = this.#engine.alloc.reserve(pages)
-    while (page === undefined) {
+    let page = this.#engine.reserveRun(pages)
+    for (let attempt = 0; page === undefined; attempt++) {
       // Growth is committed on its own: a bigger container is harmless if the stream fails later.
+      const before = this.#engine.alloc.totalPages
       await this.#mutate((e) => e.ensureFree(pages))
-      page = this.#engine.alloc.reserve(pages)
+      page = this.#engine.reserveRun(pages)
+      // Room was made without growing, and the commit that made it (or a writer in between)
+      // took it again, twice: the container is full.
+      if (page === undefined && attempt > 0 && this.#engine.alloc.totalPages === before) {
+        throw new CartridgeError(ErrorCodes.FULL, `container is full: no room for a run of ${pages} pages`)
+      }
     }
     this.#chunks.push(storeChunk(this.#engine, page, bytes))
     this.#fill = 0

@@ -97,7 +97,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
   stash(bytes: Uint8Array): StashedPage | undefined {
     const e = this.#engine
     if (e.store.readOnly) return undefined
-    let page = e.alloc.reserve(1)
+    let page = e.reserveRun(1)
     if (page === undefined) {
       // Growth is a commit of its own (harmless if the transaction fails later); not possible
       // while a container transaction holds the writer.
@@ -106,7 +106,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
       } catch {
         return undefined
       }
-      page = e.alloc.reserve(1)
+      page = e.reserveRun(1)
       if (page === undefined) return undefined
     }
     e.store.write(page, bytes)

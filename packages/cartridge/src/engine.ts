@@ -50,6 +50,7 @@ interface Savepoint {
   fileCount: number
   snapshots: SnapshotTable
   rootOverride: BlockPtr | undefined
+  grows: boolean
 }
 
 /** Options of {@link Engine.commit} beyond `sync`. */
@@ -102,6 +103,10 @@ export class Engine implements ContentIO {
   #retainTxn = -1
   /** A catalog root installed whole (restore, vacuum) for the next commit. */
   #rootOverride: BlockPtr | undefined
+  /** Whether the transaction being built holds an operation that may take space (anything but a delete). */
+  #grows = false
+  /** What the running operation is: 'grows' unless it declared itself a delete ({@link shrinks}). */
+  #opKind: 'none' | 'grows' | 'shrinks' = 'none'
   /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
   readonly #direct: PageIO
 
@@ -221,6 +226,7 @@ export class Engine implements ContentIO {
     this.#meta = meta
     this.fileCount = meta.fileCount
     this.alloc.onCommit(durable)
+    this.#grows = false
     this.#committed = this.catalog.version()
     this.#txnMark = this.#savepoint()
   }
@@ -257,12 +263,88 @@ export class Engine implements ContentIO {
     return page
   }
 
+  /**
+   * Allocates `count` contiguous pages: from free space, else by growing, else (with durability
+   * 'none') by syncing the last commit so the pages freed before it can be reused. In a
+   * container at its `maxPages`, an operation that may take space leaves the delete reserve
+   * free (see {@link #fitsAboveReserve}).
+   */
   allocate(count: number): number {
     for (;;) {
+      if (!this.#fitsAboveReserve(count)) {
+        if (this.#releaseHeld()) continue
+        throw this.#fullError(count)
+      }
       const p = this.alloc.allocate(count)
       if (p !== undefined) return p
-      this.#grow(count)
+      if (this.#canGrow(count)) {
+        this.#grow(count)
+        continue
+      }
+      if (this.#releaseHeld()) continue
+      throw this.#fullError(count)
     }
+  }
+
+  /**
+   * Reserves a run outside any transaction (a streamed write's chunk, a database page stash),
+   * as a write that takes space: `undefined` when no run is free above the delete reserve.
+   */
+  reserveRun(count: number): number | undefined {
+    for (;;) {
+      const page = this.#fitsAboveReserve(count, true) ? this.alloc.reserve(count) : undefined
+      if (page !== undefined || !this.#releaseHeld()) return page
+    }
+  }
+
+  /** Marks the running operation as a delete: it gives space back, and may use the delete reserve. */
+  shrinks(): void {
+    if (this.#opKind === 'grows') this.#opKind = 'shrinks'
+  }
+
+  /**
+   * Pages a delete's commit may need when nothing else is free: two catalog paths (a range
+   * delete rewrites the nodes on both of its edges; merges only give pages back), every page of
+   * the free map and of the snapshot table, and one spare.
+   */
+  #deleteReserve(): number {
+    return 2 * this.catalog.height + this.alloc.flushPages + this.#snapshotPages.length + 1
+  }
+
+  /**
+   * Whether `count` more pages leave the delete reserve free: always for a container without a
+   * `maxPages`, and for a delete (or the commit of deletes only). Otherwise the free pages plus
+   * the room left to grow, minus `count`, must cover {@link #deleteReserve}, so a full container
+   * can always be emptied (a copy-on-write delete needs new pages before it gives any back).
+   */
+  #fitsAboveReserve(count: number, grows = this.#grows || this.#opKind === 'grows'): boolean {
+    // (No meta yet while a new container writes its first free map: nothing to keep.)
+    const max = this.#meta?.maxPages ?? 0
+    if (max === 0 || !grows) return true
+    const spare = this.alloc.availablePages + Math.max(0, max - this.alloc.totalPages) - count
+    // The catalog's height costs a node read: look only when the cheap bound does not settle it.
+    const cheap = 2 * 32 + this.alloc.flushPages + this.#snapshotPages.length + 1
+    return spare >= cheap || spare >= this.#deleteReserve()
+  }
+
+  /**
+   * With durability 'none', pages freed by commits since the last sync stay held (a crash falls
+   * back to the synced commit, which may use them). When space runs out, sync the last commit
+   * and release them; the transaction being built keeps its own frees held. Returns whether any
+   * page became available.
+   */
+  #releaseHeld(): boolean {
+    if (this.store.readOnly || !this.pager.syncCommitted()) return false
+    return this.alloc.releaseBefore(this.#txnMark.alloc) > 0
+  }
+
+  #fullError(needed: number): CartridgeError {
+    const max = this.#meta?.maxPages ?? 0
+    return new CartridgeError(
+      ErrorCodes.FULL,
+      `container is full (${this.alloc.totalPages} of at most ${max} pages, ${this.alloc.availablePages} free; ${needed} more needed` +
+        (this.#grows || this.#opKind === 'grows' ? `, and ${this.#deleteReserve()} are kept so files can still be deleted)` : ')'),
+    )
   }
 
   /** Releases a block the state being built no longer references, unless a snapshot may still reference it. */
@@ -298,24 +380,20 @@ export class Engine implements ContentIO {
     return max > 0 && next > max ? max : next
   }
 
-  /** Grows so that a run of `needed` pages fits at the end; fails with `CARTRIDGE_FULL` when it cannot. */
-  #grow(needed: number): void {
-    const total = this.alloc.totalPages
-    const next = this.#growthTarget(needed)
-    if (next < total + needed) {
-      throw new CartridgeError(ErrorCodes.FULL, `container is full (${total} of at most ${this.#meta.maxPages} pages; ${needed} more needed)`)
-    }
-    this.alloc.grow(next)
+  /** Whether growing can make a run of `needed` pages fit at the end. */
+  #canGrow(needed: number): boolean {
+    return this.#growthTarget(needed) >= this.alloc.totalPages + needed
   }
 
-  /** Grows (as one operation) until a run of `pages` pages can be reserved. */
+  /** Grows so that a run of `needed` pages fits at the end; fails with `CARTRIDGE_FULL` when it cannot. */
+  #grow(needed: number): void {
+    if (!this.#canGrow(needed)) throw this.#fullError(needed)
+    this.alloc.grow(this.#growthTarget(needed))
+  }
+
+  /** Grows (as one operation) until a run of `pages` pages can be reserved (see {@link allocate}). */
   ensureFree(pages: number): void {
-    const p = this.alloc.allocate(pages)
-    if (p !== undefined) {
-      this.alloc.free(p, pages, { reusable: true })
-      return
-    }
-    this.#grow(pages)
+    this.alloc.free(this.allocate(pages), pages, { reusable: true })
   }
 
   // ---- operations and commits ---------------------------------------------------------
@@ -323,7 +401,7 @@ export class Engine implements ContentIO {
   #savepoint(): Savepoint {
     return {
       catalogObject: this.catalog, catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount,
-      snapshots: this.#snapshots, rootOverride: this.#rootOverride,
+      snapshots: this.#snapshots, rootOverride: this.#rootOverride, grows: this.#grows,
     }
   }
 
@@ -331,6 +409,7 @@ export class Engine implements ContentIO {
     this.catalog = sp.catalogObject
     this.#setSnapshots(sp.snapshots)
     this.#rootOverride = sp.rootOverride
+    this.#grows = sp.grows
     this.catalog.rollback(sp.catalog)
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
@@ -354,11 +433,17 @@ export class Engine implements ContentIO {
   apply<T>(op: () => T): T {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     const sp = this.#savepoint()
+    const outer = this.#opKind
+    this.#opKind = 'grows'
     try {
-      return op()
+      const result = op()
+      if (this.#opKind === 'grows') this.#grows = true
+      return result
     } catch (err) {
       this.#rollback(sp)
       throw err
+    } finally {
+      this.#opKind = outer
     }
   }
 
@@ -418,6 +503,7 @@ export class Engine implements ContentIO {
       this.fileCount = this.#txnMark.fileCount
       this.#setSnapshots(this.#committedSnapshots)
       this.#rootOverride = undefined
+      this.#grows = false
       this.#trimStore()
       this.catalog = new BTreeCatalog(this, this.#meta.catalogRoot, { cache: this.#nodeCache })
       this.#committed = this.catalog.version()
@@ -482,8 +568,9 @@ export class Engine implements ContentIO {
     else this.fileCount++
   }
 
-  /** Deletes a file. */
+  /** Deletes a file (a delete: it may use the delete reserve). */
   deleteFile(path: string): void {
+    this.shrinks()
     this.guard?.(path)
     const old = this.record(path)
     if (!old) {
@@ -500,8 +587,9 @@ export class Engine implements ContentIO {
     this.fileCount--
   }
 
-  /** Deletes every file under `dir`; returns how many. */
+  /** Deletes every file under `dir`; returns how many (a delete: it may use the delete reserve). */
   deleteTree(dir: string): number {
+    this.shrinks()
     const prefix = directoryPrefix(dir)
     const victims: Array<[string, Uint8Array]> = []
     for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) victims.push([k, v])
@@ -657,6 +745,7 @@ export class Engine implements ContentIO {
 
   /** Deletes snapshot `ref` and frees every page that neither the live state nor another snapshot reaches. */
   deleteSnapshot(ref: number | string): { entry: SnapshotEntry; freedPages: number } {
+    this.shrinks()
     const entry = this.findSnapshot(ref)
     const t = this.#snapshots
     this.#setSnapshots({ nextId: t.nextId, entries: t.entries.filter((s) => s !== entry) })

@@ -58,6 +58,11 @@ export class BTreeCatalog implements Catalog {
     return this.#root !== this.#flushed
   }
 
+  get height(): number {
+    const root = this.#root
+    return root === null ? 0 : this.#store.load(root).level + 1
+  }
+
   get(key: string, at?: CatalogVersion): Uint8Array | undefined {
     if (typeof key !== 'string') invalid('catalog key must be a string')
     return lookup(this.#store, this.#resolve(at), toSortKey(key))?.slice()

@@ -58,4 +58,10 @@ export interface Catalog {
   flush(): BlockPtr
   /** True when there are unflushed changes. */
   readonly dirty: boolean
+  /**
+   * Levels of the working state's tree (0 when empty): how many pages a change to one key
+   * rewrites at most. The container keeps room for two such paths so a delete can commit when
+   * everything else is full.
+   */
+  readonly height: number
 }

@@ -201,6 +201,19 @@ export class Pager {
     this.#meta = meta
   }
 
+  /**
+   * Makes the last commit durable if it is not (one sync). Returns whether it synced. Staged
+   * pages of the transaction being built are not written: they are not part of any commit yet.
+   */
+  syncCommitted(): boolean {
+    const meta = this.meta
+    if (meta.txn === this.#durable.txn) return false
+    this.store.sync()
+    // An unsynced commit writes the slot that does not hold the durable meta.
+    this.#durable = { slot: 1 - this.#durable.slot, txn: meta.txn }
+    return true
+  }
+
   /** Writes staged pages in page order, one write each; `CoalescingPageStore` merges consecutive ones. */
   #writeStaged(): void {
     const pages = [...this.#staged.keys()].sort((a, b) => a - b)

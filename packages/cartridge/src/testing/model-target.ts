@@ -1,0 +1,69 @@
+import { MemoryPageStore } from '@cartridge/pager'
+import { Cartridge } from '../cartridge.js'
+import { tempDir } from './helpers.js'
+import { mismatch } from './model-compare.js'
+import type { ModelConfig } from './model-ops.js'
+import { describeError, isFull, observe } from './model-outcomes.js'
+
+/** A container under test. `reopen` is missing where a harness owns the container (crash trials). */
+export interface Target {
+  cart: Cartridge
+  config: ModelConfig
+  /** The container's file, for a file store. */
+  path?: string
+  reopen?: () => Promise<void>
+  dispose?: () => Promise<void>
+}
+
+let fileCounter = 0
+
+/** A fresh container as `config` says, with `reopen` (close, then open the same bytes or file). */
+export async function openTarget(config: ModelConfig): Promise<Target> {
+  const create = {
+    durability: config.durability, initialBlocks: config.initialBlocks, maxBlocks: config.maxBlocks,
+    growthThresholdPercent: config.growthThresholdPercent, bufferPoolSize: config.bufferPoolSize,
+  }
+  const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize }
+  const fullOK = config.maxBlocks > 0
+  const closeIt = async (cart: Cartridge) => {
+    const got = await observe(cart.close())
+    if (!got.ok && !(fullOK && isFull(got))) mismatch(`close(): ${describeError(got.error)}`)
+  }
+  const afterOpen = (cart: Cartridge) => {
+    if (cart.recovery) mismatch(`reopened after a clean close with a recovery note: ${JSON.stringify(cart.recovery)}`)
+  }
+  if (config.store === 'file') {
+    const tmp = tempDir('cart-model-')
+    const path = tmp.path(`m${fileCounter++}.cart`)
+    const t: Target = {
+      cart: await Cartridge.create('model', 'model', { ...create, path }),
+      config,
+      path,
+      reopen: async () => {
+        await closeIt(t.cart)
+        t.cart = await Cartridge.open(path, reopenOptions)
+        afterOpen(t.cart)
+      },
+      dispose: async () => {
+        await t.cart.close().catch(() => {})
+        tmp.cleanup()
+      },
+    }
+    return t
+  }
+  let store = new MemoryPageStore()
+  const t: Target = {
+    cart: await Cartridge.fromStore(store, { ...create, create: { slug: 'model' } }),
+    config,
+    reopen: async () => {
+      await closeIt(t.cart)
+      store = new MemoryPageStore(store.snapshot())
+      t.cart = await Cartridge.fromStore(store, reopenOptions)
+      afterOpen(t.cart)
+    },
+    dispose: async () => {
+      await t.cart.close().catch(() => {})
+    },
+  }
+  return t
+}
