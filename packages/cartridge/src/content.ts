@@ -18,6 +18,17 @@ export interface ContentIO extends PageIO {
   freeRun(page: number, count: number, txn: number): void
   /** A reusable buffer of one chunk for partial-chunk reads (optional). */
   readonly scratch?: Uint8Array
+  /** The container's size in pages: content outside `[2, pageLimit)` is damage (`CARTRIDGE_CORRUPT`). */
+  readonly pageLimit?: number
+}
+
+/** Reads the stored bytes of a run of chunks starting at `page`, which must lie inside the container. */
+function readStored(io: ContentIO, page: number, into: Uint8Array, path: string): void {
+  const end = page + pagesFor(into.length)
+  if (!(page >= 2 && end <= (io.pageLimit ?? Infinity))) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} points outside the container (page ${page})`, { path, page })
+  }
+  io.store.read(page, into)
 }
 
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
@@ -169,7 +180,7 @@ function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string): void {
 export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
   checkCodec(c, path)
   const bytes = (into ?? new Uint8Array(c.storedLength)).subarray(0, c.storedLength)
-  io.store.read(c.page, bytes)
+  readStored(io, c.page, bytes, path)
   verifyChunk(c, bytes, path)
   return bytes
 }
@@ -262,7 +273,7 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
       bytes += next.storedLength
     }
     const target = out.subarray(pos - offset, pos - offset + bytes)
-    io.store.read(first.page, target)
+    readStored(io, first.page, target, path)
     let at = 0
     for (const c of run) {
       verifyChunk(c, target.subarray(at, at + c.storedLength), path)

@@ -78,6 +78,8 @@ export class Engine implements ContentIO {
   readonly pager: Pager
   readonly options: Required<Omit<EngineOptions, 'cache'>> & { cache: CacheFactory }
   alloc!: Allocator & { mapPages: BlockPtr[] }
+  /** The size of the commit being verified while opening (before the free map is adopted). */
+  #openingPages = 0
   catalog!: Catalog
   /** Transaction being built. */
   txn = 0
@@ -194,6 +196,7 @@ export class Engine implements ContentIO {
     let tablePages: BlockPtr[] = []
     const meta = e.pager.recover((m) => {
       if (m.totalPages < 3 || m.txn < 1) throw new CartridgeError(ErrorCodes.CORRUPT, 'meta page describes an impossible container')
+      e.#openingPages = m.totalPages
       alloc = BitmapAllocator.load(e, m.freeMapRoot, m.totalPages)
       e.#verifyCommit(m, m.catalogRoot)
       tablePages = []
@@ -248,7 +251,15 @@ export class Engine implements ContentIO {
 
   // ---- PageIO / ContentIO -------------------------------------------------------------
 
+  /** Pages of the container: every page a structure or a chunk points to lies in `[2, pageLimit)`. */
+  get pageLimit(): number {
+    return this.alloc?.totalPages ?? this.#openingPages
+  }
+
   read(ptr: BlockPtr, type: PageType | readonly PageType[]): Uint8Array {
+    if (!(ptr.page >= 2 && ptr.page < this.pageLimit)) {
+      throw new CartridgeError(ErrorCodes.CORRUPT, `a pointer to page ${ptr.page} lies outside the container (${this.pageLimit} pages)`, { page: ptr.page })
+    }
     const staged = this.pager.staged(ptr.page)
     if (staged) {
       verifyPage(staged, ptr, type)

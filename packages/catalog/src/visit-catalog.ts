@@ -7,6 +7,8 @@ import { fromSortKey } from './sort-key.js'
 export interface VisitCatalogOptions {
   /** Visit only subtrees whose pointer's birth txn is greater (default -1: all). */
   minTxn?: number
+  /** Called before a node is read: `true` leaves its subtree out (one already walked from another root). */
+  skip?(ptr: BlockPtr): boolean
   /** Called for each visited node, parents first: its pointer, level, and keys (entry keys of a leaf, separators of a branch). */
   onNode?(ptr: BlockPtr, level: number, keys: string[]): void
   /** Called for each entry of each visited leaf, in key order. */
@@ -24,7 +26,7 @@ export function visitCatalog(io: Pick<PageIO, 'read'>, root: BlockPtr, options: 
   const minTxn = options.minTxn ?? -1
   const { onNode, onEntry } = options
   const walk = (ptr: BlockPtr, level: number | undefined, lo: string | undefined, hi: string | undefined): void => {
-    if (ptr.txn <= minTxn) return
+    if (ptr.txn <= minTxn || options.skip?.(ptr)) return
     const node = readNode(io, ptr, level, lo, hi)
     const keys = node.leaf ? node.keys : node.keys.slice(1)
     onNode?.(ptr, node.level, keys.map(fromSortKey))

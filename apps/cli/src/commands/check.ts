@@ -6,11 +6,12 @@ import { println, type Io } from '../io.js'
 export async function check(io: Io, file: string, flags: { data?: boolean }): Promise<number> {
   const report = await withCartridge(file, io, {}, (cart) => cart.check({ data: flags.data === true }))
   for (const p of report.problems) println(io.stdout, `problem: ${p}`)
+  if (report.omittedProblems > 0) println(io.stdout, `… and ${plural(report.omittedProblems, 'more problem')} not listed`)
   const what = `${plural(report.files, 'file')}, ${report.usedPages}/${report.totalPages} blocks used`
   if (report.ok) {
     println(io.stdout, `ok: ${what}${flags.data ? ', data verified' : ''}`)
     return 0
   }
-  println(io.stdout, `${plural(report.problems.length, 'problem')}: ${what}`)
+  println(io.stdout, `${plural(report.problems.length + report.omittedProblems, 'problem')}: ${what}`)
   return 1
 }
