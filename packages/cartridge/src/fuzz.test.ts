@@ -8,8 +8,9 @@ import { tempDir } from './testing/helpers.js'
 /**
  * Hostile-input fuzzing: realistic containers (testing/fuzz-seeds.ts) damaged as disks and copies
  * do, and forged as an attacker would with every checksum recomputed (testing/fuzz-inputs.ts);
- * each input is opened, listed, read (live and every snapshot), checked with data, written to
- * and closed in a child process under a watchdog (testing/fuzz-runner.ts, fuzz-child.mjs).
+ * each input is opened, listed, read (live and every snapshot), checked with data, written to,
+ * deleted from (a file and a snapshot), vacuumed, read again and closed in a child process under
+ * a watchdog (testing/fuzz-runner.ts, fuzz-child.mjs).
  * Required: no hang, no crash, no error without a CARTRIDGE_* code, and for damage no read
  * that returns bytes never written to that path. CARTRIDGE_FUZZ_INPUTS sets the number of
  * inputs (default 2,000), CARTRIDGE_FUZZ_FROM the first index (to replay one).

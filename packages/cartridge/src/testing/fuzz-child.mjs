@@ -59,6 +59,11 @@ async function exercise(job) {
   await attempt('write', () => cart.write('/fuzz/new', seededBytes(70_000, 1)))
   await attempt('delete', () => cart.delete('/fuzz/new'))
   await attempt('createSnapshot', () => cart.createSnapshot('fuzz'))
+  const victim = (await attempt('list', () => cart.list('/')))?.[0]
+  if (victim) await attempt(`delete ${victim}`, () => cart.delete(victim))
+  if (snaps?.length) await attempt('deleteSnapshot', () => cart.deleteSnapshot(snaps[0].id))
+  await attempt('vacuum', () => cart.vacuum())
+  await readFiles('after changes', cart)
   await attempt('close', () => cart.close())
   return { outcome, detail }
 }
