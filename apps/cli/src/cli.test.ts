@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -124,6 +124,50 @@ describe('cartridge CLI', () => {
     expect(r.stderr).not.toContain('    at ')
     expect((await run('get', 'demo', '/nope.txt', '--out', 'nope.txt')).code).toBe(1)
     expect(existsSync(join(dir, 'nope.txt'))).toBe(false)
+  })
+
+  it('get never destroys a local file: refuses to overwrite without --force, replaces whole or not at all', async () => {
+    // In a folder of its own (the put of `.` below lists this test's folder).
+    const own = mkdtempSync(join(tmpdir(), 'cartridge-get-'))
+    try {
+      const box = join(own, 'safe')
+      expect((await run('create', box)).code).toBe(0)
+      expect((await run('put', box, 'hello.txt', 'big.bin', '-q')).code).toBe(0)
+      const keep = join(own, 'keep.txt')
+      writeFileSync(keep, 'mine')
+      const refused = await run('get', box, '/hello.txt', '--out', keep)
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toMatch(/keep\.txt already exists \(use --force to replace it\) \(CARTRIDGE_EXISTS\)/)
+      expect(readFileSync(keep, 'utf8')).toBe('mine')
+      expect((await run('get', box, '/hello.txt', '--out', keep, '--force')).code).toBe(0)
+      expect(readFileSync(keep, 'utf8')).toBe('hello world\n')
+      // A directory as --out (with or without a slash) receives the file under its own name.
+      const into = join(own, 'into')
+      mkdirSync(into)
+      expect((await run('get', box, '/hello.txt', '--out', `${into}/`)).code).toBe(0)
+      expect(readFileSync(join(into, 'hello.txt'), 'utf8')).toBe('hello world\n')
+      expect((await run('get', box, '/big.bin', '--out', into)).code).toBe(0)
+      expect(readFileSync(join(into, 'big.bin')).equals(bigFile)).toBe(true)
+      // A file that cannot be written is reported as what it is, and is not deleted.
+      if (existsSync('/proc/version') && process.getuid?.() !== 0) {
+        const before = readFileSync('/proc/version', 'utf8')
+        const r = await run('get', box, '/hello.txt', '--out', '/proc/version', '--force')
+        expect(r.code).toBe(1)
+        expect(r.stderr).toMatch(/cannot (write|replace|create)[^\n]*\(CARTRIDGE_IO\)/)
+        expect(readFileSync('/proc/version', 'utf8')).toBe(before)
+      }
+      // No partial file is left behind.
+      expect(readdirSync(into).filter((n) => n.includes('.partial'))).toEqual([])
+    } finally {
+      rmSync(own, { recursive: true, force: true })
+    }
+  })
+
+  it('a file that exists is opened by its own name, not with .cart added', async () => {
+    const r = await run('info', join(dir, 'hello.txt'))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`not a cartridge`)
+    expect(r.stderr).not.toContain('hello.txt.cart')
   })
 
   it('a missing container: CARTRIDGE_NOT_FOUND', async () => {

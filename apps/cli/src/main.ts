@@ -91,6 +91,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<path>', 'path in the container')
     .option('-o, --out <target>', 'local file (or directory with -r) to write')
     .option('-r, --recursive', 'copy the directory path and everything under it')
+    .option('-f, --force', 'replace local files that exist')
     .action(run((file: string, path: string, o) => get(io, file, path, o)))
 
   program

@@ -1,10 +1,15 @@
+import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { Cartridge, ErrorCodes, isCartridgeError } from 'cartridge'
 import { println, type Io } from './io.js'
 
-/** Resolves a container argument against `cwd`, appending `.cart` when it is missing. */
+/**
+ * Resolves a container argument against `cwd`: the path as given when it ends with `.cart` or
+ * something exists there (so `info /etc/passwd` speaks of /etc/passwd), else with `.cart` added.
+ */
 export function containerPath(file: string, cwd: string): string {
-  return resolve(cwd, file.endsWith('.cart') ? file : `${file}.cart`)
+  const given = resolve(cwd, file)
+  return file.endsWith('.cart') || existsSync(given) ? given : `${given}.cart`
 }
 
 /** The slug a container file name implies: its base name without `.cart`. */

@@ -34,7 +34,10 @@ export interface CreateOptions extends OpenOptions {
   path?: string
   /** Initial size in 4 KiB blocks (default 3 = 12 KiB). */
   initialBlocks?: number
-  /** Grow when free space falls under this percentage (default 10). */
+  /**
+   * Headroom in percent (default 10): a write too large for the next doubling grows the file to
+   * what it needs plus this much, and `vacuum()` leaves this much free (both at most one growth step).
+   */
   growthThresholdPercent?: number
   /** Largest size in blocks (default 0 = unbounded); writing past it fails with `CARTRIDGE_FULL`. */
   maxBlocks?: number
@@ -62,7 +65,8 @@ export interface CartridgeInfo {
   snapshots: number
   /**
    * Bytes `vacuum()` would give back to the file system: the free blocks, which it moves the
-   * used ones over and cuts off (less a few when free space is too scattered for whole chunks).
+   * used ones over and cuts off, less the headroom it keeps (growthThresholdPercent of the file,
+   * at most one growth step) and a few blocks where free space is too scattered for whole chunks.
    */
   reclaimableBytes: number
 }
@@ -353,7 +357,7 @@ export class Cartridge extends FileOps {
         slug: e.meta.slug, title: e.meta.title, path: this.#path, sizeBytes: totalPages * 4096, totalBlocks: totalPages, freeBlocks: freePages,
         usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
         txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created), snapshots: e.snapshots.length,
-        reclaimableBytes: freePages * PAGE_SIZE,
+        reclaimableBytes: Math.max(0, freePages - e.vacuumHeadroom) * PAGE_SIZE,
       }
     })
   }

@@ -98,7 +98,13 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
         chunks.forEach((c, i) => {
           checkChunk(c, i, r, key)
           size += c.logicalLength
-          if (claim(c.page, chunkPages(c), `${who}${key}`, c.txn, shared) && options.data) loadChunk(e, c, key)
+          if (!claim(c.page, chunkPages(c), `${who}${key}`, c.txn, shared) || !options.data) return
+          // Bad content is one problem; the file's other chunks are still accounted for.
+          try {
+            loadChunk(e, c, key)
+          } catch (err) {
+            problems.add(`${who}${key}: ${(err as Error).message}`)
+          }
         })
         if (r.kind !== RecordKind.INLINE && size !== r.size) problems.add(`${who}${key}: chunks hold ${size} bytes, record says ${r.size}`)
       } catch (err) {

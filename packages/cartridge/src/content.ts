@@ -20,6 +20,8 @@ export interface ContentIO extends PageIO {
   readonly scratch?: Uint8Array
   /** The container's size in pages: content outside `[2, pageLimit)` is damage (`CARTRIDGE_CORRUPT`). */
   readonly pageLimit?: number
+  /** Grows once so that `pages` more fit, ahead of a write of known size (optional). */
+  makeRoom?(pages: number): void
 }
 
 /** Reads the stored bytes of a run of chunks starting at `page`, which must lie inside the container. */
@@ -92,6 +94,7 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
     return { kind: RecordKind.INLINE, chunkShift: CHUNK_SHIFT, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
   }
   const chunks: ChunkRecord[] = []
+  io.makeRoom?.(pagesFor(data.length) + 2)
   // Chunks allocated back to back are written with one store call (up to 8 MiB).
   let runStart = 0
   const flushRun = (upTo: number) => {

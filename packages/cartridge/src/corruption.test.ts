@@ -38,6 +38,8 @@ describe('corruption', () => {
     const report = await broken.check({ data: true })
     expect(report.ok).toBe(false)
     expect(report.problems.join('\n')).toMatch(/victim.*checksum/)
+    // One bad chunk is one problem: the file's other chunks are not reported as leaks.
+    expect(report.problems).toHaveLength(1)
     await broken.close()
   })
 
@@ -96,6 +98,24 @@ describe('corruption', () => {
     await cart.close()
     writeFileSync(good, readFileSync(good).subarray(0, 5000))
     await expect(Cartridge.open(good)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT' })
+  })
+
+  it('what is not a container says what it is', async () => {
+    const text = tmp.path('notes.txt')
+    writeFileSync(text, 'x'.repeat(1221))
+    await expect(Cartridge.open(text)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT', message: expect.stringMatching(/wrong magic/) })
+    const empty = tmp.path('empty.cart')
+    writeFileSync(empty, '')
+    await expect(Cartridge.open(empty)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT', message: expect.stringMatching(/empty/) })
+    const real = tmp.path('real.cart')
+    await (await Cartridge.create('real', 'R', { path: real })).close()
+    const cut = tmp.path('cut.cart')
+    writeFileSync(cut, readFileSync(real).subarray(0, 5000))
+    await expect(Cartridge.open(cut)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT', message: expect.stringMatching(/truncated/) })
+    await expect(Cartridge.open(tmp.dir)).rejects.toMatchObject({ code: 'CARTRIDGE_IS_A_DIRECTORY', message: expect.stringMatching(/is a directory/) })
+    await expect(Cartridge.create('x', 'X', { path: tmp.path('no/such/folder/x.cart') })).rejects.toMatchObject({
+      code: 'CARTRIDGE_NOT_FOUND', message: expect.stringMatching(/folder .*no\/such\/folder does not exist/),
+    })
   })
 
   it('random byte flips never crash or hang: every outcome is data or a CARTRIDGE_* error', async () => {

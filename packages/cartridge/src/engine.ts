@@ -57,8 +57,6 @@ interface Savepoint {
 export interface EngineCommitOptions {
   /** Sync new pages before the meta page (pages moved with their birth txn kept need it). */
   barrier?: boolean
-  /** Do not grow the container at this commit even when free space is low (vacuum). */
-  noGrow?: boolean
 }
 
 interface CachedPage {
@@ -381,14 +379,46 @@ export class Engine implements ContentIO {
   }
 
   /**
-   * The size to grow to so that `needed` more pages fit: doubles, in steps of at most
-   * maxGrowthPages (more when `needed` is larger), capped at the container's maxPages.
+   * The size to grow to so that `needed` more pages fit (spec §15): the first size of the
+   * sequence 3 × 2^k pages (12 KiB, 24 KiB, … doubling) that fits, until the file reaches
+   * maxGrowthPages, then maxGrowthPages more at a time. A write larger than the container (or
+   * than a step) grows it to what it needs plus growthThresholdPercent of that (at most one
+   * step) as headroom. Capped at the container's maxPages.
    */
   #growthTarget(needed: number): number {
     const total = this.alloc.totalPages
-    const next = total + Math.max(needed, Math.min(total, this.options.maxGrowthPages))
+    const step = this.options.maxGrowthPages
+    const min = total + needed
+    let next = total + step
+    if (total < step) {
+      let seq = 3
+      while (seq < min) seq *= 2
+      next = Math.min(seq, next)
+    }
+    // A write larger than the container itself, or than a step: sized to it, plus headroom.
+    if (needed > total || next < min) next = min + Math.min(Math.ceil((min * this.#meta.growthThresholdPercent) / 100), step)
     const max = this.#meta.maxPages
     return max > 0 && next > max ? max : next
+  }
+
+  /**
+   * Free pages a vacuum leaves at the end of the file (spec §15): growthThresholdPercent of the
+   * file, at most one growth step, so the writes after a vacuum do not grow it straight back.
+   */
+  get vacuumHeadroom(): number {
+    const used = this.alloc.totalPages - this.alloc.freePages
+    const t = this.#meta.growthThresholdPercent
+    return Math.min(Math.ceil((used * t) / (100 - t)), this.options.maxGrowthPages)
+  }
+
+  /**
+   * Grows once so that `pages` more pages fit, for a write whose size is known: it then ends in a
+   * file sized to it (plus headroom) rather than doubling past it on the way. Best effort: at
+   * `maxPages` the write's own allocations report FULL.
+   */
+  makeRoom(pages: number): void {
+    const short = pages - this.alloc.availablePages
+    if (short > 0 && this.#canGrow(short) && this.#fitsAboveReserve(short)) this.alloc.grow(this.#growthTarget(short))
   }
 
   /** Whether growing can make a run of `needed` pages fit at the end. */
@@ -473,11 +503,6 @@ export class Engine implements ContentIO {
   commit(sync: boolean, options: EngineCommitOptions = {}): void {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     try {
-      const threshold = this.#meta.growthThresholdPercent
-      if (!options.noGrow && this.dirty && this.alloc.freePages * 100 < this.alloc.totalPages * threshold) {
-        const next = this.#growthTarget(0)
-        if (next > this.alloc.totalPages) this.alloc.grow(next)
-      }
       const catalogRoot = this.catalog.dirty ? this.catalog.flush() : (this.#rootOverride ?? this.#meta.catalogRoot)
       let snapshotsRoot = this.#meta.snapshotsRoot
       let tablePages = this.#snapshotPages

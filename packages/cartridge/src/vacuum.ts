@@ -64,7 +64,7 @@ function moveStep(e: Engine, limit: number, step: number): number {
     e.abort()
     return 0
   }
-  e.commit(true, { barrier: true, noGrow: true })
+  e.commit(true, { barrier: true })
   e.dropCaches()
   return moved
 }
@@ -78,7 +78,8 @@ function truncate(e: Engine): boolean {
   const freeBelow = size - (e.alloc.totalPages - e.alloc.freePages)
   const mapPages = Math.ceil(size / PAGES_PER_LEAF) + 1
   if (freeBelow < mapPages) size += mapPages - freeBelow
-  size = Math.max(size, 3)
+  // Leave some room, so the next writes do not grow the file straight back.
+  size = Math.max(size, 3, e.alloc.totalPages - e.alloc.freePages + e.vacuumHeadroom)
   if (size >= e.alloc.totalPages) return false
   try {
     e.apply(() => {
@@ -90,7 +91,7 @@ function truncate(e: Engine): boolean {
     if (err instanceof CartridgeError && err.code === ErrorCodes.INVALID_ARGUMENT) return false
     throw err
   }
-  e.commit(true, { noGrow: true })
+  e.commit(true)
   if (e.store.pageCount() > e.alloc.totalPages) e.store.resize(e.alloc.totalPages)
   return true
 }
@@ -105,7 +106,8 @@ export interface VacuumHost {
 /**
  * Compacts a container: frees pages nothing references, moves the blocks that lie beyond the
  * used size into free pages below it (live state and snapshots together, in steps of one synced
- * commit each), then shrinks the container to its last used page and truncates the file. Every
+ * commit each), then shrinks the container to its last used page (plus headroom: see
+ * `Engine.vacuumHeadroom`) and truncates the file. Every
  * step is a commit, so a crash or an abort leaves a consistent container at the last step, and
  * a later vacuum goes on from there.
  */

@@ -1,4 +1,5 @@
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, statSync, writeSync, type Stats } from 'node:fs'
+import { dirname } from 'node:path'
 import { CartridgeError, ErrorCodes, toCartridgeError } from '@cartridge/core'
 import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
@@ -6,7 +7,8 @@ import { FileLock, type LockKind } from './file-lock.js'
 
 /** Refuses FIFOs, directories, sockets and devices: reading one could block the event loop for good. */
 function regularFile(stats: Stats, path: string): void {
-  if (!stats.isFile()) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `not a regular file: ${path}`, { path })
+  if (stats.isDirectory()) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `not a cartridge: ${path} is a directory`, { path })
+  if (!stats.isFile()) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `not a cartridge: ${path} is not a regular file`, { path })
 }
 
 /** Options for {@link FilePageStore.open}. */
@@ -72,7 +74,10 @@ export class FilePageStore implements PageStore {
       if (err instanceof CartridgeError) throw err
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EEXIST') throw new CartridgeError(ErrorCodes.EXISTS, `file already exists: ${path}`, { path, cause: err })
-      if (code === 'ENOENT') throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such container: ${path}`, { path, cause: err })
+      if (code === 'ENOENT') {
+        const why = options.create ? `cannot create ${path}: the folder ${dirname(path)} does not exist` : `no such container: ${path}`
+        throw new CartridgeError(ErrorCodes.NOT_FOUND, why, { path, cause: err })
+      }
       throw toCartridgeError(err, 'open', path)
     }
   }

@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
-import { decodeMeta, encodeMeta, type Meta } from './meta-page.js'
+import { MAGIC, decodeMeta, encodeMeta, type Meta } from './meta-page.js'
 
 /**
  * What open found when it could not use the newest commit as it is: the newest meta page's
@@ -97,7 +97,7 @@ export class Pager {
    */
   recover(verify: (meta: Meta) => void): Meta {
     const size = this.store.pageCount()
-    if (size < 2) throw new CartridgeError(ErrorCodes.CORRUPT, `not a cartridge: file is ${size === 0 ? 'empty' : 'too short'}`)
+    if (size < 2) throw new CartridgeError(ErrorCodes.CORRUPT, `not a cartridge: ${this.#describeShort()}`)
     const buf = new Uint8Array(PAGE_SIZE)
     const slots = [0, 1].map((slot) => {
       this.store.read(slot, buf)
@@ -143,6 +143,19 @@ export class Pager {
       }
     }
     throw new CartridgeError(ErrorCodes.CORRUPT, 'no meta page leads to an intact commit', { cause: lastError })
+  }
+
+  /** What a store of fewer than two pages holds: nothing, a cut-off container, or something else. */
+  #describeShort(): string {
+    const head = new Uint8Array(PAGE_SIZE)
+    try {
+      this.store.read(0, head)
+    } catch {
+      return 'file is empty'
+    }
+    if (head.every((b) => b === 0)) return 'file is empty (or all zeros)'
+    if (MAGIC.every((b, i) => head[i] === b)) return 'file is truncated (shorter than its two meta pages)'
+    return 'wrong magic (file is shorter than a container and does not start like one)'
   }
 
   /** Whether meta slot `slot` is all zeros (read into `buf`). */

@@ -1,15 +1,16 @@
-import { createWriteStream } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
 import { CartridgeError, ErrorCodes, directoryPrefix, normalizePath, type Cartridge } from 'cartridge'
 import { isFile, withCartridge } from '../open.js'
 import type { Io } from '../io.js'
+import { makeFolder, resolveOutput, writeOutput } from '../output-file.js'
 
 export interface GetFlags {
   out?: string
   recursive?: boolean
+  /** Replace files that exist (otherwise CARTRIDGE_EXISTS). */
+  force?: boolean
 }
 
 /**
@@ -20,14 +21,16 @@ export async function get(io: Io, file: string, path: string, flags: GetFlags): 
   return withCartridge(file, io, {}, async (cart) => {
     if (flags.recursive && !(await isFile(cart, path))) {
       const out = resolve(io.cwd, flags.out ?? (basename(path) || cart.slug()))
-      await copyTree(cart, path, out)
+      await copyTree(cart, path, out, flags.force === true)
       return 0
     }
     await cart.metadata(path) // fail early (missing, or a directory) before touching the output
     if (flags.out === undefined && !flags.recursive) {
       await toStdout(cart, path, io.stdout)
     } else {
-      await toFile(cart, path, resolve(io.cwd, flags.out ?? basename(path)))
+      const name = basename(path)
+      const target = flags.out === undefined ? resolve(io.cwd, name) : resolve(io.cwd, flags.out) + (flags.out.endsWith('/') ? '/' : '')
+      await toFile(cart, path, await resolveOutput(target, name, flags.force === true))
     }
     return 0
   })
@@ -48,22 +51,18 @@ async function toStdout(cart: Cartridge, path: string, stdout: Writable): Promis
   await pipeline(cart.createReadStream(path), stdout, { end: false })
 }
 
+/** Copies a container file to `out` (resolved already): complete, or not at all. */
 async function toFile(cart: Cartridge, path: string, out: string): Promise<void> {
-  await mkdir(dirname(out), { recursive: true })
-  try {
-    await pipeline(cart.createReadStream(path), createWriteStream(out))
-  } catch (err) {
-    await rm(out, { force: true })
-    throw err
-  }
+  await writeOutput(out, (stream) => pipeline(cart.createReadStream(path), stream))
 }
 
-async function copyTree(cart: Cartridge, dir: string, out: string): Promise<void> {
+async function copyTree(cart: Cartridge, dir: string, out: string, force: boolean): Promise<void> {
   if (!(await cart.exists(dir))) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${dir}`, { path: dir })
   const prefix = directoryPrefix(normalizePath(dir))
-  await mkdir(out, { recursive: true })
+  await makeFolder(out)
   for await (const p of cart.scan(dir)) {
     // Container paths are normalized (no `..`), so the join cannot leave `out`.
-    await toFile(cart, p, join(out, ...p.slice(prefix.length).split('/')))
+    const parts = p.slice(prefix.length).split('/')
+    await toFile(cart, p, await resolveOutput(join(out, ...parts), parts[parts.length - 1], force))
   }
 }
