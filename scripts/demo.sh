@@ -10,7 +10,10 @@ out="${DEMO_DIR:-$PWD/demo-out}"
 rm -rf "$out" && mkdir -p "$out/input/docs"
 repo="$PWD"
 cartridge() { node "$repo/apps/cli/dist/index.js" "$@"; }
-step() { printf '\n\033[1m$ cartridge %s\033[0m\n' "$*"; cartridge "$@"; }
+# Echo each command as it could be typed (arguments quoted where needed); bold only on a terminal.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+quoted() { local out='' a; for a in "$@"; do if [[ $a =~ ^[A-Za-z0-9_./:=@%+-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi; done; printf '%s' "$out"; }
+step() { printf '\n%s$ cartridge%s%s\n' "$bold" "$(quoted "$@")" "$plain"; cartridge "$@"; }
 
 echo "Hello, Cartridge!" > "$out/input/readme.txt"
 printf '# Guide\n\nOne file, many files inside.\n' > "$out/input/docs/guide.md"
@@ -25,7 +28,7 @@ step cat notes.cart /readme.txt
 step get notes.cart /docs/data.bin --out data.copy
 cmp input/docs/data.bin data.copy && echo "data.bin round-tripped byte-identical"
 step mv notes.cart /docs/guide.md /docs/guide-v2.md
-step sql notes.cart /app.db "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT)"
+step sql notes.cart /app.db --create "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT)"
 step sql notes.cart /app.db "INSERT INTO notes (title, body) VALUES ('first', 'SQLite lives in the container'), ('second', 'beside the files')"
 step sql notes.cart /app.db "SELECT id, title, body FROM notes ORDER BY id"
 step sql export notes.cart /app.db app-export.db

@@ -41,6 +41,18 @@ describe('README examples', () => {
     })
   })
 
+  // The README's code must run as plain JavaScript on the oldest supported Node, not only
+  // through a TypeScript transform (which would hide, for example, `await using` on Node 20).
+  it('every TypeScript example is also valid JavaScript for this Node', () => {
+    mkdirSync(snippetDir, { recursive: true })
+    blocks.forEach((block, i) => {
+      if (block.lang !== 'ts') return
+      const file = join(snippetDir, `syntax-${i}.mjs`)
+      writeFileSync(file, block.code)
+      expect(() => execFileSync(process.execPath, ['--check', file], { stdio: 'pipe' }), `example ${i}`).not.toThrow()
+    })
+  })
+
   const cliBlocks = blocks.filter((b) => b.lang === 'sh' && b.code.trim().startsWith('cartridge '))
   it.skipIf(!existsSync(cli))('CLI examples run', () => {
     expect(cliBlocks.length).toBeGreaterThan(0)

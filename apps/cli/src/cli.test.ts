@@ -163,6 +163,22 @@ describe('cartridge CLI', () => {
     }
   })
 
+  it('put: a missing source is CARTRIDGE_NOT_FOUND naming it; a source named twice is put once', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'cartridge-put-'))
+    try {
+      const box = join(own, 'twice')
+      expect((await run('create', box)).code).toBe(0)
+      const missing = await run('put', box, join(own, 'nope.txt'))
+      expect(missing.code).toBe(1)
+      expect(missing.stderr).toMatch(/^cartridge: no such file or directory to put: .*nope\.txt \(CARTRIDGE_NOT_FOUND\)\n$/)
+      const twice = await run('put', box, 'docs', 'docs')
+      expect(twice.code).toBe(0)
+      expect(twice.stderr).toMatch(/^put 3 files/)
+    } finally {
+      rmSync(own, { recursive: true, force: true })
+    }
+  })
+
   it('a file that exists is opened by its own name, not with .cart added', async () => {
     const r = await run('info', join(dir, 'hello.txt'))
     expect(r.code).toBe(1)
@@ -192,8 +208,10 @@ describe('cartridge CLI', () => {
   it('usage errors exit 2; --help exits 0', async () => {
     const missing = await run('get', 'demo')
     expect(missing.code).toBe(2)
-    expect(missing.stderr).toMatch(/^cartridge: missing required argument 'path'/)
-    expect((await run('frobnicate')).code).toBe(2)
+    expect(missing.stderr).toMatch(/^cartridge: missing required argument 'path' \(CARTRIDGE_USAGE\)\n/)
+    const unknown = await run('frobnicate')
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/^cartridge: unknown command 'frobnicate' \(CARTRIDGE_USAGE\)\n/)
     expect((await run('create', 'x', '--max-blocks', 'lots')).code).toBe(2)
     const help = await run('--help')
     expect(help.code).toBe(0)

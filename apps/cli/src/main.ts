@@ -50,7 +50,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`cartridge: ${s.replace(/^error: /, '')}`),
+      // A usage error (exit 2) carries a code like every other error, for scripts to match.
+      outputError: (s, write) => write(`cartridge: ${s.replace(/^error: /, '').trimEnd()} (CARTRIDGE_USAGE)\n`),
     })
     .showHelpAfterError('(see cartridge --help)')
     .helpCommand(true)
@@ -187,9 +188,10 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .description('run SQL on a SQLite database in the container; export or import database files')
     .usage('[options] <cart> <db> <sql>\n       cartridge sql export [options] <cart> <db> <out-file>\n       cartridge sql import [options] <cart> <file.db> [db]')
     .argument('<cart>', 'container file')
-    .argument('<db>', 'database in the container, e.g. /app.db (created when missing)')
+    .argument('<db>', 'database in the container, e.g. /app.db')
     .argument('<sql>', 'SQL: one statement returning rows prints them; anything else (any number of statements) prints nothing')
     .addOption(new Option('--mode <mode>', "journal mode (default: the database's own; atomic for a new one)").choices(['atomic', 'wal']))
+    .option('--create', 'create the database if it does not exist')
     .option('--readonly', 'open the container and the database read-only')
     .option('--json', 'print rows as a JSON array of objects (blobs as base64)')
     .addOption(new Option('--csv', 'print rows as CSV with a header line (blobs as hex)').conflicts('json'))

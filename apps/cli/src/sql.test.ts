@@ -26,7 +26,7 @@ type Run = Awaited<ReturnType<typeof setup>>['run']
 /** Creates /app.db with table t (id, name, score, data) and three rows. */
 async function seed(run: Run, ...extra: string[]) {
   const r = await run(
-    'sql', 'box', '/app.db', ...extra,
+    'sql', 'box', '/app.db', '--create', ...extra,
     `CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB);
      INSERT INTO t VALUES (1, 'alice', 3.5, x'00ff');
      INSERT INTO t VALUES (2, NULL, -1, NULL);
@@ -156,6 +156,10 @@ describe('cartridge sql', () => {
     const absent = await run('sql', 'box', '/other.db', '--readonly', 'SELECT 1')
     expect(absent.code).toBe(1)
     expect(absent.stderr).toContain('(CARTRIDGE_NOT_FOUND)')
+    // A mistyped name creates nothing: a new database needs --create.
+    const typo = await run('sql', 'box', '/ap.db', 'SELECT 1')
+    expect(typo.code).toBe(1)
+    expect(typo.stderr).toBe('cartridge: no database /ap.db in the container (use --create to make a new one) (CARTRIDGE_NOT_FOUND)\n')
     expect((await run('ls', 'box')).stdout).toBe('app.db\n')
     expect((await run('sql', 'box', '/app.db', '--csv', 'SELECT name FROM t WHERE id = 1')).stdout).toBe('name\nalice\n')
   })

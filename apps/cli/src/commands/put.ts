@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import type { Cartridge } from 'cartridge'
+import { CartridgeError, ErrorCodes, type Cartridge } from 'cartridge'
 import { containerPath, withCartridge } from '../open.js'
 import { formatBytes, plural } from '../format.js'
 import { counter, progressBar, type ProgressBar } from '../progress.js'
@@ -66,8 +66,13 @@ async function putOne(cart: Cartridge, item: PutItem, bar: ProgressBar | undefin
 
 /** Adds `local` (a file, or a directory walked recursively) to `out`, destined for `dest`. */
 async function collect(io: Io, local: string, dest: string, out: PutItem[], skip: Set<string>): Promise<void> {
+  // Each local file or directory once, however often it is named (`put box d d`).
   if (skip.has(local)) return
-  const st = await stat(local)
+  skip.add(local)
+  const st = await stat(local).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory to put: ${local}`, { path: local, cause: err })
+    throw new CartridgeError(ErrorCodes.IO, `cannot read ${local}: ${err.code ?? err.message}`, { path: local, cause: err })
+  })
   if (st.isFile()) {
     out.push({ local, dest, size: st.size })
     return

@@ -17,6 +17,8 @@ const MODE_BYTE = 18
 export interface SqlFlags {
   mode?: DatabaseMode
   readonly?: boolean
+  /** Create the database when it does not exist (otherwise CARTRIDGE_NOT_FOUND). */
+  create?: boolean
   json?: boolean
   csv?: boolean
 }
@@ -33,7 +35,14 @@ export interface SqlCopyFlags {
  */
 export async function sql(io: Io, file: string, db: string, text: string, flags: SqlFlags): Promise<number> {
   return withCartridge(file, io, { write: !flags.readonly }, async (cart) => {
-    if (flags.readonly) await cart.metadata(db) // a read-only open cannot create it: say so plainly
+    // A mistyped name must not leave a new, empty database behind: creating one is asked for.
+    if (!flags.create) {
+      await cart.metadata(db).catch((err) => {
+        if (!isCartridgeError(err, ErrorCodes.NOT_FOUND)) throw err
+        const hint = flags.readonly ? '' : ' (use --create to make a new one)'
+        throw new CartridgeError(ErrorCodes.NOT_FOUND, `no database ${db} in the container${hint}`, { path: db, cause: err })
+      })
+    }
     const conn = cart.sqlite(db, { mode: flags.mode ?? (await detectMode(cart, db)), readonly: flags.readonly === true })
     try {
       const stmt = prepareSingle(conn, text)
