@@ -179,6 +179,46 @@ describe('cartridge CLI', () => {
     }
   })
 
+  it('--json on ls, check, put, get, rm, mv and snapshot create|delete prints the documented shape', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'cartridge-json-'))
+    const json = async (...argv: string[]) => {
+      const r = await run(...argv, '--json')
+      expect(r, argv.join(' ')).toMatchObject({ code: 0, stderr: '' })
+      return JSON.parse(r.stdout)
+    }
+    try {
+      const box = join(own, 'j')
+      expect((await run('create', box)).code).toBe(0)
+      expect(await json('put', box, 'hello.txt', 'docs', '--to', '/in')).toEqual({
+        files: 4, bytes: 12 + 4 + 4 + 4, paths: ['/in/hello.txt', '/in/docs/a.md', '/in/docs/b.md', '/in/docs/deep/c.txt'],
+      })
+      const listed = await json('ls', box, '/in')
+      expect(listed).toEqual([
+        { path: '/in/docs', kind: 'dir' },
+        { path: '/in/hello.txt', kind: 'file', size: 12, modified: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      ])
+      expect((await json('ls', box, '/in', '-r')).map((e: { path: string }) => e.path)).toEqual(['/in/docs/a.md', '/in/docs/b.md', '/in/docs/deep/c.txt', '/in/hello.txt'])
+      expect(await json('ls', box, '/nothing-here/', '-r').catch(() => 'missing')).toBe('missing')
+      const report = await json('check', box, '--data')
+      expect(report).toMatchObject({ ok: true, problems: [], omittedProblems: 0, files: 4 })
+      expect(await json('mv', box, '/in/hello.txt', '/in/docs')).toEqual({ from: '/in/hello.txt', to: '/in/docs/hello.txt' })
+      expect(await json('get', box, '/in/docs', '-r', '--out', join(own, 'out'))).toEqual({
+        files: [
+          { path: '/in/docs/a.md', out: join(own, 'out', 'a.md'), bytes: 4 },
+          { path: '/in/docs/b.md', out: join(own, 'out', 'b.md'), bytes: 4 },
+          { path: '/in/docs/deep/c.txt', out: join(own, 'out', 'deep', 'c.txt'), bytes: 4 },
+          { path: '/in/docs/hello.txt', out: join(own, 'out', 'hello.txt'), bytes: 12 },
+        ],
+      })
+      expect((await run('get', box, '/in/docs/a.md', '--json')).stderr).toMatch(/--json needs --out or -r.*\(CARTRIDGE_INVALID_ARGUMENT\)/)
+      expect(await json('snapshot', 'create', box, 'one')).toMatchObject({ id: 1, name: 'one', fileCount: 4 })
+      expect(await json('rm', box, '/in/docs/a.md')).toEqual({ deleted: ['/in/docs/a.md'] })
+      expect(await json('snapshot', 'delete', box, 'one')).toEqual({ snapshot: 'one', freedBytes: expect.any(Number) })
+    } finally {
+      rmSync(own, { recursive: true, force: true })
+    }
+  })
+
   it('a file that exists is opened by its own name, not with .cart added', async () => {
     const r = await run('info', join(dir, 'hello.txt'))
     expect(r.code).toBe(1)

@@ -74,6 +74,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('-l, --long', 'show size and modification time (UTC)')
     .option('-r, --recursive', 'list every file path below dir')
     .option('--snapshot <snapshot>', 'list what a snapshot (an id, or a name) holds instead of the live state')
+    .option('--json', 'print a JSON array: { path, kind, size, modified } per entry (-r: every file)')
     .action(run((file: string, dir: string, o) => ls(io, file, dir, o)))
 
   program
@@ -83,6 +84,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<source...>', 'local files or directories')
     .option('--to <dir>', 'directory in the container to copy into', '/')
     .option('-q, --quiet', 'no progress bar and no summary')
+    .option('--json', 'print JSON: { files, bytes, paths }')
     .action(run((file: string, sources: string[], o) => put(io, file, sources, o)))
 
   program
@@ -93,6 +95,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('-o, --out <target>', 'local file (or directory with -r) to write')
     .option('-r, --recursive', 'copy the directory path and everything under it')
     .option('-f, --force', 'replace local files that exist')
+    .option('--json', 'with --out or -r: print JSON { files: [{ path, out, bytes }] }')
     .action(run((file: string, path: string, o) => get(io, file, path, o)))
 
   program
@@ -108,6 +111,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'container file')
     .argument('<path...>', 'paths in the container')
     .option('-r, --recursive', 'delete directories and everything under them')
+    .option('--json', 'print JSON: { deleted: [path…] }')
     .action(run((file: string, paths: string[], o) => rm(io, file, paths, o)))
 
   program
@@ -116,7 +120,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'container file')
     .argument('<from>', 'path in the container')
     .argument('<to>', 'new path, or an existing directory')
-    .action(run((file: string, from: string, to: string) => mv(io, file, from, to)))
+    .option('--json', 'print JSON: { from, to }')
+    .action(run((file: string, from: string, to: string, o) => mv(io, file, from, to, o)))
 
   program
     .command('info')
@@ -130,6 +135,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .description('verify the container structure; exit 1 if a problem is found')
     .argument('<file>', 'container file')
     .option('--data', 'also read every chunk and verify its checksum')
+    .option('--json', 'print the report as JSON (exit status as without it)')
     .action(run((file: string, o) => check(io, file, o)))
 
   const snapshotCommand = program
@@ -141,7 +147,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .description('snapshot everything committed so far (it costs a few blocks, not a copy)')
     .argument('<file>', 'container file')
     .argument('[name]', 'unique name, not all digits (default: snapshot-<id>)')
-    .action(run((file: string, name: string | undefined) => snapshotCreate(io, file, name)))
+    .option('--json', 'print JSON: { id, name, created, fileCount }')
+    .action(run((file: string, name: string | undefined, o) => snapshotCreate(io, file, name, o)))
 
   snapshotCommand
     .command('list')
@@ -163,7 +170,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .description('delete a snapshot and print the bytes only it held')
     .argument('<file>', 'container file')
     .argument('<snapshot>', 'snapshot id (all digits) or name')
-    .action(run((file: string, ref: string) => snapshotDelete(io, file, ref)))
+    .option('--json', 'print JSON: { snapshot, freedBytes }')
+    .action(run((file: string, ref: string, o) => snapshotDelete(io, file, ref, o)))
 
   snapshotCommand
     .command('diff')

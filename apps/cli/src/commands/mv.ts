@@ -1,17 +1,20 @@
 import { isCartridgeError, ErrorCodes, type Cartridge } from 'cartridge'
 import { withCartridge } from '../open.js'
-import type { Io } from '../io.js'
+import { println, type Io } from '../io.js'
 
 /**
  * `cartridge mv <file> <from> <to>`: renames a file or a directory. When `to` ends in `/` or is an
  * existing directory, `from` moves into it, keeping its name (like mv(1)).
  */
-export async function mv(io: Io, file: string, from: string, to: string): Promise<number> {
-  await withCartridge(file, io, { write: true }, async (cart) => {
+export async function mv(io: Io, file: string, from: string, to: string, flags: { json?: boolean } = {}): Promise<number> {
+  const target = await withCartridge(file, io, { write: true }, async (cart) => {
     const name = from.split('/').filter(Boolean).pop() ?? ''
     const into = to.endsWith('/') || (await isDirectory(cart, to))
-    await cart.rename(from, into ? `${to.replace(/\/+$/, '')}/${name}` : to)
+    const dest = into ? `${to.replace(/\/+$/, '')}/${name}` : to
+    await cart.rename(from, dest)
+    return dest
   })
+  if (flags.json) println(io.stdout, JSON.stringify({ from, to: target }, null, 2))
   return 0
 }
 

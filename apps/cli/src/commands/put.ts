@@ -11,6 +11,8 @@ import { println, type Io } from '../io.js'
 export interface PutFlags {
   to: string
   quiet?: boolean
+  /** Print `{ files, bytes, paths }` on stdout. */
+  json?: boolean
 }
 
 /** Files larger than this are streamed in chunks instead of read whole. */
@@ -50,7 +52,8 @@ export async function put(io: Io, file: string, sources: string[], flags: PutFla
     }
   })
   bar?.finish()
-  if (!flags.quiet) println(io.stderr, `put ${plural(items.length, 'file')} (${formatBytes(total)})`)
+  if (flags.json) println(io.stdout, JSON.stringify({ files: items.length, bytes: total, paths: items.map((i) => i.dest) }, null, 2))
+  else if (!flags.quiet) println(io.stderr, `put ${plural(items.length, 'file')} (${formatBytes(total)})`)
   return 0
 }
 

@@ -1,9 +1,11 @@
 import { CartridgeError, ErrorCodes, isCartridgeError, type Transaction } from 'cartridge'
 import { isFile, withCartridge } from '../open.js'
-import type { Io } from '../io.js'
+import { println, type Io } from '../io.js'
 
 export interface RmFlags {
   recursive?: boolean
+  /** Print `{ deleted: [path…] }` on stdout. */
+  json?: boolean
 }
 
 /**
@@ -16,6 +18,7 @@ export async function rm(io: Io, file: string, paths: string[], flags: RmFlags):
       for (const p of paths) await removeOne(tx, p, flags.recursive === true)
     }),
   )
+  if (flags.json) println(io.stdout, JSON.stringify({ deleted: paths }, null, 2))
   return 0
 }
 

@@ -14,9 +14,10 @@ function label(s: SnapshotInfo): string {
 }
 
 /** `cartridge snapshot create <file> [name]`: snapshots everything committed (default name `snapshot-<id>`). */
-export async function snapshotCreate(io: Io, file: string, name: string | undefined): Promise<number> {
+export async function snapshotCreate(io: Io, file: string, name: string | undefined, flags: { json?: boolean } = {}): Promise<number> {
   const s = await withCartridge(file, io, { write: true }, (cart) => cart.createSnapshot(name))
-  println(io.stdout, `created snapshot ${label(s)} (${plural(s.fileCount, 'file')})`)
+  if (flags.json) println(io.stdout, JSON.stringify(s, null, 2))
+  else println(io.stdout, `created snapshot ${label(s)} (${plural(s.fileCount, 'file')})`)
   return 0
 }
 
@@ -51,8 +52,12 @@ export async function snapshotRestore(io: Io, file: string, ref: string, flags: 
 }
 
 /** `cartridge snapshot delete <file> <snapshot>`: deletes it and prints the bytes only it held. */
-export async function snapshotDelete(io: Io, file: string, ref: string): Promise<number> {
+export async function snapshotDelete(io: Io, file: string, ref: string, flags: { json?: boolean } = {}): Promise<number> {
   const { freedBytes } = await withCartridge(file, io, { write: true }, (cart) => cart.deleteSnapshot(snapshotRef(ref)))
+  if (flags.json) {
+    println(io.stdout, JSON.stringify({ snapshot: snapshotRef(ref), freedBytes }, null, 2))
+    return 0
+  }
   const hint = freedBytes > 0 ? ' (cartridge vacuum gives it back to the file system)' : ''
   println(io.stdout, `deleted snapshot ${ref}: freed ${formatBytes(freedBytes)}${hint}`)
   return 0
