@@ -83,6 +83,11 @@ describe('cartridge CLI', () => {
 
   it('moves files and directories', async () => {
     expect((await run('mv', 'demo', '/hello.txt', '/greeting.txt')).code).toBe(0)
+    // One rule for overwriting: an existing file at the target needs --force.
+    expect((await run('put', 'demo', 'hello.txt', '--to', '/', '-q')).code).toBe(0)
+    const refused = await run('mv', 'demo', '/hello.txt', '/greeting.txt')
+    expect(refused).toMatchObject({ code: 1, stderr: 'cartridge: /greeting.txt already exists (use --force to replace it) (CARTRIDGE_EXISTS)\n' })
+    expect((await run('mv', 'demo', '/hello.txt', '/greeting.txt', '--force')).code).toBe(0)
     expect((await run('mv', 'demo', '/docs/deep', '/inbox')).code).toBe(0) // into an existing directory
     const rec = await run('ls', 'demo', '-r')
     expect(rec.stdout.split('\n').filter(Boolean)).toEqual([
@@ -93,9 +98,12 @@ describe('cartridge CLI', () => {
 
   it('removes files, and directories with -r', async () => {
     expect((await run('rm', 'demo', '/big.bin', '/docs/a.md')).code).toBe(0)
-    const noR = await run('rm', 'demo', '/inbox')
-    expect(noR.code).toBe(1)
-    expect(noR.stderr).toContain('(CARTRIDGE_IS_A_DIRECTORY)')
+    // Without -r a directory is refused with one hint, however it is written; `/` included.
+    for (const d of ['/inbox', '/inbox/', '/']) {
+      const noR = await run('rm', 'demo', d)
+      expect(noR).toMatchObject({ code: 1, stderr: `cartridge: ${d.length > 1 ? '/inbox' : '/'} is a directory (use -r) (CARTRIDGE_IS_A_DIRECTORY)\n` })
+    }
+    expect((await run('ls', 'demo', '-r')).stdout).toContain('/inbox/')
     expect((await run('rm', 'demo', '-r', '/inbox')).code).toBe(0)
     const rec = await run('ls', 'demo', '-r')
     expect(rec.stdout.split('\n').filter(Boolean)).toEqual(['/docs/b.md', '/greeting.txt'])

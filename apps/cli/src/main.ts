@@ -120,6 +120,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'container file')
     .argument('<from>', 'path in the container')
     .argument('<to>', 'new path, or an existing directory')
+    .option('-f, --force', 'replace a file that exists at <to>')
     .option('--json', 'print JSON: { from, to }')
     .action(run((file: string, from: string, to: string, o) => mv(io, file, from, to, o)))
 

@@ -62,6 +62,18 @@ describe('Cartridge basics', () => {
     await re.close()
   })
 
+  it('rename replaces a file at the target unless overwrite is false', async () => {
+    const cart = await Cartridge.fromStore(new MemoryPageStore(), { create: { slug: 'mv' } })
+    await cart.write('/a', 'A')
+    await cart.write('/b', 'B')
+    await expect(cart.rename('/a', '/b', { overwrite: false })).rejects.toMatchObject({ code: 'CARTRIDGE_EXISTS', path: '/b' })
+    expect(await cart.readText('/b')).toBe('B')
+    await cart.rename('/a', '/b')
+    expect(await cart.readText('/b')).toBe('A')
+    expect(await cart.exists('/a')).toBe(false)
+    await cart.close()
+  })
+
   it('reads ranges, clamped to the file', async () => {
     const cart = await fresh()
     const data = bytes(300_000, 3)

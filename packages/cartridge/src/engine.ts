@@ -636,8 +636,8 @@ export class Engine implements ContentIO {
     return victims.length
   }
 
-  /** Renames a file, or a directory with everything under it. Replaces a file at `to`. */
-  rename(from: string, to: string): void {
+  /** Renames a file, or a directory with everything under it. Replaces a file at `to` unless `overwrite` is false. */
+  rename(from: string, to: string, overwrite = true): void {
     this.guard?.(from)
     this.guard?.(to)
     if (from === to) {
@@ -647,6 +647,7 @@ export class Engine implements ContentIO {
     const rec = this.catalog.get(from)
     if (rec !== undefined) {
       const existing = this.record(to)
+      if (existing && !overwrite) throw new CartridgeError(ErrorCodes.EXISTS, `${to} already exists`, { path: to })
       if (!existing) this.#checkPlace(to)
       this.catalog.delete(from)
       this.catalog.put(to, rec)

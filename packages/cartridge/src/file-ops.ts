@@ -85,8 +85,11 @@ export abstract class FileOps {
     return this.#withPath(path, (p) => this.view((e, at) => p === '/' || e.record(p, at) !== undefined || e.isDirectory(p, at)))
   }
 
-  /** Moves a file (replacing a file at `to`) or a whole directory (`to` must not exist). */
-  rename(from: string, to: string): Promise<void> {
+  /**
+   * Moves a file or a whole directory. A file at `to` is replaced, unless `overwrite: false`
+   * (then it is `CARTRIDGE_EXISTS`); a directory's `to` must not exist.
+   */
+  rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     let a: string
     let b: string
     try {
@@ -95,7 +98,7 @@ export abstract class FileOps {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.mutate((e) => e.rename(a, b))
+    return this.mutate((e) => e.rename(a, b, options.overwrite ?? true))
   }
 
   /** Size and times of a file. */

@@ -1,4 +1,4 @@
-import { CartridgeError, ErrorCodes, isCartridgeError, type Transaction } from 'cartridge'
+import { CartridgeError, ErrorCodes, type Transaction } from 'cartridge'
 import { isFile, withCartridge } from '../open.js'
 import { println, type Io } from '../io.js'
 
@@ -22,16 +22,14 @@ export async function rm(io: Io, file: string, paths: string[], flags: RmFlags):
   return 0
 }
 
+/**
+ * Deletes one path: a file, or with `recursive` a directory and everything under it. Without
+ * it, a directory (`/d`, `/d/` or `/` alike) is refused with one hint: use -r.
+ */
 async function removeOne(tx: Transaction, path: string, recursive: boolean): Promise<void> {
-  const tree = path.endsWith('/') ? path : `${path}/`
-  if (recursive && !(await isFile(tx, path))) return tx.delete(tree)
-  try {
-    await tx.delete(path.endsWith('/') && path !== '/' ? path.slice(0, -1) : path)
-  } catch (err) {
-    // delete() of a directory without the trailing '/' reports NOT_FOUND; say what is wrong.
-    if (isCartridgeError(err, ErrorCodes.NOT_FOUND) && (await tx.exists(path))) {
-      throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${err.path ?? path} is a directory (use -r)`, { path: err.path ?? path })
-    }
-    throw err
-  }
+  const bare = path.length > 1 ? path.replace(/\/+$/, '') : path
+  if (bare !== '/' && (await isFile(tx, bare))) return tx.delete(bare)
+  if (!(await tx.exists(bare))) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory: ${bare}`, { path: bare })
+  if (!recursive) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${bare} is a directory (use -r)`, { path: bare })
+  await tx.delete(bare === '/' ? '/' : `${bare}/`)
 }
