@@ -157,10 +157,11 @@ class View {
     if (v.length < 32) bad('too short')
     const [kind, shift, count, size, body] = [v[0], v[1], v.readUInt32LE(4), u64(v, 8), v.subarray(32)]
     // 16: files (64 KiB chunks); 12: paged files such as SQLite databases (one page per chunk).
-    if (shift !== 16 && shift !== 12) fail('unsupported', `${path}: chunk size 2^${shift}`)
+    // Not an extension point in format 1 (§18): any other chunk size is damage.
+    if (shift !== 16 && shift !== 12) bad(`unsupported chunk size 2^${shift}`)
     const chunkSize = 2 ** shift
     if (kind === 0) return body.length === size ? { size, chunkSize, inline: body, chunks: [] } : bad('inline length mismatch')
-    if (kind !== 1 && kind !== 2) fail('unsupported', `${path}: record kind ${kind}`)
+    if (kind !== 1 && kind !== 2) bad(`unknown kind ${kind}`)
     if (count !== Math.ceil(size / chunkSize)) bad('chunk count does not match size')
     const records = (page: Buffer, off: number, n: number): Chunk[] =>
       Array.from({ length: n }, (_, i) => {
