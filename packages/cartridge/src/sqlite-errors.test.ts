@@ -1,12 +1,29 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Cartridge } from './index.js'
+import { Cartridge, CartridgeError } from './index.js'
 import { tempDir } from './testing/helpers.js'
 
 const tmp = tempDir('sqlite-errors-')
 afterAll(() => tmp.cleanup())
 
 describe('SQLite errors keep the container error behind them', () => {
+  it('opening a file that is not a database is a CartridgeError at open, with SQLITE_NOTADB as cause', async () => {
+    const cart = await Cartridge.create('notadb', 'n', { path: tmp.path('notadb.cart') })
+    await cart.write('/notes.txt', 'x'.repeat(1221))
+    let caught: (Error & { code?: string; cause?: { code?: string } }) | undefined
+    try {
+      cart.sqlite('/notes.txt')
+    } catch (err) {
+      caught = err as typeof caught
+    }
+    expect(caught).toBeInstanceOf(CartridgeError)
+    expect(caught).toMatchObject({ code: 'CARTRIDGE_CORRUPT', path: '/notes.txt', message: expect.stringMatching(/not a SQLite database \(SQLITE_NOTADB\)/) })
+    expect(caught!.cause?.code).toBe('SQLITE_NOTADB')
+    expect(cart.databases).toEqual([])
+    expect(() => cart.sqlite('/missing.db', { fileMustExist: true })).toThrow(expect.objectContaining({ code: 'CARTRIDGE_NOT_FOUND' }))
+    await cart.close()
+  })
+
   it('a checksum failure under a database is SQLITE_CORRUPT with the CARTRIDGE_CHECKSUM error as cause', async () => {
     const path = tmp.path('damaged.cart')
     const cart = await Cartridge.create('damaged', 'd', { path })

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { CartridgeError, ErrorCodes, normalizeFilePath } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, normalizeFilePath, type ErrorCode } from '@cartridge/core'
 import type { DatabaseStore, FileChange } from './database-store.js'
 import { PagedFile } from './paged-file.js'
 import type { SqliteHost } from './sqlite-host.js'
@@ -82,12 +82,19 @@ export class DatabaseMount {
     const spill = options.maxPendingBytes ?? SPILL_BYTES
     if (!Number.isInteger(spill) || spill < 4096) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxPendingBytes must be an integer of at least 4096', { path: p })
     this.#settings.set(p, { mode, spillAt: spill })
-    const db = this.#host.connect(this, p, { readonly, fileMustExist: options.fileMustExist === true, timeout: options.timeout ?? 0 })
+    let db: BetterSqlite3.Database
     try {
+      db = this.#host.connect(this, p, { readonly, fileMustExist: options.fileMustExist === true, timeout: options.timeout ?? 0 })
+    } catch (err) {
+      throw openError(err, p)
+    }
+    try {
+      // Reads the header: a file that is not a database fails here, at open, not at the first query.
+      db.pragma('schema_version', { simple: true })
       if (!readonly) db.pragma(`journal_mode = ${mode === 'wal' ? 'WAL' : 'MEMORY'}`)
     } catch (err) {
       db.close()
-      throw err
+      throw openError(err, p)
     }
     const close = db.close.bind(db)
     this.#databases.add(db)
@@ -294,4 +301,25 @@ export class DatabaseMount {
   get closed(): boolean {
     return this.#closed
   }
+}
+
+/** SQLite codes an open can fail with, as container error codes. */
+const OPEN_CODES: Record<string, ErrorCode> = {
+  SQLITE_NOTADB: ErrorCodes.CORRUPT, SQLITE_CORRUPT: ErrorCodes.CORRUPT, SQLITE_CANTOPEN: ErrorCodes.NOT_FOUND,
+  SQLITE_READONLY: ErrorCodes.READ_ONLY, SQLITE_BUSY: ErrorCodes.LOCKED, SQLITE_FULL: ErrorCodes.FULL,
+}
+
+/**
+ * A failed open as a `CartridgeError`, like every error of the container's own API: the container
+ * error behind it when there is one, else a code for SQLite's (kept in the message and on `cause`,
+ * the `SqliteError` itself).
+ */
+function openError(err: unknown, path: string): CartridgeError {
+  if (err instanceof CartridgeError) return err
+  const cause = (err as { cause?: unknown }).cause
+  if (cause instanceof CartridgeError) return new CartridgeError(cause.code, `${path}: ${cause.message}`, { path, cause: err })
+  const sqlite = String((err as { code?: unknown }).code ?? '')
+  const base = sqlite.replace(/^(SQLITE_[A-Z]+).*$/, '$1')
+  const what = base === 'SQLITE_NOTADB' ? 'is not a SQLite database' : `cannot be opened: ${(err as Error).message}`
+  return new CartridgeError(OPEN_CODES[base] ?? ErrorCodes.IO, `${path} ${what} (${sqlite || 'SQLite error'})`, { path, cause: err })
 }

@@ -76,6 +76,9 @@ export class SqliteHost {
       const cause = m.lastError
       m.lastError = undefined
       if (cause instanceof CartridgeError) throw cause
+      // With fileMustExist, SQLite's "unable to open" means the database is not there.
+      const missing = options.fileMustExist === true && (err as { code?: unknown }).code === 'SQLITE_CANTOPEN' && m.store.size(path) === undefined
+      if (missing) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no database ${path} in the container`, { path, cause: err })
       throw new CartridgeError(ErrorCodes.IO, `cannot open database ${path}: ${(err as Error).message}`, { path, cause: err })
     }
   }
