@@ -45,3 +45,5 @@ step info notes.cart
 step check notes.cart --data
 echo
 echo "Demo finished: $out/notes.cart"
+echo "To run cartridge yourself: alias cartridge='node $repo/apps/cli/dist/index.js'"
+echo "  (or install it into a project: bash scripts/pack.sh DIR, then npm install DIR/*.tgz; see the README)"
