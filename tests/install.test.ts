@@ -13,7 +13,9 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const skip = process.env.CARTRIDGE_SKIP_INSTALL_TEST === '1'
 const work = mkdtempSync(join(tmpdir(), 'cart-install-'))
 const app = join(work, 'app')
-const env = { ...process.env, ...(!process.env.npm_config_nodedir && existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: '/usr' } : {}) }
+// As a user's shell would have it: no NODE_PATH (pnpm sets one that reaches the workspace's packages).
+const { NODE_PATH: _workspacePath, ...userEnv } = process.env
+const env = { ...userEnv, ...(!process.env.npm_config_nodedir && existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: '/usr' } : {}) }
 const run = (cmd: string, args: string[], cwd = app) => execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -73,6 +75,32 @@ describe.skipIf(skip)('installing from packed tarballs into another project', ()
     run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
     expect(run('node', [join('out', 'main.mjs')]).trim()).toBe('1 3 true')
   })
+
+  it('without SQLite support installed (npm --omit=optional): files and the writer lock work; sqlite() says what to install', () => {
+    const lean = join(work, 'lean')
+    execFileSync('mkdir', ['-p', lean])
+    writeFileSync(join(lean, 'package.json'), JSON.stringify({ name: 'lean-app', version: '1.0.0', private: true }))
+    const tarballs = join(work, 'tarballs')
+    const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz') && !f.includes('-cli-')).map((f) => join(tarballs, f))
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--omit=optional', ...files], lean)
+    expect(existsSync(join(lean, 'node_modules', 'better-sqlite3'))).toBe(false)
+    writeFileSync(join(lean, 'lean.mjs'), `
+      import { Cartridge } from 'cartridge'
+      const cart = await Cartridge.create('lean', 'L', { path: './lean.cart' })
+      await cart.write('/f.txt', 'files only')
+      const second = await Cartridge.open('./lean.cart').then(() => 'opened', (e) => e.code)
+      let sqlite
+      try { cart.sqlite('/app.db'); sqlite = 'opened' } catch (e) { sqlite = e.code + ': ' + e.message }
+      console.log(await cart.readText('/f.txt'))
+      console.log(second)
+      console.log(sqlite)
+      await cart.close()
+    `)
+    const [text, second, sqlite] = run('node', ['lean.mjs'], lean).trim().split('\n')
+    expect(text).toBe('files only')
+    expect(second).toBe('CARTRIDGE_LOCKED')
+    expect(sqlite).toMatch(/^CARTRIDGE_UNSUPPORTED: SQLite support needs better-sqlite3.*npm install better-sqlite3/)
+  }, 300_000)
 
   it('the cartridge bin runs', () => {
     const bin = join(app, 'node_modules', '.bin', 'cartridge')

@@ -107,7 +107,17 @@ export class SqliteHost {
     if (this.#Database) return
     const native = loadNative()
     const require = createRequire(import.meta.url)
-    const Database = require('better-sqlite3') as DatabaseConstructor
+    let Database: DatabaseConstructor
+    try {
+      Database = require('better-sqlite3') as DatabaseConstructor
+    } catch (err) {
+      // An optional dependency: a project that only stores files need not compile it.
+      throw new CartridgeError(
+        ErrorCodes.UNSUPPORTED,
+        'SQLite support needs better-sqlite3, which is not installed (or did not build): run `npm install better-sqlite3` in your project (it compiles from source where no prebuilt binary can be downloaded, so a C compiler is needed)',
+        { cause: err },
+      )
+    }
     this.#causes.install(Database.SqliteError)
     try {
       this.#buffer = new Uint8Array(native.register(this.#backend()))
