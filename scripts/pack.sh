@@ -14,6 +14,10 @@ rm -f "$out"/*.tgz
 for dir in packages/* apps/cli; do
   [ -f "$dir/package.json" ] || continue
   if node -e "process.exit(require('./$dir/package.json').private ? 0 : 1)"; then continue; fi
+  # Native addons ship prebuilt for this platform (prebuilds/<platform>-<arch>/), so installing needs no compiler here.
+  if node -e "process.exit(require('./$dir/package.json').scripts?.['build:prebuilds'] ? 0 : 1)"; then
+    (cd "$dir" && pnpm run build:prebuilds >/dev/null)
+  fi
   (cd "$dir" && pnpm pack --pack-destination "$out" >/dev/null)
 done
 echo "packed $(ls "$out"/*.tgz | wc -l) packages into $out"

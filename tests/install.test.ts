@@ -84,6 +84,11 @@ describe.skipIf(skip)('installing from packed tarballs into another project', ()
     const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz') && !f.includes('-cli-')).map((f) => join(tarballs, f))
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--omit=optional', ...files], lean)
     expect(existsSync(join(lean, 'node_modules', 'better-sqlite3'))).toBe(false)
+    // The addons came prebuilt inside the tarballs: nothing was compiled at install.
+    for (const pkg of ['vfs', 'file-lock']) {
+      expect(readdirSync(join(lean, 'node_modules', '@cartridge', pkg, 'prebuilds', `${process.platform}-${process.arch}`)).length, pkg).toBe(1)
+      expect(existsSync(join(lean, 'node_modules', '@cartridge', pkg, 'build')), pkg).toBe(false)
+    }
     writeFileSync(join(lean, 'lean.mjs'), `
       import { Cartridge } from 'cartridge'
       const cart = await Cartridge.create('lean', 'L', { path: './lean.cart' })

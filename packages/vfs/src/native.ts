@@ -27,17 +27,24 @@ export interface NativeVfs {
 /** The entry point SQLite calls when the library is loaded as an extension. */
 export const EXTENSION_ENTRY = 'sqlite3_cartridgevfs_init'
 
-/** Path of the built addon (`build/Release/cartridge_vfs.node` in this package). */
+/**
+ * Path of the addon: the binary shipped prebuilt for this platform (`prebuilds/<platform>-<arch>/`
+ * in the package), else the one built at install (`build/Release/cartridge_vfs.node`).
+ */
 export function addonPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const path = join(here, '..', 'build', 'Release', 'cartridge_vfs.node')
-  if (!existsSync(path)) {
+  const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+  try {
+    const nodeGypBuild = createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }
+    return nodeGypBuild.path(packageDir)
+  } catch (err) {
+    const built = join(packageDir, 'build', 'Release', 'cartridge_vfs.node')
+    if (existsSync(built)) return built
     throw new CartridgeError(
       ErrorCodes.UNSUPPORTED,
-      `the SQLite VFS addon is not built (${path}); run \`node-gyp rebuild\` in @cartridge/vfs (needs a C compiler)`,
+      `the SQLite VFS addon is neither prebuilt for ${process.platform}-${process.arch} nor built; run \`npx node-gyp rebuild\` in @cartridge/vfs (needs a C compiler and Node headers)`,
+      { cause: err },
     )
   }
-  return path
 }
 
 let loaded: NativeVfs | undefined
