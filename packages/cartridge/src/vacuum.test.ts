@@ -123,7 +123,8 @@ describe('vacuum', () => {
     }
   })
 
-  it('frees what a restore left unreferenced, and refuses while a database is open', async () => {
+  // CARTRIDGE_SKIP_SQLITE: scripts/node-versions.sh runs this file under a Node the workspace's better-sqlite3 was not built for.
+  it.skipIf(process.env.CARTRIDGE_SKIP_SQLITE === '1')('frees what a restore left unreferenced, and refuses while a database is open', async () => {
     const cart = await Cartridge.fromStore(new MemoryPageStore(), { create: { slug: 'vr' } })
     await cart.write('/x', bytes(200_000, 1))
     await cart.createSnapshot('one')
