@@ -13,6 +13,7 @@ import { check } from './commands/check.js'
 import { sql, sqlExport, sqlImport } from './commands/sql.js'
 import { snapshotCreate, snapshotDelete, snapshotDiff, snapshotList, snapshotRestore } from './commands/snapshot.js'
 import { vacuum } from './commands/vacuum.js'
+import { compress } from './commands/compress.js'
 
 export type { Io } from './io.js'
 
@@ -64,6 +65,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('-t, --title <title>', 'title (default: the slug)')
     .option('--slug <slug>', 'slug (default: the file name without .cart)')
     .option('--max-blocks <n>', 'largest size in 4 KiB blocks (default: unbounded)', positiveInt)
+    .addOption(new Option('--compress <codec>', 'compress new writes: lz4 (fast) or zstd').choices(['none', 'lz4', 'zstd']))
+    .option('--level <n>', 'zstd level, 1 (fast) to 22 (small); default 3', positiveInt)
     .action(run((file: string, o) => create(io, file, o)))
 
   program
@@ -83,6 +86,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'container file')
     .argument('<source...>', 'local files or directories')
     .option('--to <dir>', 'directory in the container to copy into', '/')
+    .addOption(new Option('--compression <codec>', "codec for these files instead of the container's (none for media that is compressed already)").choices(['none', 'lz4', 'zstd']))
     .option('-q, --quiet', 'no progress bar and no summary')
     .option('--json', 'print JSON: { files, bytes, paths }')
     .action(run((file: string, sources: string[], o) => put(io, file, sources, o)))
@@ -182,6 +186,16 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('[to]', 'snapshot id or name (default: the live state)')
     .option('--json', 'print JSON')
     .action(run((file: string, from: string, to: string | undefined, o) => snapshotDiff(io, file, from, to, o)))
+
+  program
+    .command('compress')
+    .description("compress new writes with a codec and rewrite every file with it (default: the container's codec, else zstd)")
+    .argument('<file>', 'container file')
+    .addOption(new Option('--codec <codec>', 'lz4, zstd, or none to store everything raw').choices(['none', 'lz4', 'zstd']))
+    .option('--level <n>', 'zstd level, 1 (fast) to 22 (small)', positiveInt)
+    .option('-q, --quiet', 'no progress bar and no summary')
+    .option('--json', 'print JSON: { codec, level, files, bytesBefore, bytesAfter, ratio }')
+    .action(run((file: string, o) => compress(io, file, o)))
 
   program
     .command('vacuum')

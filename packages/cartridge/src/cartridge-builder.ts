@@ -1,6 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { Cartridge, type CreateOptions } from './cartridge.js'
 import type { CacheFactory } from './engine.js'
+import type { CodecName, CodecOptions } from '@cartridge/codec'
 
 /**
  * Fluent construction of a new container with non-default settings:
@@ -56,6 +57,15 @@ export class CartridgeBuilder {
   /** `'full'` (default) or `'none'`; see the README's durability section. */
   durability(mode: 'full' | 'none'): this {
     this.#options.durability = mode
+    return this
+  }
+
+  /**
+   * Compresses new writes: `'lz4'` (fast) or `'zstd'` with an optional level 1–22 (default 3).
+   * Stored in the container, so it holds after reopening.
+   */
+  compression(codec: CodecName, options: CodecOptions = {}): this {
+    this.#options.compression = { codec, ...options }
     return this
   }
 

@@ -5,9 +5,11 @@ import { Readable, Writable } from 'node:stream'
 import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
 import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore, type RecoveryNote } from '@cartridge/pager'
 import type { CatalogVersion } from '@cartridge/catalog'
-import { Engine, type EngineOptions } from './engine.js'
+import { Engine, type CompressionSetting, type EngineOptions } from './engine.js'
+import type { CodecName, CodecOptions } from '@cartridge/codec'
+import { contentStats, type ContentStats } from './content-stats.js'
 import { CommitQueue, untilAborted } from './commit-queue.js'
-import { FileOps } from './file-ops.js'
+import { FileOps, compressionOption } from './file-ops.js'
 import { Transaction } from './transaction.js'
 import { checkEngine, type CheckReport } from './check.js'
 import { ChunkWriter } from './chunk-writer.js'
@@ -41,6 +43,11 @@ export interface CreateOptions extends OpenOptions {
   growthThresholdPercent?: number
   /** Largest size in blocks (default 0 = unbounded); writing past it fails with `CARTRIDGE_FULL`. */
   maxBlocks?: number
+  /**
+   * Codec for new writes (default none), e.g. `{ codec: 'zstd', level: 3 }` or `{ codec: 'lz4' }`.
+   * Stored in the container; change it later with `enableCompression`.
+   */
+  compression?: CompressionSetting
 }
 
 /** What `info()` reports. */
@@ -63,6 +70,8 @@ export interface CartridgeInfo {
   created: Date
   /** Snapshots the container keeps. */
   snapshots: number
+  /** Codec new writes use (`'none'`, `'lz4'`, `'zstd'`) and its level (0 when it has none). */
+  compression: { codec: string; level: number }
   /**
    * Bytes `vacuum()` would give back to the file system: the free blocks, which it moves the
    * used ones over and cuts off, less the headroom it keeps (growthThresholdPercent of the file,
@@ -96,6 +105,25 @@ export interface RestoreOptions {
   saveCurrentAs?: string
 }
 
+/** Options of {@link Cartridge.recompress}. */
+export interface RecompressOptions {
+  /** Codec to rewrite with (default: the container's); `'none'` stores everything raw. */
+  codec?: CodecName
+  /** Zstd level. */
+  level?: number
+  onProgress?: (p: { done: number; total: number; path: string }) => void
+  signal?: AbortSignal
+}
+
+/** What {@link Cartridge.recompress} did. */
+export interface RecompressResult {
+  /** Files rewritten. */
+  files: number
+  /** Stored bytes of their content before and after. */
+  bytesBefore: number
+  bytesAfter: number
+}
+
 /** Options of {@link Cartridge.transaction}. */
 export interface TransactionOptions {
   /** Rolls the transaction back and releases the writer when it fires (see {@link Cartridge.transaction}). */
@@ -118,6 +146,8 @@ export interface WriteStreamOptions {
    * its first write).
    */
   layout?: 'chunks' | 'pages'
+  /** Codec for this file instead of the container's (as in `write`); paged files are never compressed. */
+  compression?: CodecName | CompressionSetting
 }
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
@@ -204,7 +234,10 @@ export class Cartridge extends FileOps {
     try {
       const engine = Engine.create(
         store,
-        { slug, title: t, initialPages: options.initialBlocks, growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks },
+        {
+          slug, title: t, initialPages: options.initialBlocks, growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks,
+          compression: options.compression,
+        },
         options,
       )
       return new Cartridge(engine, path)
@@ -238,7 +271,7 @@ export class Cartridge extends FileOps {
         store,
         {
           slug: options.create.slug, title: options.create.title ?? options.create.slug, initialPages: options.initialBlocks,
-          growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks,
+          growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks, compression: options.compression,
         },
         options,
       )
@@ -357,9 +390,50 @@ export class Cartridge extends FileOps {
         slug: e.meta.slug, title: e.meta.title, path: this.#path, sizeBytes: totalPages * 4096, totalBlocks: totalPages, freeBlocks: freePages,
         usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
         txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created), snapshots: e.snapshots.length,
-        reclaimableBytes: Math.max(0, freePages - e.vacuumHeadroom) * PAGE_SIZE,
+        reclaimableBytes: Math.max(0, freePages - e.vacuumHeadroom) * PAGE_SIZE, compression: e.compression,
       }
     })
+  }
+
+  /**
+   * Compresses new writes with `codec` from now on (`'none'` stops compressing). Content already
+   * stored stays as it is and readable; rewrite a file (or run `cartridge compress`) to recompress
+   * it. The setting is stored in the container.
+   */
+  enableCompression(codec: CodecName, options: CodecOptions = {}): Promise<void> {
+    return this.#queue.mutate((e) => e.setCompression({ codec, ...options }))
+  }
+
+  /**
+   * Rewrites every live file's content with `codec` (default: the container's codec), one file
+   * per commit, so what was stored raw or with another codec is compressed the same way. Files
+   * keep their times; paged files (SQLite databases) and inline files are left as they are.
+   * Snapshots keep the old versions until they are deleted. Stops between files on `signal`.
+   */
+  async recompress(options: RecompressOptions = {}): Promise<RecompressResult> {
+    const setting = options.codec === undefined ? undefined : compressionOption({ codec: options.codec, level: options.level })
+    const codec = setting === undefined ? this.#engine.defaultCodec : setting === null ? undefined : this.#engine.codecFor(setting)
+    const paths = await this.list('/')
+    const result: RecompressResult = { files: 0, bytesBefore: 0, bytesAfter: 0 }
+    for (const [i, p] of paths.entries()) {
+      if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'recompress aborted', { cause: options.signal.reason })
+      const r = await this.#queue.mutate((e) => (e.record(p) ? e.recompressFile(p, codec) : undefined))
+      if (r) {
+        result.files++
+        result.bytesBefore += r.before
+        result.bytesAfter += r.after
+      }
+      options.onProgress?.({ done: i + 1, total: paths.length, path: p })
+    }
+    return result
+  }
+
+  /**
+   * How much the live files' content takes as stored (compressed) against its size, from the
+   * chunk records (no content is read; O(files + chunk-map pages)).
+   */
+  async contentStats(options: { signal?: AbortSignal } = {}): Promise<ContentStats> {
+    return this.view((e) => contentStats(e, options.signal))
   }
 
   // ---- snapshots ----------------------------------------------------------------------
@@ -509,7 +583,9 @@ export class Cartridge extends FileOps {
     if (options.layout !== undefined && options.layout !== 'chunks' && options.layout !== 'pages') {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "layout must be 'chunks' or 'pages'", { path: p })
     }
-    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(op), p, options.layout === 'pages')
+    const setting = compressionOption(options.compression)
+    const codec = setting === undefined ? this.#engine.defaultCodec : setting === null ? undefined : this.#engine.codecFor(setting)
+    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(op), p, options.layout === 'pages', codec)
     this.#writers.add(writer)
     const done = () => this.#writers.delete(writer)
     return new Writable({

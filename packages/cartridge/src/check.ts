@@ -95,10 +95,20 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
         if (r.kind === RecordKind.MAP && sharedBlock(r.map!)) return
         const chunks = chunksOf(e, r, (p) => claim(p.page, 1, `${who}${key} (chunk map)`, p.txn, shared))
         let size = 0
+        /** The run the last head chunk owns: continuations must lie inside it. */
+        let run = { page: -1, bytes: 0, seen: false }
         chunks.forEach((c, i) => {
           checkChunk(c, i, r, key)
           size += c.logicalLength
-          if (!claim(c.page, chunkPages(c), `${who}${key}`, c.txn, shared) || !options.data) return
+          const pages = chunkPages(c)
+          if (pages === 0) {
+            if (c.page !== run.page || c.offset + c.storedLength > run.bytes) problems.add(`${who}${key}: chunk ${i} lies outside the run it continues`)
+            if (run.seen || !options.data) return
+          } else {
+            run = { page: c.page, bytes: pages * 4096, seen: !claim(c.page, pages, `${who}${key}`, c.txn, shared) }
+            if (c.storedLength > run.bytes) problems.add(`${who}${key}: chunk ${i} is longer than its run`)
+            if (run.seen || !options.data) return
+          }
           // Bad content is one problem; the file's other chunks are still accounted for.
           try {
             loadChunk(e, c, key)

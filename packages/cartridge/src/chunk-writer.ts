@@ -2,7 +2,8 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
 import { CHUNK_SHIFT, INLINE_MAX, PAGED_CHUNK_SHIFT, type ChunkRecord } from './file-record.js'
-import { chunkPages, recordFor, storeChunk } from './content.js'
+import type { Codec } from '@cartridge/codec'
+import { ChunkGroup, GROUP_BYTES, chunkPages, recordFor, storeChunk } from './content.js'
 
 /**
  * Streams a file into the container: each full 64 KiB chunk goes to pages reserved outside any
@@ -19,10 +20,17 @@ export class ChunkWriter {
   #size = 0
   #chunks: ChunkRecord[] = []
   #done = false
+  readonly #codec: Codec | undefined
+  /** Compressed chunks not yet stored: packed into one run when it fills or the stream ends. */
+  readonly #group = new ChunkGroup()
 
-  /** `paged`: store 4 KiB chunks (the layout of SQLite database files) instead of 64 KiB. */
-  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string, paged = false) {
+  /**
+   * `paged`: store 4 KiB chunks (the layout of SQLite database files) instead of 64 KiB.
+   * `codec`: compress each 64 KiB chunk that shrinks (paged files are never compressed).
+   */
+  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string, paged = false, codec?: Codec) {
     this.#shift = paged ? PAGED_CHUNK_SHIFT : CHUNK_SHIFT
+    this.#codec = paged ? undefined : codec
     this.#buf = new Uint8Array(2 ** this.#shift)
     this.#engine = engine
     this.#mutate = mutate
@@ -45,7 +53,29 @@ export class ChunkWriter {
 
   async #storeChunk(): Promise<void> {
     const bytes = this.#buf.subarray(0, this.#fill)
-    const pages = Math.ceil(bytes.length / PAGE_SIZE)
+    const packed = this.#codec?.compress(bytes)
+    if (packed) {
+      this.#fill = 0
+      this.#group.add(packed, bytes.length, this.#codec!.id)
+      if (this.#group.bytes >= GROUP_BYTES) await this.#storeGroup()
+      return
+    }
+    await this.#storeGroup()
+    const page = await this.#reserve(Math.ceil(bytes.length / PAGE_SIZE))
+    this.#chunks.push(storeChunk(this.#engine, page, bytes))
+    this.#fill = 0
+  }
+
+  /** Stores the compressed chunks waiting in the group as one packed run. */
+  async #storeGroup(): Promise<void> {
+    if (this.#group.size === 0) return
+    const page = await this.#reserve(this.#group.pages)
+    this.#engine.store.write(page, this.#group.concat())
+    this.#chunks.push(...this.#group.take(page, this.#engine.txn))
+  }
+
+  /** Reserves a run of `pages` free pages outside any transaction, growing the container when needed. */
+  async #reserve(pages: number): Promise<number> {
     let page = this.#engine.reserveRun(pages)
     for (let attempt = 0; page === undefined; attempt++) {
       // Growth is committed on its own: a bigger container is harmless if the stream fails later.
@@ -58,8 +88,7 @@ export class ChunkWriter {
         throw new CartridgeError(ErrorCodes.FULL, `container is full: no room for a run of ${pages} pages`)
       }
     }
-    this.#chunks.push(storeChunk(this.#engine, page, bytes))
-    this.#fill = 0
+    return page
   }
 
   /** Stores the tail and installs the file atomically. */
@@ -71,10 +100,11 @@ export class ChunkWriter {
       return
     }
     if (this.#fill > 0) await this.#storeChunk()
+    await this.#storeGroup()
     this.#done = true
     try {
       await this.#mutate((e) => {
-        for (const c of this.#chunks) e.alloc.claim(c.page, chunkPages(c))
+        for (const c of this.#chunks) if (chunkPages(c) > 0) e.alloc.claim(c.page, chunkPages(c))
         const now = Date.now()
         const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
         const old = e.record(this.#path)
@@ -91,7 +121,7 @@ export class ChunkWriter {
   /** Gives reserved pages back (after a failure or destroy). */
   abort(): void {
     this.#done = true
-    for (const c of this.#chunks) this.#engine.alloc.unreserve(c.page, chunkPages(c))
+    for (const c of this.#chunks) if (chunkPages(c) > 0) this.#engine.alloc.unreserve(c.page, chunkPages(c))
     this.#chunks = []
   }
 }

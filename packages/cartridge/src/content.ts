@@ -1,4 +1,5 @@
 import { CartridgeError, ErrorCodes, crc32, viewOf } from '@cartridge/core'
+import { CodecId, type Codec, type CodecSet } from '@cartridge/codec'
 import {
   PAGE_HEADER_SIZE, PAGE_PAYLOAD, PAGE_SIZE, PageType, buildPointerTree, lookupPointerTree, readPointerTree, writeNode,
   type BlockPtr, type PageIO, type PageStore,
@@ -22,22 +23,89 @@ export interface ContentIO extends PageIO {
   readonly pageLimit?: number
   /** Grows once so that `pages` more fit, ahead of a write of known size (optional). */
   makeRoom?(pages: number): void
+  /** Decoders for compressed chunks (absent: compressed chunks are `CARTRIDGE_UNSUPPORTED`). */
+  readonly codecs?: CodecSet
 }
 
-/** Reads the stored bytes of a run of chunks starting at `page`, which must lie inside the container. */
-function readStored(io: ContentIO, page: number, into: Uint8Array, path: string): void {
-  const end = page + pagesFor(into.length)
+/**
+ * Reads `into.length` stored bytes at byte `offset` of the run starting at `page`; the bytes
+ * must lie inside the container.
+ */
+function readStored(io: ContentIO, page: number, offset: number, into: Uint8Array, path: string): void {
+  const end = page + pagesFor(offset + into.length)
   if (!(page >= 2 && end <= (io.pageLimit ?? Infinity))) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} points outside the container (page ${page})`, { path, page })
   }
-  io.store.read(page, into)
+  const first = page + Math.floor(offset / PAGE_SIZE)
+  const inner = offset % PAGE_SIZE
+  if (inner === 0) {
+    io.store.read(first, into)
+    return
+  }
+  const tmp = new Uint8Array(inner + into.length)
+  io.store.read(first, tmp)
+  into.set(tmp.subarray(inner))
 }
 
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
 
 /** The record of a raw (uncompressed, unencrypted) chunk of `length` bytes at `page`. */
 export function rawChunkRecord(page: number, txn: number, length: number, checksum: number): ChunkRecord {
-  return { page, txn, storedLength: length, logicalLength: length, checksum, codec: 0, cipher: 0, nonce: ZERO_NONCE }
+  return { page, txn, storedLength: length, logicalLength: length, checksum, codec: 0, cipher: 0, nonce: ZERO_NONCE, runPages: 0, offset: 0 }
+}
+
+/** Most stored bytes packed into one run of compressed chunks. */
+export const GROUP_BYTES = 1 << 20
+
+/**
+ * Compressed chunks waiting to be packed back to back into one run (see {@link ChunkRecord}).
+ * The first becomes the run's head, the others continuations at their byte offsets.
+ */
+export class ChunkGroup {
+  readonly #parts: { stored: Uint8Array; logical: number; codec: number; checksum: number }[] = []
+  bytes = 0
+
+  get size(): number {
+    return this.#parts.length
+  }
+
+  add(stored: Uint8Array, logical: number, codec: number): void {
+    this.#parts.push({ stored, logical, codec, checksum: crc32(stored) })
+    this.bytes += stored.length
+  }
+
+  /** Pages the packed run takes. */
+  get pages(): number {
+    return pagesFor(this.bytes)
+  }
+
+  /** The packed bytes. */
+  concat(): Uint8Array {
+    const out = new Uint8Array(this.bytes)
+    let at = 0
+    for (const p of this.#parts) {
+      out.set(p.stored, at)
+      at += p.stored.length
+    }
+    return out
+  }
+
+  /** The records of the packed chunks once the run is at `page`; empties the group. */
+  take(page: number, txn: number): ChunkRecord[] {
+    const pages = this.pages
+    let at = 0
+    const out = this.#parts.map((p, i) => {
+      const c: ChunkRecord = {
+        page, txn, storedLength: p.stored.length, logicalLength: p.logical, checksum: p.checksum, codec: p.codec, cipher: 0,
+        nonce: ZERO_NONCE, runPages: i === 0 ? pages : 0, offset: at,
+      }
+      at += p.stored.length
+      return c
+    })
+    this.#parts.length = 0
+    this.bytes = 0
+    return out
+  }
 }
 
 /** The record of a raw chunk stored at `page`. */
@@ -86,30 +154,85 @@ export function readMapLeaf(io: Pick<PageIO, 'read'>, leaf: BlockPtr): ChunkReco
 }
 
 /**
- * Writes `data` as a new file version: inline when small, else 64 KiB chunks in contiguous runs
- * written straight to free pages (nothing committed refers to them), then the record.
+ * Writes `data` as a new file version: inline when small, else 64 KiB chunks written straight to
+ * free pages (nothing committed refers to them), then the record. With `codec`, each chunk that
+ * shrinks is compressed and packed with its neighbours into shared runs; one that does not is
+ * stored raw.
  */
-export function writeContent(io: ContentIO, data: Uint8Array, created: number, modified: number): FileRecord {
+export function writeContent(io: ContentIO, data: Uint8Array, created: number, modified: number, codec?: Codec): FileRecord {
   if (data.length <= INLINE_MAX) {
     return { kind: RecordKind.INLINE, chunkShift: CHUNK_SHIFT, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
   }
   const chunks: ChunkRecord[] = []
   io.makeRoom?.(pagesFor(data.length) + 2)
-  // Chunks allocated back to back are written with one store call (up to 8 MiB).
+  // Raw chunks allocated back to back are written with one store call (up to 8 MiB).
   let runStart = 0
-  const flushRun = (upTo: number) => {
-    if (upTo > runStart) io.store.write(chunks[runStart / CHUNK_SIZE].page, data.subarray(runStart, upTo))
-    runStart = upTo
+  let runEnd = 0
+  const flushRun = () => {
+    if (runEnd > runStart) io.store.write(chunks[runStart / CHUNK_SIZE].page, data.subarray(runStart, runEnd))
+    runStart = runEnd
+  }
+  const group = new ChunkGroup()
+  const flushGroup = () => {
+    if (group.size === 0) return
+    const page = io.allocate(group.pages)
+    io.store.write(page, group.concat())
+    chunks.push(...group.take(page, io.txn))
   }
   for (let off = 0; off < data.length; off += CHUNK_SIZE) {
     const bytes = data.subarray(off, Math.min(off + CHUNK_SIZE, data.length))
+    const packed = codec?.compress(bytes)
+    if (packed) {
+      if (runEnd > runStart) flushRun()
+      group.add(packed, bytes.length, codec!.id)
+      if (group.bytes >= GROUP_BYTES) flushGroup()
+      runStart = runEnd = off + bytes.length
+      continue
+    }
+    flushGroup()
     const page = io.allocate(pagesFor(bytes.length))
     const prev = chunks[chunks.length - 1]
-    if (prev && (page !== prev.page + pagesFor(prev.storedLength) || off - runStart >= 8 * 1024 * 1024)) flushRun(off)
+    if (runEnd > runStart && (page !== prev.page + pagesFor(prev.storedLength) || off - runStart >= 8 * 1024 * 1024)) flushRun()
+    if (runEnd === runStart) runStart = off
     chunks.push(rawChunk(io, page, bytes))
+    runEnd = off + bytes.length
   }
-  flushRun(data.length)
+  flushRun()
+  flushGroup()
   return recordFor(io, data.length, chunks, created, modified)
+}
+
+/**
+ * Rewrites the content of a file version with `codec` (undefined: raw), chunk by chunk, so at
+ * most one chunk and one packed run are in memory. Returns the new record, or `undefined` when
+ * the file has no chunks to rewrite (inline, or a paged file, which is never compressed).
+ */
+export function recompressContent(io: ContentIO, r: FileRecord, path: string, codec: Codec | undefined): FileRecord | undefined {
+  if (r.kind === RecordKind.INLINE || r.chunkShift !== CHUNK_SHIFT) return undefined
+  const chunks: ChunkRecord[] = []
+  const group = new ChunkGroup()
+  const flushGroup = () => {
+    if (group.size === 0) return
+    const page = io.allocate(group.pages)
+    io.store.write(page, group.concat())
+    chunks.push(...group.take(page, io.txn))
+  }
+  const cursor: LeafCursor = { index: -1, page: undefined }
+  const plain = new Uint8Array(CHUNK_SIZE)
+  for (let i = 0; i < r.chunkCount; i++) {
+    const c = chunkAt(io, r, i, path, cursor)
+    const bytes = loadChunk(io, c, path, plain)
+    const packed = codec?.compress(bytes)
+    if (packed) {
+      group.add(packed, bytes.length, codec!.id)
+      if (group.bytes >= GROUP_BYTES) flushGroup()
+      continue
+    }
+    flushGroup()
+    chunks.push(storeChunk(io, io.allocate(pagesFor(bytes.length)), bytes))
+  }
+  flushGroup()
+  return recordFor(io, r.size, chunks, r.created, r.modified)
 }
 
 /**
@@ -119,7 +242,7 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
 export function checkChunk(c: ChunkRecord, i: number, r: FileRecord, path: string): ChunkRecord {
   const size = chunkSizeOf(r)
   const expected = i < r.chunkCount - 1 ? size : r.size - (r.chunkCount - 1) * size
-  const rawOk = c.codec !== 0 || c.cipher !== 0 || c.storedLength === c.logicalLength
+  const rawOk = c.codec !== 0 || c.cipher !== 0 ? c.storedLength >= 1 && c.storedLength <= size : c.storedLength === c.logicalLength
   if (c.logicalLength !== expected || !rawOk || c.page < 2) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} has an impossible length or place`, { path, page: c.page })
   }
@@ -166,26 +289,47 @@ export function chunksOf(io: Pick<PageIO, 'read'>, r: FileRecord, onMapPage?: (p
 }
 
 function checkCodec(c: ChunkRecord, path: string): void {
-  if (c.codec !== 0 || c.cipher !== 0) {
-    throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses codec ${c.codec} / cipher ${c.cipher}, not supported by this version`, { path })
+  if (c.cipher !== 0) {
+    throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses cipher ${c.cipher}, not supported by this version`, { path })
+  }
+  if (c.codec !== 0 && c.codec !== CodecId.LZ4 && c.codec !== CodecId.ZSTD) {
+    throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses codec ${c.codec}, not supported by this version`, { path })
   }
 }
 
 function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string): void {
   if (crc32(bytes) !== c.checksum) {
-    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page}..${c.page + pagesFor(c.storedLength) - 1}`, {
+    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page}..${c.page + pagesFor(c.offset + c.storedLength) - 1}`, {
       path, page: c.page,
     })
   }
 }
 
-/** Reads and verifies a chunk's stored bytes (into `into` when given; it must hold `storedLength` bytes). */
-export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
+/** Reads and verifies a chunk's stored bytes as they are on disk (compressed, sealed), into `into` when given. */
+export function loadStored(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
   checkCodec(c, path)
   const bytes = (into ?? new Uint8Array(c.storedLength)).subarray(0, c.storedLength)
-  readStored(io, c.page, bytes, path)
+  readStored(io, c.page, c.offset, bytes, path)
   verifyChunk(c, bytes, path)
   return bytes
+}
+
+/**
+ * Reads, verifies and decodes a chunk: its `logicalLength` bytes of file content (into `into`
+ * when given; it must hold `logicalLength` bytes).
+ */
+export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
+  if (c.codec === 0) return loadStored(io, c, path, into)
+  const stored = loadStored(io, c, path)
+  if (!io.codecs) throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} is compressed and no decoder is set`, { path })
+  try {
+    return io.codecs.decoder(c.codec).decompress(stored, c.logicalLength, into)
+  } catch (err) {
+    if (err instanceof CartridgeError && err.code === ErrorCodes.CORRUPT) {
+      throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} in pages ${c.page}.. does not decompress: ${err.message}`, { path, page: c.page, cause: err })
+    }
+    throw err
+  }
 }
 
 /**
@@ -203,7 +347,7 @@ export function chunkMemo(): ChunkMemo {
 }
 
 const sameChunk = (a: ChunkRecord | undefined, b: ChunkRecord): boolean =>
-  a !== undefined && a.page === b.page && a.txn === b.txn && a.checksum === b.checksum
+  a !== undefined && a.page === b.page && a.offset === b.offset && a.txn === b.txn && a.checksum === b.checksum
 
 /**
  * Reads `length` bytes at `offset` of a file where the range lies inside one chunk (the caller
@@ -254,6 +398,18 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     const first = chunkAt(io, r, i, path, cursor)
     checkCodec(first, path)
     const from = pos - i * chunkSize
+    if (first.codec !== 0 || first.offset !== 0) {
+      // Compressed: decode the whole chunk straight into the result, or via scratch for a part.
+      const take = Math.min(first.logicalLength - from, end - pos)
+      if (take <= 0) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })
+      if (from === 0 && take === first.logicalLength) loadChunk(io, first, path, out.subarray(pos - offset, pos - offset + take))
+      else {
+        scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
+        out.set(loadChunk(io, first, path, scratch).subarray(from, from + take), pos - offset)
+      }
+      pos += take
+      continue
+    }
     if (from !== 0 || first.storedLength > end - pos) {
       // Partial chunk: verify all of it, copy the part asked for.
       scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
@@ -270,13 +426,13 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     for (let j = i + 1; j * chunkSize < end && bytes < MAX_RUN_BYTES; j++) {
       const prev = run[run.length - 1]
       const next = chunkAt(io, r, j, path, cursor)
-      if (next.codec !== 0 || next.cipher !== 0 || next.storedLength > end - pos - bytes) break
+      if (next.codec !== 0 || next.cipher !== 0 || next.offset !== 0 || next.storedLength > end - pos - bytes) break
       if (next.page !== prev.page + pagesFor(prev.storedLength) || prev.storedLength % PAGE_SIZE !== 0) break
       run.push(next)
       bytes += next.storedLength
     }
     const target = out.subarray(pos - offset, pos - offset + bytes)
-    readStored(io, first.page, target, path)
+    readStored(io, first.page, 0, target, path)
     let at = 0
     for (const c of run) {
       verifyChunk(c, target.subarray(at, at + c.storedLength), path)
@@ -290,11 +446,14 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
 /** Releases every page a file version holds (chunk runs and chunk-map pages). */
 export function freeContent(io: ContentIO, r: FileRecord): void {
   const mapPages: BlockPtr[] = []
-  for (const c of chunksOf(io, r, (p) => mapPages.push(p))) io.freeRun(c.page, pagesFor(c.storedLength), c.txn)
+  for (const c of chunksOf(io, r, (p) => mapPages.push(p))) {
+    const pages = chunkPages(c)
+    if (pages > 0) io.freeRun(c.page, pages, c.txn)
+  }
   for (const p of mapPages) io.free(p)
 }
 
-/** Pages a chunk occupies. */
+/** Pages a chunk owns: its run's when it heads one, 0 for a continuation inside another chunk's run. */
 export function chunkPages(c: ChunkRecord): number {
-  return pagesFor(c.storedLength)
+  return c.offset !== 0 ? 0 : c.runPages || pagesFor(c.storedLength)
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import {
-  CoalescingPageStore, NULL_PTR, PAGE_SIZE, Pager, verifyPage,
+  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_SIZE, Pager, verifyPage,
   type BlockPtr, type Meta, type PageIO, type PageStore, type PageType, type RecoveryNote,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
@@ -11,9 +11,10 @@ import {
   EMPTY_TABLE, MAX_SNAPSHOTS, PageMarks, readSnapshotTable, validateSnapshotName, writeSnapshotTable,
   type BlockVisitor, type SnapshotEntry, type SnapshotTable,
 } from '@cartridge/snapshot'
+import { CodecSet, codecName, createCodec, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
 import { walkBlocks } from './block-walk.js'
-import { CHUNK_SIZE, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
-import { checkReadRange, chunksOf, freeContent, loadChunk, readContent, writeContent, type ContentIO } from './content.js'
+import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
+import { checkReadRange, chunksOf, freeContent, loadChunk, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
@@ -41,7 +42,23 @@ export interface CreateSettings {
   growthThresholdPercent?: number
   /** Largest size in pages (0 = unbounded). */
   maxPages?: number
+  /** Codec new writes use (default none), stored in the container so it applies after reopening. */
+  compression?: CompressionSetting
 }
+
+/** A codec by name and its options, as the container stores it for new writes. */
+export interface CompressionSetting extends CodecOptions {
+  codec: CodecName
+}
+
+/** The codec new writes use: its id and level as stored in the meta page, and the codec once made. */
+interface DefaultCodec {
+  id: number
+  level: number
+  codec: Codec | undefined
+}
+
+const NO_CODEC: DefaultCodec = { id: 0, level: 0, codec: undefined }
 
 interface Savepoint {
   catalogObject: Catalog
@@ -89,6 +106,12 @@ export class Engine implements ContentIO {
   fileCount = 0
   /** One chunk of scratch space for partial-chunk reads (reads are synchronous, so one suffices). */
   readonly scratch = new Uint8Array(CHUNK_SIZE)
+  /** Decoders of compressed chunks. */
+  readonly codecs = new CodecSet()
+  /** The codec new writes use unless a write says otherwise (pending until the next commit stores it). */
+  #compression: DefaultCodec = NO_CODEC
+  /** Codecs made for per-write choices, by name and level. */
+  readonly #codecCache = new Map<string, Codec | undefined>()
   #meta!: Meta
   #committed!: CatalogVersion
   #txnMark!: Savepoint
@@ -156,6 +179,7 @@ export class Engine implements ContentIO {
     if (!Number.isInteger(maxPages) || (maxPages !== 0 && maxPages < initialPages)) {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxBlocks must be 0 (unbounded) or at least initialBlocks')
     }
+    const compression = settings.compression ? Engine.#codecSetting(settings.compression) : NO_CODEC
     e.txn = 1
     e.alloc = BitmapAllocator.create(initialPages)
     e.catalog = new BTreeCatalog(e, NULL_PTR, { cache: e.#nodeCache })
@@ -163,9 +187,10 @@ export class Engine implements ContentIO {
     const meta: Meta = {
       txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: Date.now(), maxPages,
       growthThresholdPercent: threshold, uuid: new Uint8Array(randomBytes(16)), catalogRoot: NULL_PTR, freeMapRoot,
-      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title,
+      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: compression.id, codecLevel: compression.level,
     }
     e.pager.initialize(meta)
+    e.#compression = compression
     e.#afterCommit(meta, true)
     e.txn = 2
     return e
@@ -208,7 +233,14 @@ export class Engine implements ContentIO {
     e.#snapshotPages = tablePages
     e.catalog = new BTreeCatalog(e, meta.catalogRoot, { cache: e.#nodeCache })
     e.#afterCommit(meta, true)
+    e.#compression = Engine.#storedCodec(meta)
     e.txn = e.pager.highestTxn + 1
+    if (!store.readOnly && (meta.minor ?? 0) > FORMAT_MINOR) {
+      throw new CartridgeError(
+        ErrorCodes.UNSUPPORTED,
+        `container format 1.${meta.minor} is newer than this version writes (1.${FORMAT_MINOR}): open it read-only`,
+      )
+    }
     return e
   }
 
@@ -517,7 +549,7 @@ export class Engine implements ContentIO {
       const freeMapRoot = this.alloc.flush(this.#direct)
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
-        catalogRoot, freeMapRoot, snapshotsRoot,
+        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level,
       }
       this.pager.commit(meta, { sync, barrier: options.barrier })
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -533,6 +565,7 @@ export class Engine implements ContentIO {
       this.pager.discard()
       this.#pageCache.clear()
       this.#nodeCache.clear()
+      this.#compression = Engine.#storedCodec(this.#meta)
       // The failed flush gave pages to catalog nodes: undo the allocator, then start the catalog
       // again from the committed root rather than rolling it back.
       this.alloc.rollback(this.#txnMark.alloc)
@@ -580,14 +613,77 @@ export class Engine implements ContentIO {
     if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory`, { path })
   }
 
-  /** Creates or replaces a file. */
-  writeFile(path: string, data: Uint8Array): void {
+  /**
+   * Creates or replaces a file. `compression` overrides the container's codec for this write
+   * (`null`: store raw).
+   */
+  writeFile(path: string, data: Uint8Array, compression?: CompressionSetting | null): void {
     this.guard?.(path)
+    const codec = compression === undefined ? this.defaultCodec : compression === null ? undefined : this.codecFor(compression)
     const old = this.record(path)
     if (!old) this.#checkPlace(path)
     const now = Date.now()
-    const rec = writeContent(this, data, old?.created ?? now, now)
+    const rec = writeContent(this, data, old?.created ?? now, now, codec)
     this.#install(path, rec, old)
+  }
+
+  /**
+   * Rewrites the content of the file at `path` with `codec` (undefined: raw); its times stay.
+   * Returns the stored bytes before and after, or `undefined` when there was nothing to rewrite
+   * (an inline or a paged file).
+   */
+  recompressFile(path: string, codec: Codec | undefined): { before: number; after: number } | undefined {
+    this.guard?.(path)
+    const old = this.record(path)
+    if (!old) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
+    const stored = (r: FileRecord) => (r.kind === RecordKind.INLINE ? r.size : chunksOf(this, r).reduce((n, c) => n + c.storedLength, 0))
+    const before = stored(old)
+    const rec = recompressContent(this, old, path, codec)
+    if (!rec) return undefined
+    this.#install(path, rec, old)
+    return { before, after: stored(rec) }
+  }
+
+  /** The codec new writes use by default (undefined: raw). Made on first use. */
+  get defaultCodec(): Codec | undefined {
+    const c = this.#compression
+    if (c.id !== 0 && !c.codec) {
+      const name = codecName(c.id)
+      if (name !== 'lz4' && name !== 'zstd') {
+        throw new CartridgeError(ErrorCodes.UNSUPPORTED, `this container compresses new writes with ${name}, which this version does not know`)
+      }
+      c.codec = createCodec(name, name === 'zstd' && c.level !== 0 ? { level: c.level } : {})
+    }
+    return c.codec
+  }
+
+  /** The container's compression setting: codec name and level (0 when the codec has none). */
+  get compression(): { codec: CodecName | `codec ${number}`; level: number } {
+    return { codec: codecName(this.#compression.id), level: this.#compression.level }
+  }
+
+  /** Sets the codec new writes use; the next commit stores it in the container. */
+  setCompression(setting: CompressionSetting): void {
+    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    this.#compression = Engine.#codecSetting(setting)
+    this.#grows = true
+  }
+
+  /** A codec for one write's choice (cached by name and level). */
+  codecFor(setting: CompressionSetting): Codec | undefined {
+    const key = `${setting.codec}:${setting.level ?? ''}`
+    if (!this.#codecCache.has(key)) this.#codecCache.set(key, createCodec(setting.codec, { level: setting.level }))
+    return this.#codecCache.get(key)
+  }
+
+  static #codecSetting(setting: CompressionSetting): DefaultCodec {
+    if (typeof setting !== 'object' || setting === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'compression must be { codec, level? }')
+    const codec = createCodec(setting.codec, { level: setting.level })
+    return codec ? { id: codec.id, level: codec.level, codec } : NO_CODEC
+  }
+
+  static #storedCodec(meta: Meta): DefaultCodec {
+    return meta.codec === 0 ? NO_CODEC : { id: meta.codec, level: meta.codecLevel, codec: undefined }
   }
 
   /** Installs a record for `path`, releasing the version it replaces. */

@@ -2,10 +2,20 @@ import {
   CartridgeError, ErrorCodes, compareKeys, directoryPrefix, normalizeFilePath, normalizePath, toBytes,
 } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
-import type { Engine } from './engine.js'
+import type { CodecName } from '@cartridge/codec'
+import type { CompressionSetting, Engine } from './engine.js'
 
 /** Bytes accepted by `write`. Strings are stored as UTF-8. */
 export type Data = string | Uint8Array | ArrayBuffer | ArrayBufferView
+
+/** Options of {@link FileOps.write}. */
+export interface WriteOptions {
+  /**
+   * Codec for this write instead of the container's (see `enableCompression`): `'none'` stores
+   * it raw (already compressed media), `'lz4'`, `'zstd'`, or `{ codec: 'zstd', level }`.
+   */
+  compression?: CodecName | CompressionSetting
+}
 
 /** Options for a range read. */
 export interface ReadOptions {
@@ -43,17 +53,22 @@ export abstract class FileOps {
   /** @internal Runs a read against the state this object sees. */
   protected abstract view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T>
 
-  /** Creates or replaces the file at `path`. Atomic: the old content stays until the new is committed. */
-  write(path: string, data: Data): Promise<void> {
+  /**
+   * Creates or replaces the file at `path`. Atomic: the old content stays until the new is
+   * committed. Content is compressed with the container's codec unless `options.compression` says otherwise.
+   */
+  write(path: string, data: Data, options: WriteOptions = {}): Promise<void> {
     let p: string
     let bytes: Uint8Array
+    let compression: CompressionSetting | null | undefined
     try {
       p = normalizeFilePath(path)
       bytes = toBytes(data)
+      compression = compressionOption(options.compression)
     } catch (err) {
       return Promise.reject(asArgError(err, path))
     }
-    return this.mutate((e) => e.writeFile(p, bytes))
+    return this.mutate((e) => e.writeFile(p, bytes, compression))
   }
 
   /** Reads a file, or a range of it (`offset`, `length`; clamped to the file's size). */
@@ -174,4 +189,14 @@ export abstract class FileOps {
 function asArgError(err: unknown, path: string): unknown {
   if (err instanceof TypeError) return new CartridgeError(ErrorCodes.INVALID_ARGUMENT, err.message, { path, cause: err })
   return err
+}
+
+/** A write's compression choice as the engine takes it: undefined (the container's), null (raw) or a setting. */
+export function compressionOption(c: CodecName | CompressionSetting | undefined): CompressionSetting | null | undefined {
+  if (c === undefined) return undefined
+  const setting = typeof c === 'string' ? { codec: c } : c
+  if (typeof setting !== 'object' || setting === null || typeof setting.codec !== 'string') {
+    throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "compression must be 'none', 'lz4', 'zstd' or { codec, level }")
+  }
+  return setting.codec === 'none' && setting.level === undefined ? null : setting
 }

@@ -23,9 +23,13 @@ export const RECORD_HEADER_SIZE = 32
 export const RecordKind = { INLINE: 0, DIRECT: 1, MAP: 2 } as const
 
 /**
- * Where one chunk of a file's content lives: a run of contiguous pages holding `storedLength`
- * bytes, with a CRC-32 of those bytes. `codec`, `cipher` and `nonce` are 0 / zeros for raw
- * chunks and reserved for compression and encryption (format room, no format break later).
+ * Where one chunk of a file's content lives: `storedLength` bytes at byte `offset` of a run of
+ * contiguous pages starting at `page`, with a CRC-32 of those bytes. `codec` says how they were
+ * compressed (0 = raw), `cipher`/`nonce` how they are sealed (0 / zeros: not encrypted).
+ *
+ * Compressed chunks of one write are packed back to back into one run: the first (the *head*,
+ * `offset` 0) owns the run's `runPages` pages, the others (*continuations*, `offset` > 0) lie
+ * inside it and own no pages. A raw chunk is its own head with `runPages` 0 (= its own pages).
  */
 export interface ChunkRecord {
   page: number
@@ -36,6 +40,10 @@ export interface ChunkRecord {
   codec: number
   cipher: number
   nonce: Uint8Array
+  /** Pages of the run this chunk heads (0: ⌈storedLength / 4096⌉); unused by continuations. */
+  runPages: number
+  /** Byte offset of the stored bytes from the start of `page` (> 0 only for continuations). */
+  offset: number
 }
 
 /** A catalog value: one file. */
@@ -61,14 +69,17 @@ export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord): void
   v.setUint32(off + 24, c.checksum, true)
   v.setUint8(off + 28, c.codec)
   v.setUint8(off + 29, c.cipher)
-  v.setUint16(off + 30, 0, true)
+  v.setUint16(off + 30, c.runPages, true)
   new Uint8Array(v.buffer, v.byteOffset + off + 32, 12).set(c.nonce.subarray(0, 12))
-  v.setUint32(off + 44, 0, true)
+  v.setUint32(off + 44, c.offset, true)
 }
 
-/** Shows `to` where the chunk record at `off` lies (first page, pages, birth txn) without decoding the rest. */
+/** Shows `to` the run the chunk record at `off` heads (first page, pages, birth txn) without decoding the rest; nothing for a continuation. */
 export function chunkRunAt(v: DataView, off: number, to: { enter(page: number, pages: number, txn: number): unknown }): void {
-  to.enter(getU64(v, off), Math.ceil(v.getUint32(off + 16, true) / PAGE_SIZE), getU64(v, off + 8))
+  // A continuation lies inside its head's run and owns no pages.
+  if (v.getUint32(off + 44, true) !== 0) return
+  const pages = v.getUint16(off + 30, true) || Math.ceil(v.getUint32(off + 16, true) / PAGE_SIZE)
+  to.enter(getU64(v, off), pages, getU64(v, off + 8))
 }
 
 export function readChunkRecord(v: DataView, off: number): ChunkRecord {
@@ -81,6 +92,8 @@ export function readChunkRecord(v: DataView, off: number): ChunkRecord {
     codec: v.getUint8(off + 28),
     cipher: v.getUint8(off + 29),
     nonce: readNonce(v, off + 32),
+    runPages: v.getUint16(off + 30, true),
+    offset: v.getUint32(off + 44, true),
   }
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from './index.js'
 import { rng, runUntilKilled, tempDir } from './testing/helpers.js'
+import { CHILD_OPEN_ENV, VARIANTS, type ContainerVariant } from './testing/variants.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -19,38 +20,39 @@ function content(n: number): Uint8Array {
 }
 
 /** Runs the child until it has acknowledged at least `minAcks` writes plus a random delay, then SIGKILLs it. */
-function runAndKill(path: string, start: number, delayMs: number): Promise<number> {
-  return runUntilKilled([child, path, String(start)], start, start + 3, delayMs)
+function runAndKill(v: ContainerVariant, path: string, start: number, delayMs: number): Promise<number> {
+  return runUntilKilled([child, path, String(start)], start, start + 3, delayMs, { [CHILD_OPEN_ENV]: JSON.stringify(v.open) })
 }
 
-describe.skipIf(!built)('kill -9 mid-write', () => {
+describe.skipIf(!built).each(VARIANTS)('kill -9 mid-write ($name)', (v) => {
+  const rounds = v.name === 'plain' ? ROUNDS : Math.ceil(ROUNDS / 2)
   it('a second process opening the container for writing gets CARTRIDGE_LOCKED', async () => {
-    const path = tmp.path('lock.cart')
-    await (await Cartridge.create('lock', 'L', { path })).close()
-    const p = spawn(process.execPath, [child, path, '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const path = tmp.path(`lock-${v.name}.cart`)
+    await (await Cartridge.create('lock', 'L', { ...v.create, path })).close()
+    const p = spawn(process.execPath, [child, path, '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_OPEN_ENV]: JSON.stringify(v.open) } })
     await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()))
-    await expect(Cartridge.open(path)).rejects.toMatchObject({ code: 'CARTRIDGE_LOCKED' })
+    await expect(Cartridge.open(path, v.open)).rejects.toMatchObject({ code: 'CARTRIDGE_LOCKED' })
     p.kill('SIGKILL')
     await new Promise((r) => p.once('exit', r))
     // The kernel released the dead process's lock with its file descriptors.
-    await (await Cartridge.open(path)).close()
+    await (await Cartridge.open(path, v.open)).close()
   })
 
-  it(`reopens cleanly with every acknowledged write, ${ROUNDS} times`, async () => {
-    const path = tmp.path('kill.cart')
-    const cart = await Cartridge.create('kill', 'K', { path })
+  it(`reopens cleanly with every acknowledged write, ${rounds} times`, async () => {
+    const path = tmp.path(`kill-${v.name}.cart`)
+    const cart = await Cartridge.create('kill', 'K', { ...v.create, path })
     await cart.close()
     const random = rng(3)
     let next = 0
     const expected = new Map<string, number>()
-    for (let round = 0; round < ROUNDS; round++) {
-      const lastAck = await runAndKill(path, next, Math.floor(random() * 40))
+    for (let round = 0; round < rounds; round++) {
+      const lastAck = await runAndKill(v, path, next, Math.floor(random() * 40))
       // Model what the child acknowledged: writes of n, deletes of n-3 every 7th.
       for (let n = next; n <= lastAck; n++) {
         expected.set(`/k/${n % 50}`, n)
         if (n % 7 === 0 && n > 0) expected.delete(`/k/${(n - 3) % 50}`)
       }
-      const re = await Cartridge.open(path)
+      const re = await Cartridge.open(path, v.open)
       const report = await re.check({ data: true })
       expect(report.problems).toEqual([])
       // The write after the last ack (and its delete) may have landed too, unacknowledged.

@@ -1,9 +1,10 @@
-import { PageType, isNullPtr, readPointerNode, writePointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
+import { PAGE_SIZE, PageType, isNullPtr, readPointerNode, writePointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { copyCatalogPage, readCatalogPage } from '@cartridge/catalog'
 import { PageMarks } from '@cartridge/snapshot'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord, encodeFileRecord, type ChunkRecord } from './file-record.js'
-import { chunkPages, loadChunk, readMapLeaf, writeMapLeaf } from './content.js'
+import { chunkPages, loadStored, readMapLeaf, writeMapLeaf } from './content.js'
+
 
 /**
  * Moves each block that lies at or above page `limit` into the lowest free pages below where it
@@ -94,16 +95,27 @@ export class Relocator {
     return copy
   }
 
-  /** A content run, copied below the limit when it lies at or above it and room allows. */
+  /**
+   * A content run, copied below the limit when it lies at or above it and room allows. A
+   * continuation follows its head (the head comes first in file order, through the memo).
+   */
   #run(c: ChunkRecord, path: string): ChunkRecord {
     const count = chunkPages(c)
     const done = this.#runs.get(c.page)
     if (done !== undefined) return { ...c, page: done }
-    if (c.page + count <= this.#limit || this.movedPages >= this.#budget) return c
+    if (count === 0 || c.page + count <= this.#limit || this.movedPages >= this.#budget) return c
     const to = this.#e.alloc.allocateBelow(count, c.page)
     if (to === undefined) return c
-    // Copy verified bytes only: a damaged chunk stops the vacuum rather than spread.
-    this.#e.store.write(to, loadChunk(this.#e, c, path))
+    // Copy verified bytes only: a damaged chunk stops the vacuum rather than spread. A packed
+    // run is copied whole (its head verified; the continuations keep their checksums).
+    const head = loadStored(this.#e, c, path)
+    if (c.runPages !== 0) {
+      // A packed run: the continuations' bytes follow the head's, in the same pages.
+      const run = new Uint8Array(count * PAGE_SIZE)
+      this.#e.store.read(c.page, run)
+      run.set(head)
+      this.#e.store.write(to, run)
+    } else this.#e.store.write(to, head)
     this.#e.alloc.free(c.page, count, { reusable: false })
     this.#runs.set(c.page, to)
     this.movedPages += count

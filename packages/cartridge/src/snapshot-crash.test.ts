@@ -3,6 +3,7 @@ import { Cartridge, FaultyPageStore, MemoryPageStore } from './index.js'
 import type { CrashMode } from '@cartridge/pager'
 import { bytes, readAll, rng, sameFiles } from './testing/helpers.js'
 import { crashTrial } from './testing/crash-trial.js'
+import { VARIANTS, type ContainerVariant } from './testing/variants.js'
 
 const POINTS = Number(process.env.CARTRIDGE_SNAPSHOT_CRASH_POINTS ?? 1200)
 const SIZES = [0, 300, 5000, 70_000, 200_000]
@@ -84,10 +85,11 @@ async function randomOp(cart: Cartridge, state: State, random: () => number, see
 }
 
 /** Runs one trial; returns the kind of operation the power loss hit, or undefined. */
-async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'none' = 'full'): Promise<string | undefined> {
+async function crashRun(v: ContainerVariant, trial: number, mode: CrashMode, durability: 'full' | 'none' = 'full'): Promise<string | undefined> {
   const result = await crashTrial<State>({
     random: rng(trial * 104_729 + (mode === 'random' ? 5 : 6)),
     mode, durability, slug: 'snap-crash', initial: { files: new Map(), snaps: new Map() }, op: randomOp, seed: trial * 100, warmup: 6, armWithin: 60,
+    options: { ...v.create, ...v.open },
   })
   const { allowed, reopened } = result
   const crashed = result.crashed ? kind : undefined
@@ -107,37 +109,38 @@ async function crashRun(trial: number, mode: CrashMode, durability: 'full' | 'no
   return crashed
 }
 
-describe('fault injection through snapshot create, restore, delete and vacuum', () => {
-  it(`reopens at the last acknowledged commit with every snapshot intact (${POINTS} crash points, unsynced writes dropped or torn)`, async () => {
+describe.each(VARIANTS)('fault injection through snapshot create, restore, delete and vacuum ($name)', (v) => {
+  const points = v.name === 'plain' ? POINTS : Math.ceil(POINTS / 2)
+  it(`reopens at the last acknowledged commit with every snapshot intact (${points} crash points, unsynced writes dropped or torn)`, async () => {
     const hits = new Map<string, number>()
-    for (let t = 0; t < POINTS; t++) {
-      const hit = await crashRun(t, 'drop-or-tear')
+    for (let t = 0; t < points; t++) {
+      const hit = await crashRun(v, t, 'drop-or-tear')
       if (hit) hits.set(hit, (hits.get(hit) ?? 0) + 1)
     }
     const crashed = [...hits.values()].reduce((a, b) => a + b, 0)
-    expect(crashed).toBeGreaterThan(POINTS * 0.9)
+    expect(crashed).toBeGreaterThan(points * 0.9)
     // Every snapshot operation and vacuum is cut short many times, not only plain writes.
-    for (const k of ['createSnapshot', 'restoreSnapshot', 'deleteSnapshot', 'vacuum']) expect(hits.get(k) ?? 0).toBeGreaterThan(POINTS / 50)
+    for (const k of ['createSnapshot', 'restoreSnapshot', 'deleteSnapshot', 'vacuum']) expect(hits.get(k) ?? 0).toBeGreaterThan(points / 50)
   })
 
   it('reopens at the last acknowledged or the interrupted commit when unsynced writes are dropped, torn or kept in any mix', async () => {
-    const n = Math.ceil(POINTS / 4)
+    const n = Math.ceil(points / 4)
     let crashed = 0
-    for (let t = 0; t < n; t++) if (await crashRun(t + 100_000, 'random')) crashed++
+    for (let t = 0; t < n; t++) if (await crashRun(v, t + 100_000, 'random')) crashed++
     expect(crashed).toBeGreaterThan(n * 0.9)
   })
 
   it("durability 'none': reopens at the last synced commit or one after it, with every snapshot intact", async () => {
-    const n = Math.ceil(POINTS / 4)
+    const n = Math.ceil(points / 4)
     let crashed = 0
-    for (let t = 0; t < n; t++) if (await crashRun(t + 200_000, 'drop-or-tear', 'none')) crashed++
+    for (let t = 0; t < n; t++) if (await crashRun(v, t + 200_000, 'drop-or-tear', 'none')) crashed++
     expect(crashed).toBeGreaterThan(n * 0.9)
   })
 
   it('a vacuum cut at every one of its writes and syncs reopens with the live state and every snapshot intact', async () => {
     // One container with snapshots and holes, then one vacuum crashed at each point in turn.
     const base = new MemoryPageStore()
-    const cart = await Cartridge.fromStore(base, { create: { slug: 'vacuum-crash' } })
+    const cart = await Cartridge.fromStore(base, { ...v.create, create: { slug: 'vacuum-crash' } })
     for (let i = 0; i < 24; i++) await cart.write(`/f/${i}`, bytes(SIZES[i % SIZES.length] + i, i))
     await cart.createSnapshot('a')
     for (let i = 0; i < 24; i += 3) await cart.delete(`/f/${i}`)
@@ -150,7 +153,7 @@ describe('fault injection through snapshot create, restore, delete and vacuum', 
     const image = base.snapshot()
     // Count the crash points of one uninterrupted vacuum.
     const dry = new FaultyPageStore(image, { crashInSync: true })
-    const dryCart = await Cartridge.fromStore(dry)
+    const dryCart = await Cartridge.fromStore(dry, v.open)
     const start = dry.writes
     const { movedPages } = await dryCart.vacuum({ stepPages: 8 })
     const points = dry.writes - start
@@ -159,11 +162,11 @@ describe('fault injection through snapshot create, restore, delete and vacuum', 
     for (let at = 1; at <= points; at++) {
       for (const mode of ['random', 'drop-or-tear'] as const) {
         const store = new FaultyPageStore(image, { crashInSync: true, random: rng(at * 31 + (mode === 'random' ? 1 : 2)) })
-        const c = await Cartridge.fromStore(store)
+        const c = await Cartridge.fromStore(store, v.open)
         store.failAfter(at + (store.writes - start))
         await expect(c.vacuum({ stepPages: 8 })).rejects.toMatchObject({ code: 'CARTRIDGE_IO' })
         store.cut()
-        const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(mode)))
+        const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(mode)), v.open)
         const got = await readState(reopened)
         if (!sameState(expected, got)) throw new Error(`vacuum cut at point ${at} (${mode}): contents changed`)
         const report = await reopened.check({ data: true })

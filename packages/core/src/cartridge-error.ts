@@ -19,6 +19,8 @@ export const ErrorCodes = {
   ABORTED: 'CARTRIDGE_ABORTED',
   UNSUPPORTED: 'CARTRIDGE_UNSUPPORTED',
   CONFLICT: 'CARTRIDGE_CONFLICT',
+  BAD_KEY: 'CARTRIDGE_BAD_KEY',
+  AUTH_FAILED: 'CARTRIDGE_AUTH_FAILED',
 } as const
 
 /** One of the stable `CARTRIDGE_*` error codes. */

@@ -5,7 +5,7 @@ import { PAGE_SIZE } from './page-format.js'
 /** The 8 magic bytes that open both meta pages: `CARTRIDG`. */
 export const MAGIC = utf8('CARTRIDG')
 export const FORMAT_MAJOR = 1
-export const FORMAT_MINOR = 1
+export const FORMAT_MINOR = 2
 /** Longest slug, bytes. */
 export const MAX_SLUG_BYTES = 214
 /** Longest title, bytes. */
@@ -35,11 +35,17 @@ export interface Meta {
   snapshotsRoot: BlockPtr
   slug: string
   title: string
+  /** Codec id new writes use by default (0 = none); format 1.2. */
+  codec: number
+  /** Level of that codec (Zstd 1–22; 0 = the codec's default or none). */
+  codecLevel: number
+  /** Minor format version the slot was written with (decoding only; writers write {@link FORMAT_MINOR}). */
+  minor?: number
 }
 
 const OFF = {
   magic: 0, major: 8, minor: 10, pageSize: 12, txn: 16, baseTxn: 24, totalPages: 32, fileCount: 40, created: 48,
-  maxPages: 56, threshold: 64, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
+  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
 } as const
 
 /** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
@@ -57,6 +63,8 @@ export function encodeMeta(m: Meta): Uint8Array {
   setU64(v, OFF.created, m.created)
   setU64(v, OFF.maxPages, m.maxPages)
   v.setUint8(OFF.threshold, m.growthThresholdPercent)
+  v.setUint8(OFF.codec, m.codec)
+  v.setUint8(OFF.codecLevel, m.codecLevel)
   writeBlockPtr(v, OFF.catalog, m.catalogRoot)
   writeBlockPtr(v, OFF.freeMap, m.freeMapRoot)
   writeBlockPtr(v, OFF.snapshots, m.snapshotsRoot)
@@ -95,6 +103,9 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       created: getU64(v, OFF.created),
       maxPages: getU64(v, OFF.maxPages),
       growthThresholdPercent: v.getUint8(OFF.threshold),
+      codec: v.getUint8(OFF.codec),
+      codecLevel: v.getUint8(OFF.codecLevel),
+      minor: v.getUint16(OFF.minor, true),
       uuid: page.slice(OFF.uuid, OFF.uuid + 16),
       catalogRoot: readBlockPtr(v, OFF.catalog),
       freeMapRoot: readBlockPtr(v, OFF.freeMap),

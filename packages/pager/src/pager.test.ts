@@ -21,7 +21,7 @@ runPageStoreSuite('FaultyPageStore (no fault armed)', () => new FaultyPageStore(
 
 const meta = (txn: number): Meta => ({
   txn, baseTxn: txn - 1, totalPages: 3, fileCount: txn, created: 1, maxPages: 0, growthThresholdPercent: 10,
-  uuid: new Uint8Array(16).fill(4), catalogRoot: NULL_PTR, freeMapRoot: NULL_PTR, snapshotsRoot: NULL_PTR, slug: 's', title: 't',
+  uuid: new Uint8Array(16).fill(4), catalogRoot: NULL_PTR, freeMapRoot: NULL_PTR, snapshotsRoot: NULL_PTR, slug: 's', title: 't', codec: 0, codecLevel: 0,
 })
 
 describe('pages', () => {

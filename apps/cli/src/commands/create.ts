@@ -1,5 +1,5 @@
 import { relative } from 'node:path'
-import { Cartridge } from 'cartridge'
+import { Cartridge, type CodecName } from 'cartridge'
 import { containerPath, slugOf } from '../open.js'
 import { println, type Io } from '../io.js'
 
@@ -7,13 +7,16 @@ export interface CreateFlags {
   title?: string
   slug?: string
   maxBlocks?: number
+  compress?: CodecName
+  level?: number
 }
 
 /** `cartridge create <file>`: a new, empty container; the slug is the file's base name. */
 export async function create(io: Io, file: string, flags: CreateFlags): Promise<number> {
   const path = containerPath(file, io.cwd)
   const slug = flags.slug ?? slugOf(path)
-  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks })
+  const compression = flags.compress === undefined ? undefined : { codec: flags.compress, ...(flags.level === undefined ? {} : { level: flags.level }) }
+  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks, compression })
   await cart.close()
   println(io.stdout, `created ${relative(io.cwd, path) || path} (slug ${slug})`)
   return 0

@@ -7,11 +7,12 @@ import { println, type Io } from '../io.js'
  * vacuum would reclaim; `--json` for scripts.
  */
 export async function info(io: Io, file: string, flags: { json?: boolean }): Promise<number> {
-  const i = await withCartridge(file, io, {}, (cart) => cart.info())
+  const [i, stats] = await withCartridge(file, io, {}, async (cart) => [await cart.info(), await cart.contentStats()] as const)
   if (flags.json) {
-    println(io.stdout, JSON.stringify(i, null, 2))
+    println(io.stdout, JSON.stringify({ ...i, content: stats }, null, 2))
     return 0
   }
+  const codec = i.compression.codec === 'none' ? 'none' : `${i.compression.codec}${i.compression.level ? ` level ${i.compression.level}` : ''}`
   const rows: Array<[string, string]> = [
     ['slug', i.slug],
     ['title', i.title],
@@ -24,6 +25,8 @@ export async function info(io: Io, file: string, flags: { json?: boolean }): Pro
     ['durability', i.durability],
     ['created', formatDate(i.created)],
     ['snapshots', String(i.snapshots)],
+    ['compression', `${codec} for new writes`],
+    ['content', `${formatBytes(stats.logicalBytes)} in ${formatBytes(stats.storedBytes)} stored (ratio ${stats.ratio || 1}; ${stats.compressedChunks} of ${stats.chunks} chunks compressed)`],
     // A few free blocks always remain (room for map pages, holes no block fits): hint only past 1 MiB.
     ['reclaimable', `${formatBytes(i.reclaimableBytes)}${i.reclaimableBytes >= 1 << 20 ? ' (cartridge vacuum)' : ''}`],
   ]

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { CartridgeError, ErrorCodes, type Cartridge } from 'cartridge'
+import { CartridgeError, ErrorCodes, type Cartridge, type CodecName } from 'cartridge'
 import { containerPath, withCartridge } from '../open.js'
 import { formatBytes, plural } from '../format.js'
 import { counter, progressBar, type ProgressBar } from '../progress.js'
@@ -13,6 +13,8 @@ export interface PutFlags {
   quiet?: boolean
   /** Print `{ files, bytes, paths }` on stdout. */
   json?: boolean
+  /** Codec for these files instead of the container's. */
+  compression?: CodecName
 }
 
 /** Files larger than this are streamed in chunks instead of read whole. */
@@ -38,17 +40,18 @@ export async function put(io: Io, file: string, sources: string[], flags: PutFla
   for (const s of sources) await collect(io, resolve(io.cwd, s), joinPath(flags.to, basename(resolve(io.cwd, s))), items, skip)
   const total = items.reduce((n, i) => n + i.size, 0)
   const bar = progressBar(io, total, flags.quiet === true, items.length)
+  const opts = flags.compression === undefined ? {} : { compression: flags.compression }
   await withCartridge(file, io, { write: true }, async (cart) => {
     if (total <= TRANSACTION_LIMIT) {
       // All or nothing. A transaction has no write stream, so each file is read whole (≤ 64 MiB).
       await cart.transaction(async (tx) => {
         for (const item of items) {
-          await tx.write(item.dest, await readFile(item.local))
+          await tx.write(item.dest, await readFile(item.local), opts)
           bar?.advance(item.size, 1)
         }
       })
     } else {
-      for (const item of items) await putOne(cart, item, bar)
+      for (const item of items) await putOne(cart, item, bar, opts)
     }
   })
   bar?.finish()
@@ -57,13 +60,13 @@ export async function put(io: Io, file: string, sources: string[], flags: PutFla
   return 0
 }
 
-async function putOne(cart: Cartridge, item: PutItem, bar: ProgressBar | undefined): Promise<void> {
+async function putOne(cart: Cartridge, item: PutItem, bar: ProgressBar | undefined, opts: { compression?: CodecName }): Promise<void> {
   if (item.size <= STREAM_THRESHOLD) {
-    await cart.write(item.dest, await readFile(item.local))
+    await cart.write(item.dest, await readFile(item.local), opts)
     bar?.advance(item.size, 1)
     return
   }
-  await pipeline(createReadStream(item.local), counter(bar), cart.createWriteStream(item.dest))
+  await pipeline(createReadStream(item.local), counter(bar), cart.createWriteStream(item.dest, opts))
   bar?.advance(0, 1)
 }
 

@@ -1,5 +1,5 @@
 import { FaultyPageStore, MemoryPageStore, type CrashMode } from '@cartridge/pager'
-import { Cartridge } from '../cartridge.js'
+import { Cartridge, type CreateOptions } from '../cartridge.js'
 
 /**
  * One random operation of a crash trial: applies it to `cart` and returns the state it leaves.
@@ -22,6 +22,8 @@ export interface CrashTrialOptions<S> {
   warmup: number
   /** The power fails within this many writes (and syncs) of arming. */
   armWithin: number
+  /** More settings of the container (compression, …); they apply when it is reopened too. */
+  options?: CreateOptions
 }
 
 /** What a crash trial left: whether the power failed, the states the container may reopen at, and the reopened container. */
@@ -38,7 +40,7 @@ export interface CrashTrialResult<S> {
  */
 export async function crashTrial<S>(o: CrashTrialOptions<S>): Promise<CrashTrialResult<S>> {
   const store = new FaultyPageStore(undefined, { random: o.random, crashInSync: true })
-  const cart = await Cartridge.fromStore(store, { create: { slug: o.slug }, durability: o.durability })
+  const cart = await Cartridge.fromStore(store, { ...o.options, create: { slug: o.slug }, durability: o.durability })
   let state = o.initial
   for (let i = 0; i < o.warmup; i++) state = await o.op(cart, state, o.random, o.seed + i, () => {})
   await cart.flush()
@@ -64,6 +66,6 @@ export async function crashTrial<S>(o: CrashTrialOptions<S>): Promise<CrashTrial
   }
   const crashed = store.crashed
   store.cut()
-  const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(o.mode)))
+  const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(o.mode)), { ...o.options })
   return { crashed, allowed, reopened }
 }

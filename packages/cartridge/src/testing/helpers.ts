@@ -8,8 +8,21 @@ import type { Cartridge } from '../cartridge.js'
 /** Deterministic PRNG, returns [0, 1). */
 export const rng = seededRandom
 
-/** Bytes derived from a seed, so content can be re-derived for checking. */
-export const bytes = seededBytes
+/**
+ * Bytes derived from a seed, so content can be re-derived for checking. Stretches of about
+ * 20 KB alternate, by seed, between noise, low-entropy bytes and runs of one byte, so a
+ * compressing container stores some chunks compressed, some raw, and packs runs of both.
+ */
+export function bytes(size: number, seed: number): Uint8Array {
+  const out = seededBytes(size, seed)
+  const span = 20_000 + (seed % 7) * 3_000
+  for (let start = 0, k = seed; start < size; start += span, k++) {
+    const end = Math.min(size, start + span)
+    if (k % 3 === 1) for (let i = start; i < end; i++) out[i] &= 0x07
+    else if (k % 3 === 2) out.fill(out[start], start, end)
+  }
+  return out
+}
 
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'cart-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
@@ -45,9 +58,9 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * SIGKILLs it. Resolves with the last acknowledged n (`start - 1` if none); rejects if the child
  * exits on its own.
  */
-export function runUntilKilled(args: string[], start: number, minAck: number, delayMs: number): Promise<number> {
+export function runUntilKilled(args: string[], start: number, minAck: number, delayMs: number, env?: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env })
     let last = start - 1
     let buf = ''
     let err = ''

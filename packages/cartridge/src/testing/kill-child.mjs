@@ -3,7 +3,7 @@
 import { Cartridge } from '../../dist/index.js'
 
 const [path, startText] = process.argv.slice(2)
-const cart = await Cartridge.open(path)
+const cart = await Cartridge.open(path, JSON.parse(process.env.CARTRIDGE_TEST_OPEN ?? '{}'))
 function content(n) {
   const size = [5, 700, 9000, 150_000][n % 4]
   const out = new Uint8Array(size)

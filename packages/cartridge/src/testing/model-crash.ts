@@ -21,6 +21,8 @@ export interface CrashCase {
   seed: number
   mode: CrashMode
   durability: 'full' | 'none'
+  /** Codec of the container (default none). */
+  compression?: 'none' | 'lz4' | 'zstd'
   /** Operations committed (and flushed) before the fault is armed. */
   warmup: number
   /** The power fails within this many writes and syncs of arming. */
@@ -36,6 +38,7 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
     random: rng(c.seed),
     mode: c.mode,
     durability: c.durability,
+    options: { compression: { codec: c.compression ?? 'none' } },
     slug: 'model',
     initial: emptyModel(),
     seed: c.seed,

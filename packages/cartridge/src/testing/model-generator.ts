@@ -208,5 +208,10 @@ export const configArb: fc.Arbitrary<ModelConfig> = fc
     ),
     growthThresholdPercent: fc.oneof({ withCrossShrink: true }, { weight: 6, arbitrary: fc.constant(10) }, { weight: 1, arbitrary: fc.constantFrom(0, 50, 90) }),
     bufferPoolSize: fc.oneof({ withCrossShrink: true }, { weight: 4, arbitrary: fc.constant(2048) }, { weight: 1, arbitrary: fc.constant(16) }),
+    compression: fc.oneof(
+      { withCrossShrink: true },
+      { weight: 2, arbitrary: fc.constant('none' as const) },
+      { weight: 1, arbitrary: fc.constantFrom('lz4' as const, 'zstd' as const) },
+    ),
   })
   .map((c) => ({ ...c, maxBlocks: c.maxBlocks === 0 ? 0 : Math.max(c.maxBlocks, c.initialBlocks) }))

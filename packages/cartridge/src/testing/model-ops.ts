@@ -82,10 +82,12 @@ export interface ModelConfig {
   maxBlocks: number
   growthThresholdPercent: number
   bufferPoolSize: number
+  /** Codec of the container (new writes are compressed with it). */
+  compression: 'none' | 'lz4' | 'zstd'
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
-  store: 'memory', durability: 'full', initialBlocks: 3, maxBlocks: 0, growthThresholdPercent: 10, bufferPoolSize: 2048,
+  store: 'memory', durability: 'full', initialBlocks: 3, maxBlocks: 0, growthThresholdPercent: 10, bufferPoolSize: 2048, compression: 'none',
 }
 
 // ---- constructors (the vocabulary of printed sequences and regression tests) ---------------

@@ -204,6 +204,11 @@ export async function runSequence(config: ModelConfig, ops: readonly Op[], stats
     try {
       await t.reopen!()
       await compareState(t.cart, s, { check: false })
+      if (t.config.compression !== 'none') {
+        const stats = await t.cart.contentStats()
+        coverage.add('compressed chunks', stats.compressedChunks)
+        coverage.add('raw chunks in compressing containers', stats.chunks - stats.compressedChunks)
+      }
     } catch (err) {
       at(ops.length, err)
     }

@@ -22,6 +22,7 @@ export async function openTarget(config: ModelConfig): Promise<Target> {
   const create = {
     durability: config.durability, initialBlocks: config.initialBlocks, maxBlocks: config.maxBlocks,
     growthThresholdPercent: config.growthThresholdPercent, bufferPoolSize: config.bufferPoolSize,
+    compression: { codec: config.compression },
   }
   const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize }
   const fullOK = config.maxBlocks > 0

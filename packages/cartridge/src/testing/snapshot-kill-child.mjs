@@ -3,7 +3,7 @@
 import { Cartridge } from '../../dist/index.js'
 
 const [path, startText] = process.argv.slice(2)
-const cart = await Cartridge.open(path)
+const cart = await Cartridge.open(path, JSON.parse(process.env.CARTRIDGE_TEST_OPEN ?? '{}'))
 const churn = (n) => new Uint8Array(60_000 + (n % 5) * 50_000).fill(n & 0xff)
 let n = Number(startText)
 for (;;) {

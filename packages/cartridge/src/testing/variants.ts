@@ -1,0 +1,21 @@
+import type { CreateOptions, OpenOptions } from '../cartridge.js'
+
+/**
+ * A kind of container the crash, kill and model suites run on: the settings it is created with
+ * and what opening it again needs. Suites take the list as a parameter, so every variant runs
+ * the same trials.
+ */
+export interface ContainerVariant {
+  name: string
+  create: CreateOptions
+  /** Options every later open needs (JSON-safe: child processes get them through the environment). */
+  open: OpenOptions
+}
+
+export const VARIANTS: ContainerVariant[] = [
+  { name: 'plain', create: {}, open: {} },
+  { name: 'zstd', create: { compression: { codec: 'zstd' } }, open: {} },
+]
+
+/** Open options for child processes, from `CARTRIDGE_TEST_OPEN` (JSON). */
+export const CHILD_OPEN_ENV = 'CARTRIDGE_TEST_OPEN'
