@@ -65,7 +65,7 @@ describe('README examples', () => {
         const cmd = line.replace(/\s+#.*$/, '').trim()
         if (!cmd) continue
         const args = [...cmd.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(1)
-        execFileSync(process.execPath, [cli, ...args], { cwd: dir, stdio: 'pipe' })
+        execFileSync(process.execPath, [cli, ...args], { cwd: dir, stdio: 'pipe', env: { ...process.env, VAULT_PASS: 'a passphrase for the README' } })
       }
     }
     expect(readFileSync(join(dir, 'cat.jpg'))).toEqual(Buffer.from(new Uint8Array(3000).fill(7)))

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { crc32 } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from 'cartridge'
-import { VECTOR_NAMES, bytes, sha256, summary, type Expected, type FileSummary } from '../vectors/content.js'
-import { ReadError, readContainer } from './reader.js'
+import { VECTOR_NAMES, bytes, prose, sha256, summary, type Expected, type FileSummary } from '../vectors/content.js'
+import { ReadError, decodeChunk, openContainer, readContainer } from './reader.js'
 
 const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url))
 const PAGE = 4096
@@ -59,6 +59,44 @@ async function referenceRead(path: string): Promise<{
 /** The independent reader's snapshots, each with its files, in the shape of `referenceRead`. */
 function independentSnapshots(r: ReturnType<typeof readContainer>) {
   return (r.snapshots?.snapshots ?? []).map(({ id, name, txn, created, fileCount }) => ({ id, name, txn, created, fileCount, files: r.snapshotFiles(id) }))
+}
+
+/**
+ * The file record of `path` in the CATALOG_LEAF at page `leaf`, and where its chunk `i` record lies:
+ * in the leaf itself (DIRECT) or in the chunk map's only leaf (MAP of height 0).
+ */
+function recordOf(image: Buffer, leaf: number, path: string, i = 0): { kind: number; page: number; at: number } {
+  const page = image.subarray(leaf * PAGE, (leaf + 1) * PAGE)
+  expect(page[4]).toBe(2)
+  const value = page.indexOf(Buffer.from(path)) + Buffer.byteLength(path)
+  const kind = page[value]
+  if (kind !== 2) return { kind, page: leaf, at: value + 32 + 48 * i }
+  expect(page.readUInt32LE(value + 32 + 20)).toBe(0) // height 0: the pointer leads to the only CHUNK_MAP_LEAF
+  return { kind, page: Number(page.readBigUInt64LE(value + 32)), at: 32 + 48 * i }
+}
+
+/**
+ * Forges as an attacker would (CRC-32 is not a MAC): applies `edit` to structure page `page` in
+ * place, then seals it again and every page and meta slot whose pointer names its old version,
+ * up to the meta pages. Birth txns stay, so recovery, which verifies only what was born after
+ * `baseTxn`, does not look at a forged old page again.
+ */
+function forge(image: Buffer, page: number, edit: (p: Buffer) => void): void {
+  const p = image.subarray(page * PAGE, (page + 1) * PAGE)
+  if (page < 2) {
+    edit(p)
+    return void p.writeUInt32LE(crc32(p.subarray(0, 4092)) >>> 0, 4092)
+  }
+  const pointer = Buffer.alloc(20) // page, txn and checksum of a block pointer to this version
+  pointer.writeBigUInt64LE(BigInt(page))
+  p.copy(pointer, 8, 8, 16)
+  p.copy(pointer, 16, 0, 4)
+  edit(p)
+  const sum = crc32(p.subarray(4)) >>> 0
+  p.writeUInt32LE(sum, 0)
+  for (let at = image.indexOf(pointer); at >= 0; at = image.indexOf(pointer, at + 20)) {
+    forge(image, Math.floor(at / PAGE), (parent) => parent.writeUInt32LE(sum, (at % PAGE) + 16))
+  }
 }
 
 describe.each(VECTOR_NAMES)('vector %s', (name) => {
@@ -115,6 +153,23 @@ describe('the vectors exercise what they claim', () => {
     expect(v3.txn).toBeLessThan(r.meta.txn)
     const live = summary(r.files)
     for (const s of [v1, v3]) expect(summary(r.snapshotFiles(s.id))).not.toEqual(live)
+  })
+
+  it('compressed is 1.2 with codecs 0, 1 and 2, packed runs (heads and continuations) in DIRECT and MAP records', () => {
+    const c = openContainer(join(VECTORS, 'compressed.cart'))
+    expect([c.meta.minor, c.meta.codec, c.meta.codecLevel]).toEqual([2, 2, 19])
+    const all = c.paths().flatMap((p) => c.chunks(p))
+    expect(new Set(all.map((ch) => ch.codec))).toEqual(new Set([0, 1, 2]))
+    const ones = c.chunks('/ones-1m.bin') // 16 chunks in one page: a head and 15 continuations
+    expect(ones.map((ch) => [ch.page, ch.offset > 0])).toEqual(ones.map((_, i) => [ones[0].page, i > 0]))
+    expect(ones[0].runPages).toBe(1)
+    for (const [path, kind] of [['/text/zstd-250k.txt', 1], ['/text/zstd-600k.txt', 2]] as const) {
+      expect(recordOf(readFileSync(join(VECTORS, 'compressed.cart')), c.meta.catalogRoot.page, path).kind).toBe(kind)
+      expect(c.chunks(path).filter((ch) => ch.offset > 0).length).toBe(c.chunks(path).length - 1)
+    }
+    expect(c.chunks('/mixed-256k.bin').map((ch) => [ch.codec, ch.offset > 0])).toEqual([[2, false], [2, true], [0, false], [2, false]])
+    expect(c.chunks('/text/lz4-200k.txt').every((ch) => ch.codec === 1)).toBe(true)
+    expect(c.chunks('/text/none-70k.txt').every((ch) => ch.codec === 0)).toBe(true)
   })
 
   it('chunked holds INLINE, DIRECT and MAP records', () => {
@@ -246,6 +301,139 @@ describe('damage in the snapshot table (§13: part of the recovery check of a ca
     writeFileSync(path, image)
     expect(() => readContainer(path)).toThrow(/^corrupt: no meta page leads to an intact commit \(corrupt: snapshot table page \d+: snapshot id 1 out of order\)/)
     await expect(referenceRead(path)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT' })
+  })
+})
+
+describe('damage and forgery in compressed content (§10, §24)', () => {
+  const vector = join(VECTORS, 'compressed.cart')
+  const expected = () => new Map(expectedOf('compressed').files.map((f) => [f.path, f]))
+  /** A scratch copy of the compressed vector after `change`, with its catalog leaf's page number. */
+  function damaged(label: string, change: (image: Buffer, leaf: number) => void): string {
+    const path = copyOf('compressed', label)
+    const image = readFileSync(path)
+    change(image, openContainer(path).meta.catalogRoot.page)
+    writeFileSync(path, image)
+    return path
+  }
+  /** Sets fields of chunk `i` of `file` (offsets in the 48-byte record) and seals every page above it again. */
+  const forgeRecord = (image: Buffer, leaf: number, file: string, i: number, edit: (record: Buffer) => void) => {
+    const { page, at } = recordOf(image, leaf, file, i)
+    forge(image, page, (p) => edit(p.subarray(at, at + 48)))
+  }
+  /** Both readers: `bad` fails as `kind` / `code`, every other file reads exactly as expected. */
+  async function onlyThisFails(path: string, bad: string, kind: string, code: string, message?: RegExp): Promise<void> {
+    const want = expected()
+    const ours = openContainer(path)
+    expect(ours.meta.txn).toBe(openContainer(vector).meta.txn) // the damage lies in content that recovery does not read again
+    expect(ours.paths()).toEqual([...want.keys()])
+    for (const p of ours.paths()) {
+      if (p === bad) {
+        expect(() => ours.read(p)).toThrow(ReadError)
+        expect(() => ours.read(p)).toThrow(message ?? new RegExp(`^${kind}: ${p}`))
+      } else expect(summary([[p, ours.read(p)]])).toEqual([want.get(p)])
+    }
+    const cart = await Cartridge.open(path, { readOnly: true })
+    try {
+      for (const p of await cart.list('/')) {
+        if (p === bad) await expect(cart.read(p)).rejects.toMatchObject({ code, path: p })
+        else expect(summary([[p, await cart.read(p)]])).toEqual([want.get(p)])
+      }
+    } finally {
+      await cart.close()
+    }
+  }
+
+  it('a flipped byte inside a packed run is a checksum error for that file only; a flipped byte in the unused tail of a run is ignored', async () => {
+    const file = '/text/zstd-250k.txt' // DIRECT: 4 Zstd chunks back to back in one run of 14 pages
+    const c = openContainer(vector)
+    const [head, second] = c.chunks(file)
+    const tail = c.chunks(file).reduce((end, ch) => Math.max(end, ch.offset + ch.stored), 0)
+    expect(tail).toBeLessThan(head.runPages * PAGE)
+    const flip = damaged('packed-flip', (image) => void (image[head.page * PAGE + second.offset + 100] ^= 0x20))
+    await onlyThisFails(flip, file, 'checksum', 'CARTRIDGE_CHECKSUM')
+    // Reads of the chunks before the damaged one still succeed in the reference (each chunk is verified on its own).
+    const cart = await Cartridge.open(flip, { readOnly: true })
+    await expect(cart.read(file, { offset: 0, length: 1000 })).resolves.toEqual(prose(250_000, 41).subarray(0, 1000))
+    await cart.close()
+    // Bytes of a run that no chunk's stored bytes cover are unspecified and covered by no checksum.
+    const stale = damaged('packed-tail', (image) => void (image[head.page * PAGE + tail + 5] ^= 0x20))
+    expect(summary(readContainer(stale).files)).toEqual(expectedOf('compressed').files)
+    expect(summary((await referenceRead(stale)).files)).toEqual(expectedOf('compressed').files)
+  })
+
+  it('a chunk whose codec byte is 3 is unsupported, for that file only, by both readers', async () => {
+    const file = '/text/zstd-600k.txt' // MAP: the record is in a CHUNK_MAP_LEAF
+    const path = damaged('codec3', (image, leaf) => forgeRecord(image, leaf, file, 4, (r) => void (r[28] = 3)))
+    await onlyThisFails(path, file, 'unsupported', 'CARTRIDGE_UNSUPPORTED')
+  })
+
+  it('a continuation that does not lie inside its head\'s run is corrupt, even where its bytes are intact', async () => {
+    const file = '/text/zstd-250k.txt' // a run of 14 pages: chunk 2 at bytes 29911.., chunk 3 at 44849..57216
+    const { runPages } = openContainer(vector).chunks(file)[0]
+    expect(runPages).toBe(14)
+    const past = damaged('past-run', (image, leaf) => forgeRecord(image, leaf, file, 2, (r) => r.writeUInt32LE(runPages * PAGE, 44)))
+    expect(() => openContainer(past).read(file)).toThrow(/^corrupt: \/text\/zstd-250k\.txt: chunk 2 lies outside the run it continues/)
+    await expect(referenceRead(past)).rejects.toMatchObject({ path: file }) // the bytes it reads there fail the chunk's checksum
+    // The head claims 8 pages: chunks 2 and 3 now lie past its run, though their bytes still verify.
+    const short = damaged('short-run', (image, leaf) => forgeRecord(image, leaf, file, 0, (r) => r.writeUInt16LE(8, 30)))
+    expect(() => openContainer(short).read(file)).toThrow(/^corrupt: \/text\/zstd-250k\.txt: chunk 2 lies outside the run it continues/)
+    const cart = await Cartridge.open(short, { readOnly: true })
+    expect((await cart.check()).problems).toContain(`${file}: chunk 2 lies outside the run it continues`)
+    await cart.close()
+    // A continuation on another page than its head's.
+    const elsewhere = damaged('other-page', (image, leaf) => forgeRecord(image, leaf, '/mixed-256k.bin', 1, (r) => r.writeBigUInt64LE(r.readBigUInt64LE(0) + 1n, 0)))
+    expect(() => openContainer(elsewhere).read('/mixed-256k.bin')).toThrow(/^corrupt: \/mixed-256k\.bin: chunk 1 lies outside the run it continues/)
+  })
+
+  it('an LZ4 chunk whose size prefix is not logicalLength is corrupt, even with a matching checksum, by both readers', async () => {
+    const file = '/text/lz4-200k.txt'
+    const path = damaged('lz4-prefix', (image, leaf) => {
+      const { page, at } = recordOf(image, leaf, file, 0)
+      const head = image.subarray(Number(image.readBigUInt64LE(page * PAGE + at)) * PAGE)
+      const stored = head.subarray(0, image.readUInt32LE(page * PAGE + at + 16))
+      expect(stored.readUInt32LE(0)).toBe(65536)
+      stored.writeUInt32LE(65535, 0)
+      forgeRecord(image, leaf, file, 0, (r) => r.writeUInt32LE(crc32(stored) >>> 0, 24))
+    })
+    await onlyThisFails(path, file, 'corrupt', 'CARTRIDGE_CORRUPT', /^corrupt: \/text\/lz4-200k\.txt: chunk 0: LZ4 size prefix is not logicalLength/)
+  })
+
+  it('malformed LZ4 blocks and Zstd frames are corrupt: never another exception, never a wrong length', () => {
+    const c = openContainer(vector)
+    const image = readFileSync(vector)
+    const storedOf = (file: string, i: number) => {
+      const ch = c.chunks(file)[i]
+      return { ch, bytes: image.subarray(ch.page * PAGE + ch.offset, ch.page * PAGE + ch.offset + ch.stored) }
+    }
+    const random = bytes(1 << 16, 99)
+    let r = 0
+    const next = (n: number) => ((random[r++ % random.length] << 8) | random[r++ % random.length]) % n
+    for (const [file, i] of [['/text/lz4-200k.txt', 1], ['/text/zstd-250k.txt', 1], ['/ones-1m.bin', 3]] as const) {
+      const { ch, bytes: good } = storedOf(file, i)
+      expect(decodeChunk(ch.codec, Buffer.from(good), ch.logical).length).toBe(ch.logical)
+      for (let k = 0; k < 300; k++) {
+        const bad = Buffer.from(good)
+        if (k % 3 === 0) for (let j = 1 + next(4); j > 0; j--) bad[next(bad.length)] ^= 1 << next(8)
+        const src = k % 3 === 1 ? bad.subarray(0, next(bad.length)) : k % 3 === 2 ? Buffer.concat([bad, bad.subarray(0, 1 + next(30))]) : bad
+        try {
+          expect(decodeChunk(ch.codec, src, ch.logical).length).toBe(ch.logical)
+        } catch (err) {
+          expect(err).toBeInstanceOf(ReadError)
+          expect((err as ReadError).kind).toBe('corrupt')
+        }
+      }
+    }
+    // A block that asks for more than logicalLength stops at it: 1 literal, then a match of 19 + 255 × 300 bytes.
+    const long = Buffer.concat([Buffer.from([16, 0, 0, 0, 0x1f, 0x61, 1, 0]), Buffer.alloc(300, 255), Buffer.from([0])])
+    expect(() => decodeChunk(1, long, 16)).toThrow(/^corrupt: chunk: LZ4 decodes to more than logicalLength/)
+    // Zstd frames made by hand of RLE blocks (3-byte header: last flag, type 1, size; then the byte): a 64 KiB window, no content size.
+    const rle = (size: number, last: boolean) => Buffer.from([((size << 3) | 2 | +last) & 255, (size >> 5) & 255, size >> 13, 0x61])
+    const frame = (...blocks: Buffer[]) => Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x30]), ...blocks])
+    expect(decodeChunk(2, frame(rle(65536, true)), 65536)).toEqual(Buffer.alloc(65536, 0x61))
+    expect(() => decodeChunk(2, frame(rle(65536, true)), 65535)).toThrow(/^corrupt: chunk: decodes to 65536 bytes, not 65535/)
+    expect(() => decodeChunk(2, frame(rle(65536, false), rle(16, true)), 65536)).toThrow(/^corrupt: chunk: Zstd frame decodes to more than logicalLength/)
+    // Two frames that together decode to logicalLength are not one frame (§24: nothing after it).
+    expect(() => decodeChunk(2, Buffer.concat([frame(rle(32768, true)), frame(rle(32768, true))]), 65536)).toThrow(/not exactly one frame/)
   })
 })
 

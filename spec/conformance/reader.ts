@@ -1,17 +1,21 @@
 /**
- * An independent Cartridge reader, written from spec/FORMAT.md alone (node built-ins only, nothing
- * from packages/*). It opens a container the way the spec says (meta selection and recovery),
- * walks the catalog and reads every file, verifying every page and every chunk on the way. It also
- * reads the snapshot table (§22) and the files of each snapshot.
+ * An independent Cartridge reader of format 1.2, written from spec/FORMAT.md alone (nothing from
+ * packages/*). It opens a container the way the spec says (meta selection and recovery), walks
+ * the catalog and reads every file, verifying every page and every chunk on the way. It also reads
+ * the snapshot table (§22) and the files of each snapshot.
+ *
+ * Compressed chunks (§24): LZ4 blocks are decoded by the small decoder below; Zstd frames by
+ * Node's `zlib.zstdDecompressSync` (Node ≥ 22.15) or else the pure-JS `fzstd`, never by the
+ * codecs the reference uses (lz4-napi, zstd-napi). Every decoder stops at logicalLength (+ 1).
  */
 import { readFileSync } from 'node:fs'
-import { crc32 } from 'node:zlib'
+import * as zlib from 'node:zlib'
+import { Decompress as ZstdStream } from 'fzstd'
 
 const PAGE = 4096
 const HEADER = 32
 const PAYLOAD = PAGE - HEADER
 const PTR = 24
-const CHUNK = 65536
 const CHUNK_RECORD = 48
 const RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / CHUNK_RECORD) // 84
 const PAGES_PER_FREEMAP_LEAF = PAYLOAD * 8 // 32512
@@ -32,15 +36,20 @@ export interface Ptr { page: number; txn: number; checksum: number; aux: number 
 export interface Meta {
   slot: number; major: number; minor: number; txn: number; baseTxn: number; totalPages: number; fileCount: number
   created: number; maxPages: number; growthThresholdPercent: number; uuid: string; slug: string; title: string
+  /** The codec new writes use and its level (§3, §24): writer policy, read here only to be shown. */
+  codec: number; codecLevel: number
   catalogRoot: Ptr; freeMapRoot: Ptr; snapshotsRoot: Ptr
 }
 /** A snapshot table entry (§22). */
 export interface Snapshot { id: number; name: string; txn: number; created: number; fileCount: number; catalogRoot: Ptr }
 export interface SnapshotTable { nextId: number; snapshots: Snapshot[] }
-interface Chunk { page: number; txn: number; stored: number; logical: number; checksum: number; codec: number; cipher: number }
+/** A chunk record (§10): `offset` 0 heads a run of `runPages` pages (0: as many as `stored` needs), above 0 continues one. */
+export interface Chunk {
+  page: number; txn: number; stored: number; logical: number; checksum: number; codec: number; cipher: number; runPages: number; offset: number
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-const crc = (b: Uint8Array): number => crc32(b) >>> 0
+const crc = (b: Uint8Array): number => zlib.crc32(b) >>> 0
 function u64(b: Buffer, off: number): number {
   const n = b.readBigUInt64LE(off)
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? fail('corrupt', `u64 at ${off} is out of range`) : Number(n)
@@ -56,8 +65,99 @@ function decodeMeta(p: Buffer, slot: number): Meta | 'magic' | 'checksum' | 'ver
   const text = (off: number, max: number) => p.toString('utf8', off + 2, off + 2 + Math.min(p.readUInt16LE(off), max))
   return {
     slot, major: 1, minor: p.readUInt16LE(10), txn: u64(p, 16), baseTxn: u64(p, 24), totalPages: u64(p, 32), fileCount: u64(p, 40),
-    created: u64(p, 48), maxPages: u64(p, 56), growthThresholdPercent: p[64], catalogRoot: ptrAt(p, 72), freeMapRoot: ptrAt(p, 96),
-    snapshotsRoot: ptrAt(p, 120), uuid: p.toString('hex', 144, 160), slug: text(256, 214), title: text(512, 1024),
+    created: u64(p, 48), maxPages: u64(p, 56), growthThresholdPercent: p[64], codec: p[65], codecLevel: p[66],
+    catalogRoot: ptrAt(p, 72), freeMapRoot: ptrAt(p, 96), snapshotsRoot: ptrAt(p, 120), uuid: p.toString('hex', 144, 160), slug: text(256, 214), title: text(512, 1024),
+  }
+}
+
+const supported = (path: string, c: Chunk): void => {
+  if (c.codec > 2 || c.cipher !== 0) fail('unsupported', `${path}: chunk codec ${c.codec} / cipher ${c.cipher}`)
+}
+
+/** Decodes the stored bytes of a chunk of codec 1 (LZ4) or 2 (Zstd) to exactly `length` bytes (§24); anything else is corrupt. */
+export function decodeChunk(codec: number, src: Buffer, length: number, what = 'chunk'): Buffer {
+  const out = codec === 1 ? unlz4(src, length, what) : unzstd(src, length, what)
+  return out.length === length ? out : fail('corrupt', `${what}: decodes to ${out.length} bytes, not ${length}`)
+}
+
+/** LZ4: a u32 size prefix, then one LZ4 block (literals, then a match, per sequence), decoded without ever writing past `length`. */
+function unlz4(src: Buffer, length: number, what: string): Buffer {
+  const bad = (why: string): never => fail('corrupt', `${what}: LZ4 ${why}`)
+  if (src.length < 4 || src.readUInt32LE(0) !== length) bad('size prefix is not logicalLength')
+  const out = Buffer.alloc(length)
+  let i = 4 // in src
+  let o = 0 // in out
+  const byte = (): number => (i < src.length ? src[i++] : bad('block ends in the middle of a sequence'))
+  const more = (n: number): number => {
+    if (n === 15) for (let b = 255; b === 255; n += b) b = byte() // 15 means: add bytes up to and including the first below 255
+    return n
+  }
+  for (;;) {
+    const token = byte()
+    const literals = more(token >> 4)
+    if (literals > src.length - i) bad('literals run past the block')
+    if (literals > length - o) bad('decodes to more than logicalLength')
+    src.copy(out, o, i, i + literals)
+    i += literals
+    o += literals
+    if (i === src.length) break // the last sequence has no match
+    const distance = byte() | (byte() << 8)
+    const match = more(token & 15) + 4
+    if (distance === 0 || distance > o) bad(`match distance ${distance} out of range`)
+    if (match > length - o) bad('decodes to more than logicalLength')
+    for (const end = o + match; o < end; o++) out[o] = out[o - distance] // byte by byte: a match may overlap itself
+  }
+  return out.subarray(0, o)
+}
+
+/**
+ * Zstd: exactly one frame (RFC 8878), decoded by Node's zlib or by fzstd into at most `length` + 1
+ * bytes. The frame's optional XXH64 content checksum is checked by zlib (libzstd), not by fzstd;
+ * the chunk's CRC-32 covers the stored bytes either way.
+ */
+function unzstd(src: Buffer, length: number, what: string): Buffer {
+  const bad = (why: string): never => fail('corrupt', `${what}: Zstd ${why}`)
+  // Frame header (§3.1.1.1): magic, descriptor, [window descriptor], [dictionary id], [content size].
+  if (src.length < 6 || src.readUInt32LE(0) !== 0xfd2fb528) bad('stored bytes are not a frame')
+  const fhd = src[4]
+  const single = (fhd >> 5) & 1
+  if (fhd & 8) bad('frame header has its reserved bit set')
+  let at = 5 + (single ? 0 : 1)
+  const window = single ? 0 : 2 ** (10 + (src[5] >> 3)) * (1 + (src[5] & 7) / 8)
+  const dictBytes = [0, 1, 2, 4][fhd & 3]
+  const sizeBytes = [single, 2, 4, 8][fhd >> 6]
+  if (at + dictBytes + sizeBytes > src.length) bad('frame header is cut short')
+  if (dictBytes && src.readUIntLE(at, dictBytes) !== 0) bad('frame needs a dictionary')
+  at += dictBytes
+  const declared = sizeBytes === 8 ? Number(src.readBigUInt64LE(at)) : sizeBytes ? src.readUIntLE(at, sizeBytes) + (sizeBytes === 2 ? 256 : 0) : -1
+  at += sizeBytes
+  // A frame that declares another size cannot decode to logicalLength (libzstd refuses such a frame);
+  // windows above 2^27 are refused as libzstd does by default (fzstd would allocate the whole window).
+  if (declared !== -1 && declared !== length) bad(`frame declares ${declared} bytes, not ${length}`)
+  if (window > 2 ** 27) bad(`window of ${window} bytes`)
+  // Blocks (§3.1.1.2): 3-byte header (last flag, type, size); RLE blocks store one byte. Then the optional checksum.
+  for (let last = 0; !last; ) {
+    if (at + 3 > src.length) bad('frame is cut short')
+    const h = src.readUIntLE(at, 3)
+    if (((h >> 1) & 3) === 3) bad('reserved block type')
+    ;[last, at] = [h & 1, at + 3 + (((h >> 1) & 3) === 1 ? 1 : h >>> 3)]
+  }
+  if (at + ((fhd >> 2) & 1) * 4 !== src.length) bad('stored bytes are not exactly one frame')
+  const builtin = (zlib as { zstdDecompressSync?: (b: Uint8Array, o: { maxOutputLength: number }) => Buffer }).zstdDecompressSync
+  const tooLong = 'frame decodes to more than logicalLength'
+  try {
+    if (builtin) return builtin(src, { maxOutputLength: length + 1 }) // throws ERR_BUFFER_TOO_LARGE past that
+    const out = Buffer.alloc(length + 1)
+    let n = 0
+    new ZstdStream((part) => {
+      if (part.length > out.length - n) bad(tooLong)
+      out.set(part, n)
+      n += part.length
+    }).push(src, true)
+    return out.subarray(0, n)
+  } catch (err) {
+    if (err instanceof ReadError) throw err
+    return bad((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLong : `frame does not decode (${(err as Error).message})`)
   }
 }
 
@@ -167,7 +267,8 @@ class View {
       Array.from({ length: n }, (_, i) => {
         const o = off + i * CHUNK_RECORD
         return { page: u64(page, o), txn: u64(page, o + 8), stored: page.readUInt32LE(o + 16), logical: page.readUInt32LE(o + 20),
-          checksum: page.readUInt32LE(o + 24), codec: page[o + 28], cipher: page[o + 29] }
+          checksum: page.readUInt32LE(o + 24), codec: page[o + 28], cipher: page[o + 29], runPages: page.readUInt16LE(o + 30),
+          offset: page.readUInt32LE(o + 44) }
       })
     if (kind === 1) return body.length === count * CHUNK_RECORD ? { size, chunkSize, chunks: records(v, 32, count) } : bad('chunk list length mismatch')
     if (body.length !== PTR) bad('chunk map pointer length mismatch')
@@ -182,13 +283,35 @@ class View {
     return { size, chunkSize, chunks }
   }
 
-  /** A chunk's bytes, verified against its record. */
-  chunk(path: string, c: Chunk): Buffer {
-    if (c.codec !== 0 || c.cipher !== 0) fail('unsupported', `${path}: chunk codec ${c.codec} / cipher ${c.cipher}`)
-    if (c.stored !== c.logical || c.stored < 1 || c.stored > CHUNK) fail('corrupt', `${path}: bad chunk lengths`)
-    const bytes = this.pages(c.page, Math.ceil(c.stored / PAGE)).subarray(0, c.stored)
+  /** A chunk's stored bytes (`offset` bytes into page `page`), inside the container and verified against its CRC-32 (§10). */
+  stored(path: string, c: Chunk, chunkSize: number): Buffer {
+    supported(path, c)
+    if (c.stored < 1 || c.stored > chunkSize || (c.codec === 0 && c.stored !== c.logical)) fail('corrupt', `${path}: bad chunk lengths`)
+    const bytes = this.pages(c.page, Math.ceil((c.offset + c.stored) / PAGE)).subarray(c.offset, c.offset + c.stored)
     if (crc(bytes) !== c.checksum) fail('checksum', `${path}: content in pages from ${c.page} failed its checksum`)
     return bytes
+  }
+
+  /** A file's content: every chunk checked against its place and its run (§10, §17 step 5), verified, and decoded (§24). */
+  content(path: string, value: Buffer): Buffer {
+    const r = this.record(path, value, -1)
+    if (r.inline) return Buffer.from(r.inline)
+    const data = Buffer.alloc(r.size)
+    let run = { page: -1, bytes: 0 } // the run of the nearest earlier chunk that heads one
+    r.chunks.forEach((c, i) => {
+      const bad = (why: string): never => fail('corrupt', `${path}: chunk ${i} ${why}`)
+      supported(path, c)
+      if (c.logical !== Math.min(r.chunkSize, r.size - i * r.chunkSize)) bad('has the wrong length')
+      if (c.offset === 0) {
+        const pages = c.runPages || Math.ceil(c.stored / PAGE)
+        if (pages * PAGE < c.stored) bad('is longer than the run it heads')
+        if (c.page < 2 || c.page + pages > this.meta.totalPages) bad('heads a run outside the container')
+        run = { page: c.page, bytes: pages * PAGE }
+      } else if (c.page !== run.page || c.offset + c.stored > run.bytes) bad('lies outside the run it continues')
+      const bytes = this.stored(path, c, r.chunkSize)
+      ;(c.codec === 0 ? bytes : decodeChunk(c.codec, bytes, c.logical, `${path}: chunk ${i}`)).copy(data, i * r.chunkSize)
+    })
+    return data
   }
 
   /** The snapshot table (§22), every page verified and every entry decoded; undefined when `snapshotsRoot` is null. */
@@ -228,7 +351,8 @@ class View {
       fail('corrupt', 'free map has the wrong number of leaves')
     }
     const newPages = (root: Ptr) => this.catalog(root, baseTxn, (path, value) => {
-      for (const c of this.record(path, value, baseTxn).chunks) if (c.txn > baseTxn) this.chunk(path, c)
+      const r = this.record(path, value, baseTxn)
+      for (const c of r.chunks) if (c.txn > baseTxn) this.stored(path, c, r.chunkSize) // CRC-32 only, as §13 says
     })
     newPages(catalogRoot)
     const table = this.snapshotTable()
@@ -237,32 +361,34 @@ class View {
     return table
   }
 
-  /** Every file of the catalog at `root` (the live one by default): path → content, everything verified. */
-  files(root = this.meta.catalogRoot): Map<string, Buffer> {
+  /** The catalog at `root` (every page verified): path → file record, in key order. */
+  entries(root: Ptr): Map<string, Buffer> {
     const out = new Map<string, Buffer>()
-    this.catalog(root, -1, (path, value) => {
-      const r = this.record(path, value, -1)
-      if (r.inline) return void out.set(path, Buffer.from(r.inline))
-      const data = Buffer.alloc(r.size)
-      r.chunks.forEach((c, i) => {
-        const bytes = this.chunk(path, c)
-        if (bytes.length !== Math.min(r.chunkSize, r.size - i * r.chunkSize)) fail('corrupt', `${path}: chunk ${i} has the wrong length`)
-        bytes.copy(data, i * r.chunkSize)
-      })
-      out.set(path, data)
-    })
+    this.catalog(root, -1, (path, value) => void out.set(path, value))
     return out
   }
 }
 
+/** An opened container: the commit the spec says to use, read on demand. `snapshot` picks a snapshot's catalog instead of the live one. */
+export interface Container {
+  meta: Meta
+  /** The snapshot table of that commit (undefined without one). */
+  snapshots?: SnapshotTable
+  /** Paths of the files, in key order. */
+  paths(snapshot?: number): string[]
+  /** One file's content, read and verified on its own (a damaged file does not stop the others). */
+  read(path: string, snapshot?: number): Buffer
+  /** The chunk records of a file, in file order (none for INLINE). */
+  chunks(path: string, snapshot?: number): Chunk[]
+  /** Every file: path → content, in key order; throws at the first file that does not read. */
+  files(snapshot?: number): Map<string, Buffer>
+}
+
 /**
- * Opens `file` and reads every file in it, through the meta page the spec says to pick: the
- * newest valid one whose commit verifies, else the other. `snapshots` is the snapshot table of
- * that commit (undefined without one); `snapshotFiles(id)` reads every file of a snapshot.
+ * Opens `file` through the meta page the spec says to pick: the newest valid one whose commit
+ * verifies (§13), else the other. Files are read when asked for.
  */
-export function readContainer(file: string): {
-  meta: Meta; files: Map<string, Buffer>; snapshots?: SnapshotTable; snapshotFiles: (id: number) => Map<string, Buffer>
-} {
+export function openContainer(file: string): Container {
   const image = readFileSync(file)
   if (image.length < 2 * PAGE) fail('corrupt', 'file is shorter than two pages')
   const slots = [0, 1].map((s) => decodeMeta(image.subarray(s * PAGE, (s + 1) * PAGE), s))
@@ -279,12 +405,32 @@ export function readContainer(file: string): {
       last = err
       continue
     }
-    const snapshotFiles = (id: number): Map<string, Buffer> => {
+    const entries = (id?: number): Map<string, Buffer> => {
+      if (id === undefined) return view.entries(meta.catalogRoot)
       const s = snapshots?.snapshots.find((e) => e.id === id)
       if (!s) throw new Error(`no snapshot ${id}`)
-      return view.files(s.catalogRoot)
+      return view.entries(s.catalogRoot)
     }
-    return { meta, files: view.files(), snapshots, snapshotFiles }
+    const value = (path: string, id?: number): Buffer => {
+      const v = entries(id).get(path)
+      if (!v) throw new Error(`no file ${path}`)
+      return v
+    }
+    return {
+      meta, snapshots,
+      paths: (id) => [...entries(id).keys()],
+      read: (path, id) => view.content(path, value(path, id)),
+      chunks: (path, id) => view.record(path, value(path, id), -1).chunks,
+      files: (id) => new Map([...entries(id)].map(([path, v]) => [path, view.content(path, v)])),
+    }
   }
   return fail('corrupt', `no meta page leads to an intact commit (${(last as Error).message})`)
+}
+
+/** Opens `file` and reads every file in it (see {@link openContainer}); `snapshotFiles(id)` reads every file of a snapshot. */
+export function readContainer(file: string): {
+  meta: Meta; files: Map<string, Buffer>; snapshots?: SnapshotTable; snapshotFiles: (id: number) => Map<string, Buffer>
+} {
+  const c = openContainer(file)
+  return { meta: c.meta, files: c.files(), snapshots: c.snapshots, snapshotFiles: (id) => c.files(id) }
 }

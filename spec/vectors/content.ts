@@ -5,7 +5,32 @@ import { createHash } from 'node:crypto'
 export { seededBytes as bytes, utf8 as text } from '@cartridge/core'
 
 /** The committed vectors: spec/vectors/<name>.cart and <name>.expected.json. */
-export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots']
+export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed']
+
+const WORDS = ('the a of container page chunk record run head continuation codec frame block catalog leaf branch pointer ' +
+  'map free commit txn meta slot snapshot vacuum reader writer byte offset length checksum zstd lz4 raw packed').split(' ')
+
+/**
+ * `size` bytes of ASCII text (words, numbers, sentences, lines) derived from `seed` with its own
+ * xorshift32, so it compresses like prose and never changes with the library.
+ */
+export function prose(size: number, seed: number): Uint8Array {
+  let x = (seed * 2654435761) >>> 0 || 1
+  const next = (n: number) => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) % n
+  }
+  const parts: string[] = []
+  for (let length = 0; length < size; ) {
+    const r = next(24)
+    const part = r < 2 ? `${next(100_000)} ` : r < 3 ? `${WORDS[next(WORDS.length)]}.\n` : `${WORDS[next(WORDS.length)]} `
+    parts.push(part)
+    length += part.length
+  }
+  return new TextEncoder().encode(parts.join('').slice(0, size))
+}
 
 /** One file of a `<name>.expected.json`. */
 export interface FileSummary { path: string; size: number; sha256: string }

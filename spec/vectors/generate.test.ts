@@ -11,8 +11,8 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { Cartridge } from 'cartridge'
-import { VECTOR_NAMES, bytes, summary, text, type Expected } from './content.js'
+import { Cartridge, type CreateOptions } from 'cartridge'
+import { VECTOR_NAMES, bytes, prose, summary, text, type Expected } from './content.js'
 
 const DIR = fileURLToPath(new URL('.', import.meta.url))
 const WRITE = process.env.CARTRIDGE_WRITE_VECTORS === '1'
@@ -34,11 +34,11 @@ function writeExpected(name: string, model: Model, table?: SnapshotModel): void 
   writeFileSync(`${DIR}${name}.expected.json`, JSON.stringify(expected, null, 2) + '\n')
 }
 
-async function fresh(name: string, title: string, durability: 'full' | 'none' = 'full'): Promise<Cartridge> {
+async function fresh(name: string, title: string, durability: 'full' | 'none' = 'full', options: CreateOptions = {}): Promise<Cartridge> {
   const path = `${DIR}${name}.cart`
   rmSync(path, { force: true })
   rmSync(`${path}.lock`, { force: true })
-  return Cartridge.create(name, title, { path, durability, ...OPTIONS })
+  return Cartridge.create(name, title, { path, durability, ...OPTIONS, ...options })
 }
 
 /** Reopens read-only and checks the library agrees with the model before anything is written. */
@@ -214,8 +214,33 @@ describe.skipIf(!WRITE)('generate spec vectors', () => {
     await confirm('snapshots', model, table)
   })
 
+  it('compressed: Zstd and LZ4 chunks packed into shared runs, raw chunks beside them, packed chunks in a chunk map (1.2)', async () => {
+    const model: Model = new Map([
+      ['/ones-1m.bin', new Uint8Array(1 << 20).fill(0x61)], // 16 Zstd chunks in one page: a MAP record, one head and 15 continuations
+      ['/text/zstd-250k.txt', prose(250_000, 41)], // 4 Zstd chunks, DIRECT, one packed run
+      ['/noise-150k.bin', bytes(150_000, 42)], // incompressible: stored raw (codec 0) in a Zstd container
+      ['/text/lz4-200k.txt', prose(200_000, 43)], // written with { compression: 'lz4' }: 4 LZ4 chunks, DIRECT
+      ['/text/none-70k.txt', prose(70_000, 44)], // written with { compression: 'none' }: 2 raw chunks
+      // Chunks 0–1 packed in one run, 2 raw (it does not shrink) and so its own head, 3 the head of a run of its own.
+      ['/mixed-256k.bin', Buffer.concat([prose(131_072, 45), bytes(65_536, 46), prose(65_536, 47)])],
+      ['/text/zstd-600k.txt', prose(600_000, 48)], // 10 Zstd chunks in a CHUNK_MAP_LEAF (MAP), packed
+      ['/inline.txt', text('inline files are never compressed\n')],
+    ])
+    const per: Record<string, 'lz4' | 'none'> = { '/text/lz4-200k.txt': 'lz4', '/text/none-70k.txt': 'none' }
+    const cart = await fresh('compressed', 'Compressed content', 'full', { compression: { codec: 'zstd', level: 19 } })
+    for (const [p, data] of model) await cart.write(p, data, per[p] ? { compression: per[p] } : {})
+    const stats = await cart.contentStats()
+    expect(stats.compressedChunks).toBeGreaterThan(30)
+    expect(stats.chunks - stats.compressedChunks).toBe(3 + 2 + 1) // noise, none, the mixed file's noise chunk
+    // A write of known size makes room for its uncompressed size first (growth policy), so the
+    // 1 MiB file grew the container by 1 MiB: give the free pages back.
+    await cart.vacuum()
+    await cart.close()
+    await confirm('compressed', model)
+  })
+
   it('keeps the vectors small', () => {
     const total = VECTOR_NAMES.reduce((n, v) => n + statSync(`${DIR}${v}.cart`).size, 0)
-    expect(total).toBeLessThan(3 * 1024 * 1024)
+    expect(total).toBeLessThan(4 * 1024 * 1024)
   })
 })

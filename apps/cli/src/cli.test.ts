@@ -150,6 +150,47 @@ describe('cartridge CLI', () => {
     rmSync(join(dir, 'zdir'), { recursive: true })
   })
 
+  it('encryption: create --encrypt, every command with --passphrase-env or --key-file, key change|enable|rekey', async () => {
+    mkdirSync(join(dir, 'kdir'))
+    writeFileSync(join(dir, 'kdir', 'secret.txt'), 'papa quebec romeo')
+    process.env.CART_TEST_PASS = 'first passphrase'
+    process.env.CART_TEST_PASS2 = 'second passphrase'
+    try {
+      expect(await run('create', 'kdir/v.cart', '--encrypt', '--passphrase-env', 'CART_TEST_PASS')).toMatchObject({ code: 0 })
+      expect(await run('put', 'kdir/v.cart', 'kdir/secret.txt', '-q', '--passphrase-env', 'CART_TEST_PASS')).toMatchObject({ code: 0 })
+      expect(readFileSync(join(dir, 'kdir', 'v.cart')).includes('papa quebec')).toBe(false)
+      const noKey = await run('cat', 'kdir/v.cart', '/secret.txt')
+      expect(noKey.code).toBe(1)
+      expect(noKey.stderr).toContain('(CARTRIDGE_BAD_KEY)')
+      const wrong = await run('cat', 'kdir/v.cart', '/secret.txt', '--passphrase-env', 'CART_TEST_PASS2')
+      expect(wrong.stderr).toContain('(CARTRIDGE_BAD_KEY)')
+      expect((await run('cat', 'kdir/v.cart', '/secret.txt', '--passphrase-env', 'CART_TEST_PASS')).stdout).toBe('papa quebec romeo')
+      const info = await run('info', 'kdir/v.cart', '--passphrase-env', 'CART_TEST_PASS')
+      expect(info.stdout).toMatch(/^encryption:\s+aes-256-gcm, opened with a passphrase$/m)
+      expect(await run('key', 'change', 'kdir/v.cart', '--passphrase-env', 'CART_TEST_PASS', '--new-passphrase-env', 'CART_TEST_PASS2', '-q')).toMatchObject({ code: 0 })
+      expect((await run('cat', 'kdir/v.cart', '/secret.txt', '--passphrase-env', 'CART_TEST_PASS')).code).toBe(1)
+      expect(await run('key', 'rekey', 'kdir/v.cart', '--passphrase-env', 'CART_TEST_PASS2', '-q')).toMatchObject({ code: 0 })
+      expect((await run('cat', 'kdir/v.cart', '/secret.txt', '--passphrase-env', 'CART_TEST_PASS2')).stdout).toBe('papa quebec romeo')
+      // A plain container encrypted in place with a key file.
+      writeFileSync(join(dir, 'kdir', 'key.hex'), 'ab'.repeat(32) + '\n')
+      expect(await run('create', 'kdir/p.cart')).toMatchObject({ code: 0 })
+      expect(await run('put', 'kdir/p.cart', 'kdir/secret.txt', '-q')).toMatchObject({ code: 0 })
+      expect(await run('key', 'enable', 'kdir/p.cart', '--new-key-file', 'kdir/key.hex', '-q')).toMatchObject({ code: 0 })
+      expect((await run('cat', 'kdir/p.cart', '/secret.txt', '--key-file', 'kdir/key.hex')).stdout).toBe('papa quebec romeo')
+      expect((await run('cat', 'kdir/p.cart', '/secret.txt')).stderr).toContain('(CARTRIDGE_BAD_KEY)')
+      // Without a terminal, nothing can be asked: a clear error, not a hang.
+      const noTty = await run('create', 'kdir/n.cart', '--encrypt')
+      expect(noTty.code).toBe(1)
+      expect(noTty.stderr).toContain('--passphrase-env')
+      expect(existsSync(join(dir, 'kdir', 'n.cart'))).toBe(false)
+      expect((await run('ls', 'kdir/v.cart', '--passphrase-env', 'NOT_SET_ANYWHERE')).stderr).toContain('NOT_SET_ANYWHERE')
+    } finally {
+      delete process.env.CART_TEST_PASS
+      delete process.env.CART_TEST_PASS2
+      rmSync(join(dir, 'kdir'), { recursive: true })
+    }
+  })
+
   it('checks the container', async () => {
     const r = await run('check', 'demo', '--data')
     expect(r.stdout).toMatch(/^ok: 2 files/m)

@@ -6,4 +6,4 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err
 })
 
-process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() })
+process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env, stdin: process.stdin })

@@ -1,4 +1,5 @@
-import type { Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
+import type { KeyOptions } from 'cartridge'
 
 /** The streams and directory a command runs with; `main` gets them, so tests can run in-process. */
 export interface Io {
@@ -7,6 +8,12 @@ export interface Io {
   stderr: Writable & { isTTY?: boolean; columns?: number }
   /** Directory that relative container and local paths resolve against. */
   cwd: string
+  /** Environment (default `process.env`): `--passphrase-env` reads from it. */
+  env?: NodeJS.ProcessEnv
+  /** Where a passphrase is asked for when it is a terminal. */
+  stdin?: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }
+  /** The key or passphrase of the global options, resolved before a command runs. */
+  keys?: KeyOptions
 }
 
 /** Writes one line of text. */

@@ -14,6 +14,8 @@ import { sql, sqlExport, sqlImport } from './commands/sql.js'
 import { snapshotCreate, snapshotDelete, snapshotDiff, snapshotList, snapshotRestore } from './commands/snapshot.js'
 import { vacuum } from './commands/vacuum.js'
 import { compress } from './commands/compress.js'
+import { keyChange, keyReseal } from './commands/key.js'
+import { resolveKeys, type KeyFlags } from './keys.js'
 
 export type { Io } from './io.js'
 
@@ -24,7 +26,9 @@ export type { Io } from './io.js'
  */
 export async function main(argv: string[], io: Io): Promise<number> {
   let code = 0
-  const program = buildProgram(io, (c) => (code = c))
+  // A copy: the global key options of this run go into it.
+  const runIo: Io = { ...io }
+  const program = buildProgram(runIo, (c) => (code = c))
   try {
     await program.parseAsync(argv, { from: 'user' })
     return code
@@ -56,6 +60,11 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     })
     .showHelpAfterError('(see cartridge --help)')
     .helpCommand(true)
+    .option('--passphrase-env <name>', 'an encrypted container: read its passphrase from this environment variable (a terminal is asked otherwise)')
+    .option('--key-file <file>', 'an encrypted container: its 32-byte key, raw or as 64 hex digits')
+    .hook('preAction', () => {
+      io.keys = resolveKeys(program.opts<KeyFlags>(), io)
+    })
   const run = (action: (...args: any[]) => Promise<number>) => async (...args: any[]) => setCode(await action(...args))
 
   program
@@ -67,6 +76,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--max-blocks <n>', 'largest size in 4 KiB blocks (default: unbounded)', positiveInt)
     .addOption(new Option('--compress <codec>', 'compress new writes: lz4 (fast) or zstd').choices(['none', 'lz4', 'zstd']))
     .option('--level <n>', 'zstd level, 1 (fast) to 22 (small); default 3', positiveInt)
+    .option('--encrypt', 'encrypt it (AES-256-GCM) with --passphrase-env, --key-file, or a passphrase typed twice')
     .action(run((file: string, o) => create(io, file, o)))
 
   program
@@ -196,6 +206,25 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('-q, --quiet', 'no progress bar and no summary')
     .option('--json', 'print JSON: { codec, level, files, bytesBefore, bytesAfter, ratio }')
     .action(run((file: string, o) => compress(io, file, o)))
+
+  const keyCommand = program.command('key').description('encryption: enable it, change the key or passphrase, or seal everything under a fresh data key')
+  const newKeyOptions = (c: Command) =>
+    c
+      .option('--new-passphrase-env <name>', 'the new passphrase, from this environment variable (a terminal is asked otherwise)')
+      .option('--new-key-file <file>', 'the new 32-byte key, raw or as 64 hex digits')
+      .option('-q, --quiet', 'no progress bar and no summary')
+      .option('--json', 'print JSON')
+  newKeyOptions(keyCommand.command('change').description('change the key or passphrase (nothing is rewritten)').argument('<file>', 'container file'))
+    .action(run((file: string, o) => keyChange(io, file, o)))
+  newKeyOptions(keyCommand.command('enable').description('encrypt an unencrypted container (rewritten into a new file, then renamed into place)').argument('<file>', 'container file'))
+    .action(run((file: string, o) => keyReseal(io, file, 'enable', o)))
+  keyCommand
+    .command('rekey')
+    .description('seal every page again under a fresh data key (same key or passphrase; crash-safe; Ctrl-C stops it)')
+    .argument('<file>', 'container file')
+    .option('-q, --quiet', 'no progress bar and no summary')
+    .option('--json', 'print JSON')
+    .action(run((file: string, o) => keyReseal(io, file, 'rekey', o)))
 
   program
     .command('vacuum')

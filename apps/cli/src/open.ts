@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { Cartridge, ErrorCodes, isCartridgeError } from 'cartridge'
 import { println, type Io } from './io.js'
+import { promptPassphrase } from './keys.js'
 
 /**
  * Resolves a container argument against `cwd`: the path as given when it ends with `.cart` or
@@ -24,16 +25,33 @@ export function slugOf(path: string): string {
  */
 export async function withCartridge<T>(
   file: string,
-  io: Pick<Io, 'cwd' | 'stderr'>,
+  io: Io,
   options: { write?: boolean },
   body: (cart: Cartridge) => Promise<T>,
 ): Promise<T> {
-  const cart = await Cartridge.open(containerPath(file, io.cwd), { readOnly: !options.write })
+  const cart = await openCartridge(containerPath(file, io.cwd), io, !options.write)
   if (cart.recovery) println(io.stderr, `cartridge: warning: ${cart.recovery.reason}; run \`cartridge check\` if no crash explains it`)
   try {
     return await body(cart)
   } finally {
     await cart.close()
+  }
+}
+
+/**
+ * Opens a container with the key or passphrase of the global options. An encrypted container
+ * opened without one asks for the passphrase when stdin is a terminal.
+ */
+export async function openCartridge(path: string, io: Io, readOnly: boolean): Promise<Cartridge> {
+  const keys = io.keys ?? {}
+  try {
+    return await Cartridge.open(path, { readOnly, ...keys })
+  } catch (err) {
+    const asked = keys.key !== undefined || keys.passphrase !== undefined
+    if (asked || !isCartridgeError(err, ErrorCodes.BAD_KEY) || !io.stdin?.isTTY || !/passphrase/.test(err.message)) throw err
+    const passphrase = await promptPassphrase(io, 'Passphrase: ')
+    io.keys = { passphrase }
+    return Cartridge.open(path, { readOnly, passphrase })
   }
 }
 

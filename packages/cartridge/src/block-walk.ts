@@ -2,8 +2,8 @@ import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
 import { PAGE_HEADER_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { readCatalogRefs } from '@cartridge/catalog'
 import type { BlockVisitor } from '@cartridge/snapshot'
-import { CHUNK_RECORD_SIZE, RECORD_HEADER_SIZE, RecordKind, chunkRunAt } from './file-record.js'
-import { RECORDS_PER_MAP_LEAF } from './content.js'
+import { FLAG_SEALED, RECORD_HEADER_SIZE, RecordKind, chunkRunAt, recordSizeOf } from './file-record.js'
+import { mapLeafStride } from './content.js'
 
 /**
  * Shows `visitor` every block reachable from catalog root `root`: catalog pages, then for each
@@ -29,7 +29,8 @@ function walkValue(io: Pick<PageIO, 'read'>, value: Uint8Array, v: BlockVisitor,
   if (kind === RecordKind.INLINE) return
   const view = viewOf(value)
   if (kind === RecordKind.DIRECT) {
-    for (let off = RECORD_HEADER_SIZE; off + CHUNK_RECORD_SIZE <= value.length; off += CHUNK_RECORD_SIZE) chunkRunAt(view, off, v)
+    const size = recordSizeOf((value[2] & FLAG_SEALED) !== 0)
+    for (let off = RECORD_HEADER_SIZE; off + size <= value.length; off += size) chunkRunAt(view, off, v)
   } else if (kind === RecordKind.MAP && value.length >= RECORD_HEADER_SIZE + 24) {
     const map = readBlockPtr(view, RECORD_HEADER_SIZE)
     walkMap(io, { ...map, aux: 0 }, map.aux, v)
@@ -46,8 +47,8 @@ function walkMap(io: Pick<PageIO, 'read'>, ptr: BlockPtr, height: number, v: Blo
     const page = io.read(ptr, PageType.CHUNK_MAP_LEAF)
     const view = viewOf(page)
     const count = view.getUint16(6, true)
-    if (count > RECORDS_PER_MAP_LEAF) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${ptr.page} claims ${count} records`, { page: ptr.page })
-    for (let j = 0; j < count; j++) chunkRunAt(view, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, next)
+    const stride = mapLeafStride(page, ptr.page)
+    for (let j = 0; j < count; j++) chunkRunAt(view, PAGE_HEADER_SIZE + j * stride, next)
     return
   }
   for (const child of readPointerNode(io.read(ptr, PageType.POINTER_NODE))) walkMap(io, child, height - 1, next)

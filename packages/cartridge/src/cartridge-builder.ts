@@ -1,6 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { Cartridge, type CreateOptions } from './cartridge.js'
 import type { CacheFactory } from './engine.js'
+import type { EncryptionSetting } from './encryption.js'
 import type { CodecName, CodecOptions } from '@cartridge/codec'
 
 /**
@@ -66,6 +67,15 @@ export class CartridgeBuilder {
    */
   compression(codec: CodecName, options: CodecOptions = {}): this {
     this.#options.compression = { codec, ...options }
+    return this
+  }
+
+  /**
+   * Encrypts the container (AES-256-GCM) with `{ passphrase }` or a 32-byte `{ key }`; see
+   * `CreateOptions.encryption`.
+   */
+  encryption(setting: EncryptionSetting): this {
+    this.#options.encryption = setting
     return this
   }
 

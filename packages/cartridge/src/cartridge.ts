@@ -6,6 +6,9 @@ import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normali
 import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore, type RecoveryNote } from '@cartridge/pager'
 import type { CatalogVersion } from '@cartridge/catalog'
 import { Engine, type CompressionSetting, type EngineOptions } from './engine.js'
+import { keySource, type EncryptionSetting } from './encryption.js'
+import type { KeySource } from '@cartridge/crypto'
+import { resealFile, type ResealOptions } from './reseal-file.js'
 import type { CodecName, CodecOptions } from '@cartridge/codec'
 import { contentStats, type ContentStats } from './content-stats.js'
 import { CommitQueue, untilAborted } from './commit-queue.js'
@@ -48,6 +51,11 @@ export interface CreateOptions extends OpenOptions {
    * Stored in the container; change it later with `enableCompression`.
    */
   compression?: CompressionSetting
+  /**
+   * Encrypt the container (AES-256-GCM; spec §25): `{ passphrase }` (scrypt) or `{ key }` (32 bytes).
+   * Opening it again needs the same `passphrase` or `key` in the open options.
+   */
+  encryption?: EncryptionSetting
 }
 
 /** What `info()` reports. */
@@ -72,6 +80,8 @@ export interface CartridgeInfo {
   snapshots: number
   /** Codec new writes use (`'none'`, `'lz4'`, `'zstd'`) and its level (0 when it has none). */
   compression: { codec: string; level: number }
+  /** How the container is encrypted, or `undefined` when it is not. */
+  encryption?: { cipher: 'aes-256-gcm'; keyFrom: 'key' | 'passphrase' }
   /**
    * Bytes `vacuum()` would give back to the file system: the free blocks, which it moves the
    * used ones over and cuts off, less the headroom it keeps (growthThresholdPercent of the file,
@@ -169,19 +179,27 @@ export function validateSlug(slug: string): string {
  * commit. Reads see every write whose promise was created before them.
  */
 export class Cartridge extends FileOps {
-  readonly #engine: Engine
+  #engine: Engine
   readonly #queue: CommitQueue
   readonly #path: string | undefined
   #closed = false
   #closing: Promise<void> | undefined
   #writers = new Set<ChunkWriter>()
+  /** The key or passphrase the container was opened or created with (a rekey wraps the new data key with it). */
+  #keys: KeySource | undefined
   #mount: DatabaseMount | undefined
 
-  private constructor(engine: Engine, path: string | undefined) {
+  private constructor(engine: Engine, path: string | undefined, keys?: KeySource) {
     super()
+    this.#keys = keys
     this.#engine = engine
     this.#path = path
-    this.#queue = new CommitQueue(engine, () => engine.options.durability === 'full')
+    this.#queue = new CommitQueue(engine, () => this.#engine.options.durability === 'full')
+    this.#guard(engine)
+  }
+
+  /** Refuses changes to database files SQLite has open, through `engine`. */
+  #guard(engine: Engine): void {
     engine.guard = (p) => {
       if (this.#mount?.isOpen(p)) {
         throw new CartridgeError(ErrorCodes.LOCKED, `${p} is a database SQLite has open; close it (or use SQL) to change it`, { path: p })
@@ -236,11 +254,11 @@ export class Cartridge extends FileOps {
         store,
         {
           slug, title: t, initialPages: options.initialBlocks, growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks,
-          compression: options.compression,
+          compression: options.compression, encryption: options.encryption,
         },
         options,
       )
-      return new Cartridge(engine, path)
+      return new Cartridge(engine, path, keySource(options.encryption ?? {}))
     } catch (err) {
       store.close()
       rmSync(path, { force: true })
@@ -253,7 +271,7 @@ export class Cartridge extends FileOps {
     const path = resolve(file)
     const store = FilePageStore.open(path, { readOnly: options.readOnly })
     try {
-      return new Cartridge(Engine.open(store, options), path)
+      return new Cartridge(Engine.open(store, options), path, keySource(options))
     } catch (err) {
       store.close()
       throw err
@@ -272,12 +290,13 @@ export class Cartridge extends FileOps {
         {
           slug: options.create.slug, title: options.create.title ?? options.create.slug, initialPages: options.initialBlocks,
           growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks, compression: options.compression,
+          encryption: options.encryption,
         },
         options,
       )
-      return new Cartridge(engine, undefined)
+      return new Cartridge(engine, undefined, keySource(options.encryption ?? {}))
     }
-    return new Cartridge(Engine.open(store, options), undefined)
+    return new Cartridge(Engine.open(store, options), undefined, keySource(options))
   }
 
   /** The container's slug. */
@@ -391,6 +410,7 @@ export class Cartridge extends FileOps {
         usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
         txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created), snapshots: e.snapshots.length,
         reclaimableBytes: Math.max(0, freePages - e.vacuumHeadroom) * PAGE_SIZE, compression: e.compression,
+        ...(e.encryption ? { encryption: e.encryption } : {}),
       }
     })
   }
@@ -402,6 +422,72 @@ export class Cartridge extends FileOps {
    */
   enableCompression(codec: CodecName, options: CodecOptions = {}): Promise<void> {
     return this.#queue.mutate((e) => e.setCompression({ codec, ...options }))
+  }
+
+  /**
+   * Encrypts an unencrypted container (AES-256-GCM; spec §25) with `{ passphrase }` or a 32-byte
+   * `{ key }`: every file, every snapshot and every database is rewritten sealed into a new file
+   * beside it, which replaces the container in one atomic rename. A crash or an abort at any point
+   * leaves the container as it was, or encrypted whole. Needs free disk space for the copy; the
+   * copy is also compacted (as after a vacuum). Later opens need the key or passphrase.
+   */
+  enableEncryption(setting: EncryptionSetting, options: ResealOptions = {}): Promise<void> {
+    return this.#reseal('enable encryption', setting, options, (e) => {
+      if (e.encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is encrypted already: use changeKey or rekey')
+    })
+  }
+
+  /**
+   * A fresh data key: every page is sealed again under it, the same way as `enableEncryption`
+   * (a new file renamed over the container; crash-safe and abortable). The key or passphrase
+   * stays; use it when a data key may have leaked, or after very many writes.
+   */
+  rekey(options: ResealOptions = {}): Promise<void> {
+    return this.#reseal('rekey', undefined, options, (e) => {
+      if (!e.encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is not encrypted: use enableEncryption')
+    })
+  }
+
+  /**
+   * Changes the key or passphrase that opens the container. O(1): the data key is wrapped again
+   * in the meta pages and no data is rewritten; after it resolves, only the new one opens the
+   * container. (A copy of the file taken before still opens with the old one: use `rekey` as well
+   * when the old passphrase leaked.)
+   */
+  changeKey(setting: EncryptionSetting): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError())
+    return this.#queue.exclusive(async () => {
+      this.#queue.flushNow(true)
+      this.#engine.apply(() => this.#engine.changeKey(setting))
+      this.#engine.commit(true)
+      // The second commit writes the other meta slot: neither holds the old key slot any more.
+      this.#engine.commit(true)
+      this.#keys = keySource(setting)
+    })
+  }
+
+  /** Rewrites the container into a new file under new sealing and swaps it in. */
+  #reseal(what: string, setting: EncryptionSetting | undefined, options: ResealOptions, precheck: (e: Engine) => void): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError())
+    if (this.#engine.store.readOnly) return Promise.reject(new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only'))
+    const path = this.#path
+    if (path === undefined) return Promise.reject(new CartridgeError(ErrorCodes.UNSUPPORTED, `${what} needs a container in a file`))
+    return this.#queue.exclusive(async () => {
+      const src = this.#engine
+      precheck(src)
+      this.#refuseWithDatabases(what)
+      if (this.#writers.size > 0) throw new CartridgeError(ErrorCodes.LOCKED, `a write stream is in progress; ${what} when it ends`)
+      const encryption = setting ?? (this.#keys ? { ...this.#keys, scrypt: src.scryptCost } : undefined)
+      if (!encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `${what} needs the container's key or passphrase`)
+      this.#queue.flushNow(true)
+      const next = await resealFile(src, path, encryption, options)
+      this.#engine = next
+      this.#queue.rebind(next)
+      this.#guard(next)
+      this.#mount = undefined
+      src.store.close()
+      if (setting) this.#keys = keySource(setting)
+    })
   }
 
   /**

@@ -111,7 +111,7 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
           }
           // Bad content is one problem; the file's other chunks are still accounted for.
           try {
-            loadChunk(e, c, key)
+            loadChunk(e, c, key, i)
           } catch (err) {
             problems.add(`${who}${key}: ${(err as Error).message}`)
           }

@@ -3,7 +3,7 @@ import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
 import { CHUNK_SHIFT, INLINE_MAX, PAGED_CHUNK_SHIFT, type ChunkRecord } from './file-record.js'
 import type { Codec } from '@cartridge/codec'
-import { ChunkGroup, GROUP_BYTES, chunkPages, recordFor, storeChunk } from './content.js'
+import { ChunkGroup, GROUP_BYTES, chunkPages, recordFor, sealStored, storeChunk } from './content.js'
 
 /**
  * Streams a file into the container: each full 64 KiB chunk goes to pages reserved outside any
@@ -20,6 +20,8 @@ export class ChunkWriter {
   #size = 0
   #chunks: ChunkRecord[] = []
   #done = false
+  /** Index in the file of the next chunk. */
+  #index = 0
   readonly #codec: Codec | undefined
   /** Compressed chunks not yet stored: packed into one run when it fills or the stream ends. */
   readonly #group = new ChunkGroup()
@@ -53,16 +55,19 @@ export class ChunkWriter {
 
   async #storeChunk(): Promise<void> {
     const bytes = this.#buf.subarray(0, this.#fill)
+    const index = this.#index++
     const packed = this.#codec?.compress(bytes)
-    if (packed) {
+    if (packed || this.#engine.cipher) {
+      const codec = packed ? this.#codec!.id : 0
+      const { stored, seal } = sealStored(this.#engine, packed ?? bytes, index, bytes.length, codec)
       this.#fill = 0
-      this.#group.add(packed, bytes.length, this.#codec!.id)
+      this.#group.add(stored === bytes ? bytes.slice() : stored, bytes.length, codec, seal)
       if (this.#group.bytes >= GROUP_BYTES) await this.#storeGroup()
       return
     }
     await this.#storeGroup()
     const page = await this.#reserve(Math.ceil(bytes.length / PAGE_SIZE))
-    this.#chunks.push(storeChunk(this.#engine, page, bytes))
+    this.#chunks.push(storeChunk(this.#engine, page, bytes, index))
     this.#fill = 0
   }
 

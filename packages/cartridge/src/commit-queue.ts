@@ -18,7 +18,7 @@ interface Waiter {
  * with the batch. While an explicit transaction holds the writer, other operations wait.
  */
 export class CommitQueue {
-  readonly #engine: Engine
+  #engine: Engine
   readonly #sync: () => boolean
   #batch: Waiter[] = []
   #scheduled: Promise<void> | undefined
@@ -27,6 +27,11 @@ export class CommitQueue {
   #txChain: Promise<void> = Promise.resolve()
   /** The holder whose body the current async context runs in, if any. */
   readonly #holder = new AsyncLocalStorage<Holder>()
+
+  /** Moves the queue to another engine (a container rewritten into a new file); only while exclusive. */
+  rebind(engine: Engine): void {
+    this.#engine = engine
+  }
 
   constructor(engine: Engine, sync: () => boolean) {
     this.#engine = engine

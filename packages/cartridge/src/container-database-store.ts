@@ -4,7 +4,7 @@ import { isStashed, type DatabaseStore, type FileChange, type StashedPage } from
 import type { Engine } from './engine.js'
 import type { CommitQueue } from './commit-queue.js'
 import { PAGED_CHUNK_SIZE as P, RecordKind, type FileRecord } from './file-record.js'
-import { chunkMemo, loadChunk, readWithinChunk } from './content.js'
+import { chunkMemo, loadChunk, readWithinChunk, sealStored } from './content.js'
 import { isPaged } from './paged-content.js'
 import { PageTable } from './page-table.js'
 
@@ -74,7 +74,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
     const c = this.#table(path, r).locate(this.#engine, index, path)
     const hit = this.#pages.get(c.page)
     if (hit && hit.txn === c.txn && hit.checksum === c.checksum) return hit.bytes
-    const bytes = loadChunk(this.#engine, c, path)
+    const bytes = loadChunk(this.#engine, c, path, index)
     this.#pages.set(c.page, { txn: c.txn, checksum: c.checksum, bytes })
     return bytes
   }
@@ -94,7 +94,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
     return t
   }
 
-  stash(bytes: Uint8Array): StashedPage | undefined {
+  stash(bytes: Uint8Array, index: number): StashedPage | undefined {
     const e = this.#engine
     if (e.store.readOnly) return undefined
     let page = e.reserveRun(1)
@@ -109,14 +109,25 @@ export class ContainerDatabaseStore implements DatabaseStore {
       page = e.reserveRun(1)
       if (page === undefined) return undefined
     }
-    e.store.write(page, bytes)
-    return { stashed: true, page, checksum: crc32(bytes) }
+    if (!e.cipher) {
+      e.store.write(page, bytes)
+      return { stashed: true, page, checksum: crc32(bytes) }
+    }
+    // Sealed like the chunk it becomes (page `index` of its file): nothing reaches the disk in clear.
+    const { stored, seal } = sealStored(e, bytes, index, bytes.length, 0)
+    e.store.write(page, stored)
+    return { stashed: true, page, checksum: crc32(stored), seal: { index, ...seal! } }
   }
 
   readStashed(p: StashedPage, into: Uint8Array): void {
-    this.#engine.store.read(p.page, into)
-    if (crc32(into) !== p.checksum) {
-      throw new CartridgeError(ErrorCodes.CHECKSUM, `a pending database page stashed in container page ${p.page} failed its checksum`, { page: p.page })
+    const e = this.#engine
+    e.store.read(p.page, into)
+    const code = p.seal ? ErrorCodes.AUTH_FAILED : ErrorCodes.CHECKSUM
+    const bad = () => new CartridgeError(code, `a pending database page stashed in container page ${p.page} failed its checksum`, { page: p.page })
+    if (crc32(into) !== p.checksum) throw bad()
+    if (p.seal) {
+      const plain = e.cipher?.openChunk(into, p.seal.nonce, p.seal.tag, { chunkIndex: p.seal.index, logicalLength: into.length, codec: 0 }, into)
+      if (!plain) throw bad()
     }
   }
 

@@ -4,13 +4,18 @@ import {
   PAGE_HEADER_SIZE, PAGE_PAYLOAD, PAGE_SIZE, PageType, buildPointerTree, lookupPointerTree, readPointerTree, writeNode,
   type BlockPtr, type PageIO, type PageStore,
 } from '@cartridge/pager'
+import type { ContainerCipher } from '@cartridge/crypto'
 import {
-  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, ZERO_NONCE, chunkSizeOf, readChunkRecord, writeChunkRecord,
-  type ChunkRecord, type FileRecord,
+  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, SEALED_CHUNK_RECORD_SIZE, ZERO_NONCE, chunkSizeOf,
+  readChunkRecord, recordSizeOf, writeChunkRecord, type ChunkRecord, type FileRecord,
 } from './file-record.js'
 
-/** Chunk records per CHUNK_MAP_LEAF page. */
+/** Chunk records per CHUNK_MAP_LEAF page (84). */
 export const RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / CHUNK_RECORD_SIZE)
+/** Sealed chunk records per CHUNK_MAP_LEAF page (63). */
+export const SEALED_RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / SEALED_CHUNK_RECORD_SIZE)
+/** Records per chunk-map leaf for a record whose chunk records are sealed or not. */
+export const recordsPerLeaf = (sealed: boolean | undefined): number => (sealed ? SEALED_RECORDS_PER_MAP_LEAF : RECORDS_PER_MAP_LEAF)
 
 /** A {@link PageIO} that can also reach the page store for content I/O. */
 export interface ContentIO extends PageIO {
@@ -25,6 +30,24 @@ export interface ContentIO extends PageIO {
   makeRoom?(pages: number): void
   /** Decoders for compressed chunks (absent: compressed chunks are `CARTRIDGE_UNSUPPORTED`). */
   readonly codecs?: CodecSet
+  /** The data key's cipher of an encrypted container: every chunk is sealed with it. */
+  readonly cipher?: ContainerCipher
+}
+
+/** How a chunk's stored bytes were sealed (encrypted containers). */
+export interface ChunkSeal {
+  nonce: Uint8Array
+  tag: Uint8Array
+}
+
+/**
+ * The stored form of chunk `index` whose codec output is `bytes` (what `logical` bytes of the file
+ * compressed to, or the bytes themselves for codec 0): sealed when the container is encrypted.
+ */
+export function sealStored(io: Pick<ContentIO, 'cipher'>, bytes: Uint8Array, index: number, logical: number, codec: number): { stored: Uint8Array; seal?: ChunkSeal } {
+  if (!io.cipher) return { stored: bytes }
+  const s = io.cipher.sealChunk(bytes, { chunkIndex: index, logicalLength: logical, codec })
+  return { stored: s.ciphertext, seal: { nonce: s.nonce, tag: s.tag } }
 }
 
 /**
@@ -62,15 +85,15 @@ export const GROUP_BYTES = 1 << 20
  * The first becomes the run's head, the others continuations at their byte offsets.
  */
 export class ChunkGroup {
-  readonly #parts: { stored: Uint8Array; logical: number; codec: number; checksum: number }[] = []
+  readonly #parts: { stored: Uint8Array; logical: number; codec: number; checksum: number; seal?: ChunkSeal }[] = []
   bytes = 0
 
   get size(): number {
     return this.#parts.length
   }
 
-  add(stored: Uint8Array, logical: number, codec: number): void {
-    this.#parts.push({ stored, logical, codec, checksum: crc32(stored) })
+  add(stored: Uint8Array, logical: number, codec: number, seal?: ChunkSeal): void {
+    this.#parts.push({ stored, logical, codec, checksum: crc32(stored), seal })
     this.bytes += stored.length
   }
 
@@ -96,9 +119,10 @@ export class ChunkGroup {
     let at = 0
     const out = this.#parts.map((p, i) => {
       const c: ChunkRecord = {
-        page, txn, storedLength: p.stored.length, logicalLength: p.logical, checksum: p.checksum, codec: p.codec, cipher: 0,
-        nonce: ZERO_NONCE, runPages: i === 0 ? pages : 0, offset: at,
+        page, txn, storedLength: p.stored.length, logicalLength: p.logical, checksum: p.checksum, codec: p.codec, cipher: p.seal ? 1 : 0,
+        nonce: p.seal?.nonce ?? ZERO_NONCE, runPages: i === 0 ? pages : 0, offset: at,
       }
+      if (p.seal) c.tag = p.seal.tag
       at += p.stored.length
       return c
     })
@@ -113,10 +137,20 @@ function rawChunk(io: PageIO, page: number, bytes: Uint8Array): ChunkRecord {
   return rawChunkRecord(page, io.txn, bytes.length, crc32(bytes))
 }
 
-/** Stores one chunk's bytes at `page` and returns its record. */
-export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array): ChunkRecord {
-  io.store.write(page, bytes)
-  return rawChunk(io, page, bytes)
+/** Stores chunk `index`'s bytes raw at `page` (sealed in an encrypted container) and returns its record. */
+export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array, index: number): ChunkRecord {
+  if (!io.cipher) {
+    io.store.write(page, bytes)
+    return rawChunk(io, page, bytes)
+  }
+  const { stored, seal } = sealStored(io, bytes, index, bytes.length, 0)
+  io.store.write(page, stored)
+  return sealedRecord(rawChunkRecord(page, io.txn, stored.length, crc32(stored)), seal!)
+}
+
+/** `c` marked as sealed with `seal`. */
+export function sealedRecord(c: ChunkRecord, seal: ChunkSeal): ChunkRecord {
+  return { ...c, cipher: 1, nonce: seal.nonce, tag: seal.tag }
 }
 
 /** Builds the record for content whose chunks are already stored. */
@@ -124,23 +158,45 @@ export function recordFor(
   io: PageIO, size: number, chunks: ChunkRecord[], created: number, modified: number, chunkShift = CHUNK_SHIFT,
 ): FileRecord {
   const chunkCount = chunks.length
-  if (chunkCount <= DIRECT_CHUNKS_MAX) return { kind: RecordKind.DIRECT, chunkShift, size, created, modified, chunkCount, chunks }
-  return { kind: RecordKind.MAP, chunkShift, size, created, modified, chunkCount, map: buildChunkMap(io, chunks) }
+  const sealed = chunks.length > 0 && chunks[0].cipher !== 0
+  const r: FileRecord = chunkCount <= DIRECT_CHUNKS_MAX
+    ? { kind: RecordKind.DIRECT, chunkShift, size, created, modified, chunkCount, chunks }
+    : { kind: RecordKind.MAP, chunkShift, size, created, modified, chunkCount, map: buildChunkMap(io, chunks, sealed) }
+  if (sealed) r.sealed = true
+  return r
 }
 
 /** Writes chunk-map leaves for `chunks` and the pointer tree above them; returns its root. */
-export function buildChunkMap(io: PageIO, chunks: readonly ChunkRecord[]): BlockPtr {
+export function buildChunkMap(io: PageIO, chunks: readonly ChunkRecord[], sealed = chunks.length > 0 && chunks[0].cipher !== 0): BlockPtr {
   const leaves: BlockPtr[] = []
-  for (let i = 0; i < chunks.length; i += RECORDS_PER_MAP_LEAF) leaves.push(writeMapLeaf(io, chunks.slice(i, i + RECORDS_PER_MAP_LEAF)))
+  const per = recordsPerLeaf(sealed)
+  for (let i = 0; i < chunks.length; i += per) leaves.push(writeMapLeaf(io, chunks.slice(i, i + per), undefined, sealed))
   return buildPointerTree(io, leaves)
 }
 
 /** Writes one CHUNK_MAP_LEAF page holding `records` (at `pageNo`, default a new page). */
-export function writeMapLeaf(io: PageIO, records: readonly ChunkRecord[], pageNo?: number): BlockPtr {
-  return writeNode(io, PageType.CHUNK_MAP_LEAF, 0, records.length, records.length * CHUNK_RECORD_SIZE, (page) => {
+export function writeMapLeaf(io: PageIO, records: readonly ChunkRecord[], pageNo?: number, sealed = records.length > 0 && records[0].cipher !== 0): BlockPtr {
+  const size = recordSizeOf(sealed)
+  return writeNode(io, PageType.CHUNK_MAP_LEAF, 0, records.length, records.length * size, (page) => {
     const v = viewOf(page)
-    records.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE, c))
+    records.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * size, c, sealed))
   }, pageNo)
+}
+
+/**
+ * Bytes per record of a CHUNK_MAP_LEAF page: `used / count`, 48 or 64 (sealed records); anything
+ * else is damage.
+ */
+export function mapLeafStride(page: Uint8Array, leafPage: number): number {
+  const v = viewOf(page)
+  const n = v.getUint16(6, true)
+  const used = v.getUint32(24, true)
+  if (n === 0) return CHUNK_RECORD_SIZE
+  const stride = used / n
+  if ((stride !== CHUNK_RECORD_SIZE && stride !== SEALED_CHUNK_RECORD_SIZE) || n > recordsPerLeaf(stride === SEALED_CHUNK_RECORD_SIZE)) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${leafPage} holds ${n} records in ${used} bytes`, { page: leafPage })
+  }
+  return stride
 }
 
 /** The chunk records stored in one CHUNK_MAP_LEAF page. */
@@ -148,8 +204,9 @@ export function readMapLeaf(io: Pick<PageIO, 'read'>, leaf: BlockPtr): ChunkReco
   const page = io.read(leaf, PageType.CHUNK_MAP_LEAF)
   const v = viewOf(page)
   const n = v.getUint16(6, true)
+  const stride = mapLeafStride(page, leaf.page)
   const out: ChunkRecord[] = []
-  for (let j = 0; j < n; j++) out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * CHUNK_RECORD_SIZE))
+  for (let j = 0; j < n; j++) out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * stride, stride === SEALED_CHUNK_RECORD_SIZE))
   return out
 }
 
@@ -182,9 +239,11 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
   for (let off = 0; off < data.length; off += CHUNK_SIZE) {
     const bytes = data.subarray(off, Math.min(off + CHUNK_SIZE, data.length))
     const packed = codec?.compress(bytes)
-    if (packed) {
+    if (packed || io.cipher) {
+      // Compressed or sealed: the stored bytes are new, packed with their neighbours.
       if (runEnd > runStart) flushRun()
-      group.add(packed, bytes.length, codec!.id)
+      const { stored, seal } = sealStored(io, packed ?? bytes, off / CHUNK_SIZE, bytes.length, packed ? codec!.id : 0)
+      group.add(stored, bytes.length, packed ? codec!.id : 0, seal)
       if (group.bytes >= GROUP_BYTES) flushGroup()
       runStart = runEnd = off + bytes.length
       continue
@@ -207,8 +266,10 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
  * most one chunk and one packed run are in memory. Returns the new record, or `undefined` when
  * the file has no chunks to rewrite (inline, or a paged file, which is never compressed).
  */
-export function recompressContent(io: ContentIO, r: FileRecord, path: string, codec: Codec | undefined): FileRecord | undefined {
+export function recompressContent(io: ContentIO, r: FileRecord, path: string, codec: Codec | undefined, out: ContentIO = io): FileRecord | undefined {
   if (r.kind === RecordKind.INLINE || r.chunkShift !== CHUNK_SHIFT) return undefined
+  const src = io
+  io = out
   const chunks: ChunkRecord[] = []
   const group = new ChunkGroup()
   const flushGroup = () => {
@@ -220,16 +281,17 @@ export function recompressContent(io: ContentIO, r: FileRecord, path: string, co
   const cursor: LeafCursor = { index: -1, page: undefined }
   const plain = new Uint8Array(CHUNK_SIZE)
   for (let i = 0; i < r.chunkCount; i++) {
-    const c = chunkAt(io, r, i, path, cursor)
-    const bytes = loadChunk(io, c, path, plain)
+    const c = chunkAt(src, r, i, path, cursor)
+    const bytes = loadChunk(src, c, path, i, plain)
     const packed = codec?.compress(bytes)
-    if (packed) {
-      group.add(packed, bytes.length, codec!.id)
+    if (packed || io.cipher) {
+      const { stored, seal } = sealStored(io, packed ?? bytes, i, bytes.length, packed ? codec!.id : 0)
+      group.add(stored, bytes.length, packed ? codec!.id : 0, seal)
       if (group.bytes >= GROUP_BYTES) flushGroup()
       continue
     }
     flushGroup()
-    chunks.push(storeChunk(io, io.allocate(pagesFor(bytes.length)), bytes))
+    chunks.push(storeChunk(io, io.allocate(pagesFor(bytes.length)), bytes, i))
   }
   flushGroup()
   return recordFor(io, r.size, chunks, r.created, r.modified)
@@ -243,7 +305,9 @@ export function checkChunk(c: ChunkRecord, i: number, r: FileRecord, path: strin
   const size = chunkSizeOf(r)
   const expected = i < r.chunkCount - 1 ? size : r.size - (r.chunkCount - 1) * size
   const rawOk = c.codec !== 0 || c.cipher !== 0 ? c.storedLength >= 1 && c.storedLength <= size : c.storedLength === c.logicalLength
-  if (c.logicalLength !== expected || !rawOk || c.page < 2) {
+  // A continuation is always compressed or sealed (spec §10): a raw one is a forgery a 1.1 reader would misread.
+  const placeOk = c.offset === 0 || c.codec !== 0 || c.cipher !== 0
+  if (c.logicalLength !== expected || !rawOk || !placeOk || c.page < 2) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} has an impossible length or place`, { path, page: c.page })
   }
   return c
@@ -258,7 +322,8 @@ export interface LeafCursor {
 /** Chunk `i` of a file (`cursor` remembers the last map leaf between calls on the same record). */
 export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path = '', cursor?: LeafCursor): ChunkRecord {
   if (r.kind === RecordKind.DIRECT) return checkChunk(r.chunks![i], i, r, path)
-  const leafIndex = Math.floor(i / RECORDS_PER_MAP_LEAF)
+  const per = recordsPerLeaf(r.sealed)
+  const leafIndex = Math.floor(i / per)
   let page = cursor?.index === leafIndex ? cursor.page : undefined
   if (!page) {
     const leaf = lookupPointerTree(io, r.map!, leafIndex)
@@ -268,10 +333,13 @@ export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path
       cursor.page = page
     }
   }
-  const slot = i % RECORDS_PER_MAP_LEAF
+  const slot = i % per
   const v = viewOf(page)
-  if (slot >= v.getUint16(6, true)) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${leafIndex} of ${path} is short`, { path })
-  return checkChunk(readChunkRecord(v, PAGE_HEADER_SIZE + slot * CHUNK_RECORD_SIZE), i, r, path)
+  const size = recordSizeOf(r.sealed)
+  if (slot >= v.getUint16(6, true) || v.getUint32(24, true) !== v.getUint16(6, true) * size) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${leafIndex} of ${path} is short or holds records of another size`, { path })
+  }
+  return checkChunk(readChunkRecord(v, PAGE_HEADER_SIZE + slot * size, r.sealed), i, r, path)
 }
 
 /** Every chunk record of a file, in order, plus the chunk-map pages (for freeing and checks). */
@@ -288,9 +356,18 @@ export function chunksOf(io: Pick<PageIO, 'read'>, r: FileRecord, onMapPage?: (p
   return out
 }
 
-function checkCodec(c: ChunkRecord, path: string): void {
-  if (c.cipher !== 0) {
-    throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses cipher ${c.cipher}, not supported by this version`, { path })
+function checkCodec(io: Pick<ContentIO, 'cipher'>, c: ChunkRecord, path: string): void {
+  if (io.cipher) {
+    // Every chunk of an encrypted container is sealed; the records themselves are authenticated.
+    if (c.cipher !== 1 || !c.tag) {
+      throw new CartridgeError(ErrorCodes.AUTH_FAILED, `a chunk of ${path} is not sealed in an encrypted container`, { path, page: c.page })
+    }
+  } else if (c.cipher !== 0) {
+    throw new CartridgeError(
+      ErrorCodes.UNSUPPORTED,
+      c.cipher === 1 ? `chunk of ${path} is encrypted, but the container is not` : `chunk of ${path} uses cipher ${c.cipher}, not supported by this version`,
+      { path },
+    )
   }
   if (c.codec !== 0 && c.codec !== CodecId.LZ4 && c.codec !== CodecId.ZSTD) {
     throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses codec ${c.codec}, not supported by this version`, { path })
@@ -299,15 +376,16 @@ function checkCodec(c: ChunkRecord, path: string): void {
 
 function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string): void {
   if (crc32(bytes) !== c.checksum) {
-    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page}..${c.page + pagesFor(c.offset + c.storedLength) - 1}`, {
-      path, page: c.page,
-    })
+    const where = `pages ${c.page}..${c.page + pagesFor(c.offset + c.storedLength) - 1}`
+    // In an encrypted container a changed byte is a failed authentication, whatever finds it first.
+    if (c.cipher !== 0) throw new CartridgeError(ErrorCodes.AUTH_FAILED, `content of ${path} failed authentication in ${where}`, { path, page: c.page })
+    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in ${where}`, { path, page: c.page })
   }
 }
 
 /** Reads and verifies a chunk's stored bytes as they are on disk (compressed, sealed), into `into` when given. */
 export function loadStored(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
-  checkCodec(c, path)
+  checkCodec(io, c, path)
   const bytes = (into ?? new Uint8Array(c.storedLength)).subarray(0, c.storedLength)
   readStored(io, c.page, c.offset, bytes, path)
   verifyChunk(c, bytes, path)
@@ -315,12 +393,21 @@ export function loadStored(io: ContentIO, c: ChunkRecord, path: string, into?: U
 }
 
 /**
- * Reads, verifies and decodes a chunk: its `logicalLength` bytes of file content (into `into`
- * when given; it must hold `logicalLength` bytes).
+ * Reads, verifies, opens and decodes chunk `index` of a file: its `logicalLength` bytes of
+ * content (into `into` when given; it must hold `logicalLength` bytes).
  */
-export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
-  if (c.codec === 0) return loadStored(io, c, path, into)
-  const stored = loadStored(io, c, path)
+export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, index: number, into?: Uint8Array): Uint8Array {
+  if (c.codec === 0 && c.cipher === 0) return loadStored(io, c, path, into)
+  let stored = loadStored(io, c, path, c.codec === 0 ? into : undefined)
+  if (c.cipher !== 0) {
+    const plain = io.cipher!.openChunk(stored, c.nonce, c.tag!, { chunkIndex: index, logicalLength: c.logicalLength, codec: c.codec }, stored)
+    if (!plain) throw new CartridgeError(ErrorCodes.AUTH_FAILED, `content of ${path} failed authentication in pages ${c.page}..`, { path, page: c.page })
+    stored = plain
+    if (c.codec === 0) {
+      if (stored.length !== c.logicalLength) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${index} of ${path} has the wrong length`, { path })
+      return stored
+    }
+  }
   if (!io.codecs) throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} is compressed and no decoder is set`, { path })
   try {
     return io.codecs.decoder(c.codec).decompress(stored, c.logicalLength, into)
@@ -361,7 +448,7 @@ export function readWithinChunk(
   const i = Math.floor(offset / chunkSizeOf(r))
   const c = chunkAt(io, r, i, path, cursor)
   if (!memo.bytes || !sameChunk(memo.chunk, c)) {
-    memo.bytes = loadChunk(io, c, path)
+    memo.bytes = loadChunk(io, c, path, i)
     memo.chunk = c
   }
   const from = offset - i * chunkSizeOf(r)
@@ -396,16 +483,18 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
   while (pos < end) {
     const i = Math.floor(pos / chunkSize)
     const first = chunkAt(io, r, i, path, cursor)
-    checkCodec(first, path)
+    checkCodec(io, first, path)
     const from = pos - i * chunkSize
-    if (first.codec !== 0 || first.offset !== 0) {
+    if (first.codec !== 0 || first.cipher !== 0 || first.offset !== 0) {
       // Compressed: decode the whole chunk straight into the result, or via scratch for a part.
       const take = Math.min(first.logicalLength - from, end - pos)
       if (take <= 0) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })
-      if (from === 0 && take === first.logicalLength) loadChunk(io, first, path, out.subarray(pos - offset, pos - offset + take))
-      else {
+      if (from === 0 && take === first.logicalLength) {
+        const got = loadChunk(io, first, path, i, out.subarray(pos - offset, pos - offset + take))
+        if (got.buffer !== out.buffer || got.byteOffset !== out.byteOffset + pos - offset) out.set(got, pos - offset)
+      } else {
         scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
-        out.set(loadChunk(io, first, path, scratch).subarray(from, from + take), pos - offset)
+        out.set(loadChunk(io, first, path, i, scratch).subarray(from, from + take), pos - offset)
       }
       pos += take
       continue
@@ -413,7 +502,7 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     if (from !== 0 || first.storedLength > end - pos) {
       // Partial chunk: verify all of it, copy the part asked for.
       scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
-      const bytes = loadChunk(io, first, path, scratch)
+      const bytes = loadChunk(io, first, path, i, scratch)
       const take = Math.min(bytes.length - from, end - pos)
       if (take <= 0) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })
       out.set(bytes.subarray(from, from + take), pos - offset)

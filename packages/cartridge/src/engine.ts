@@ -13,8 +13,10 @@ import {
 } from '@cartridge/snapshot'
 import { CodecSet, codecName, createCodec, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
 import { walkBlocks } from './block-walk.js'
+import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
+import { readKeySlot, type ContainerCipher } from '@cartridge/crypto'
 import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
-import { checkReadRange, chunksOf, freeContent, loadChunk, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
+import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
@@ -30,6 +32,10 @@ export interface EngineOptions {
   cache?: CacheFactory
   /** Largest single growth step in pages once doubling gets large (default 16384 = 64 MiB). */
   maxGrowthPages?: number
+  /** The key of an encrypted container (32 bytes). */
+  key?: Uint8Array
+  /** The passphrase of an encrypted container. */
+  passphrase?: string
 }
 
 /** Settings fixed when a container is created (stored in its meta page). */
@@ -44,6 +50,10 @@ export interface CreateSettings {
   maxPages?: number
   /** Codec new writes use (default none), stored in the container so it applies after reopening. */
   compression?: CompressionSetting
+  /** Encrypt everything past the meta page's plain header (spec §25) with a key or a passphrase. */
+  encryption?: EncryptionSetting
+  /** The container id and creation time to keep (a copy of a container keeps its identity); default new. */
+  identity?: { uuid: Uint8Array; created: number }
 }
 
 /** A codec by name and its options, as the container stores it for new writes. */
@@ -91,7 +101,7 @@ interface CachedPage {
 export class Engine implements ContentIO {
   readonly store: PageStore
   readonly pager: Pager
-  readonly options: Required<Omit<EngineOptions, 'cache'>> & { cache: CacheFactory }
+  readonly options: Required<Omit<EngineOptions, 'cache' | 'key' | 'passphrase'>> & { cache: CacheFactory }
   alloc!: Allocator & { mapPages: BlockPtr[] }
   /** The size of the commit being verified while opening (before the free map is adopted). */
   #openingPages = 0
@@ -112,6 +122,10 @@ export class Engine implements ContentIO {
   #compression: DefaultCodec = NO_CODEC
   /** Codecs made for per-write choices, by name and level. */
   readonly #codecCache = new Map<string, Codec | undefined>()
+  /** The data key's sealing, in an encrypted container. */
+  #sealing: Sealing | undefined
+  /** The data key itself (kept for a key change, which wraps it again). */
+  #dataKey: Uint8Array | undefined
   #meta!: Meta
   #committed!: CatalogVersion
   #txnMark!: Savepoint
@@ -180,13 +194,19 @@ export class Engine implements ContentIO {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxBlocks must be 0 (unbounded) or at least initialBlocks')
     }
     const compression = settings.compression ? Engine.#codecSetting(settings.compression) : NO_CODEC
+    const uuid = settings.identity?.uuid.slice() ?? new Uint8Array(randomBytes(16))
+    if (settings.encryption !== undefined) {
+      const sealing = newSealing(uuid, settings.encryption)
+      e.#seal(sealing)
+      e.#dataKey = sealing.dataKey
+    }
     e.txn = 1
     e.alloc = BitmapAllocator.create(initialPages)
     e.catalog = new BTreeCatalog(e, NULL_PTR, { cache: e.#nodeCache })
     const freeMapRoot = e.alloc.flush(e)
     const meta: Meta = {
-      txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: Date.now(), maxPages,
-      growthThresholdPercent: threshold, uuid: new Uint8Array(randomBytes(16)), catalogRoot: NULL_PTR, freeMapRoot,
+      txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: settings.identity?.created ?? Date.now(), maxPages,
+      growthThresholdPercent: threshold, uuid, catalogRoot: NULL_PTR, freeMapRoot,
       snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: compression.id, codecLevel: compression.level,
     }
     e.pager.initialize(meta)
@@ -214,6 +234,11 @@ export class Engine implements ContentIO {
 
   static #open(store: PageStore, options: EngineOptions): Engine {
     const e = new Engine(store, options)
+    const sealing = openSealing(store, options)
+    if (sealing) {
+      e.#seal(sealing)
+      e.#dataKey = sealing.dataKey
+    }
     let alloc: BitmapAllocator | undefined
     let table: SnapshotTable = EMPTY_TABLE
     let tablePages: BlockPtr[] = []
@@ -250,7 +275,7 @@ export class Engine implements ContentIO {
       minTxn: m.baseTxn,
       onEntry: (key, value) => {
         const r = decodeFileRecord(value, key)
-        for (const c of chunksOf(this, r, undefined, m.baseTxn)) if (c.txn > m.baseTxn) loadChunk(this, c, key)
+        for (const c of chunksOf(this, r, undefined, m.baseTxn)) if (c.txn > m.baseTxn) loadStored(this, c, key)
       },
     })
   }
@@ -297,9 +322,20 @@ export class Engine implements ContentIO {
     }
     const hit = this.#pageCache.get(ptr.page) as CachedPage | undefined
     if (hit && hit.txn === ptr.txn && hit.checksum === ptr.checksum) return hit.page
-    const page = new Uint8Array(PAGE_SIZE)
+    let page: Uint8Array = new Uint8Array(PAGE_SIZE)
     this.store.read(ptr.page, page)
-    verifyPage(page, ptr, type)
+    const cipher = this.#sealing?.cipher
+    if (cipher) {
+      const plain = cipher.openPage(page, ptr.page, ptr.txn, page)
+      if (!plain) throw new CartridgeError(ErrorCodes.AUTH_FAILED, `page ${ptr.page} failed authentication: the container was changed or damaged`, { page: ptr.page })
+      page = plain
+      try {
+        verifyPage(page, ptr, type)
+      } catch (err) {
+        // An authentic page that is not what its parent points to: another version put in its place.
+        throw new CartridgeError(ErrorCodes.AUTH_FAILED, `page ${ptr.page} failed authentication: ${(err as Error).message}`, { page: ptr.page, cause: err })
+      }
+    } else verifyPage(page, ptr, type)
     this.#pageCache.set(ptr.page, { txn: ptr.txn, checksum: ptr.checksum, page } satisfies CachedPage)
     return page
   }
@@ -644,6 +680,41 @@ export class Engine implements ContentIO {
     return { before, after: stored(rec) }
   }
 
+  /** Seals everything written from now on with `s` (and opens what is read). */
+  #seal(s: Sealing): void {
+    this.#sealing = s
+    this.pager.sealer = pageSealer(s)
+  }
+
+  /** How the container is encrypted (undefined: it is not). */
+  get encryption(): { cipher: 'aes-256-gcm'; keyFrom: 'key' | 'passphrase' } | undefined {
+    if (!this.#sealing) return undefined
+    return { cipher: 'aes-256-gcm', keyFrom: readKeySlot(this.#sealing.header).kdf }
+  }
+
+  /**
+   * Wraps the data key for a new key or passphrase; the next commits write the new key slot (a
+   * caller makes two, so both meta slots carry it). No content or structure page changes.
+   */
+  changeKey(setting: EncryptionSetting): void {
+    if (!this.#sealing || !this.#dataKey) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is not encrypted: use enableEncryption')
+    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    this.#seal(rewrapSealing(this.#sealing, this.#dataKey, setting))
+    this.#grows = true
+  }
+
+  /** The scrypt cost of the key slot when a passphrase opens the container (a rekey keeps it). */
+  get scryptCost(): { logN: number; r: number; p: number } | undefined {
+    if (!this.#sealing) return undefined
+    const info = readKeySlot(this.#sealing.header)
+    return info.kdf === 'passphrase' ? { logN: info.params.logN, r: info.params.r, p: info.params.p } : undefined
+  }
+
+  /** The data key's cipher in an encrypted container (undefined: not encrypted). */
+  get cipher(): ContainerCipher | undefined {
+    return this.#sealing?.cipher
+  }
+
   /** The codec new writes use by default (undefined: raw). Made on first use. */
   get defaultCodec(): Codec | undefined {
     const c = this.#compression
@@ -833,6 +904,23 @@ export class Engine implements ContentIO {
     const found = this.#snapshots.entries.find((s) => (typeof ref === 'number' ? s.id === ref : s.name === ref))
     if (!found) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such snapshot: ${typeof ref === 'number' ? `id ${ref}` : JSON.stringify(ref)}`)
     return found
+  }
+
+  /**
+   * Gives the snapshots the ids and times of the container they were copied from (`ids`: id here
+   * → original id and time; ids keep their order) and sets the next id.
+   */
+  renumberSnapshots(ids: ReadonlyMap<number, { id: number; created: number }>, nextId: number): void {
+    const t = this.#snapshots
+    const entries = t.entries.map((s) => {
+      const to = ids.get(s.id)
+      return to ? { ...s, id: to.id, created: to.created } : s
+    })
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i].id <= entries[i - 1].id) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'snapshot ids must keep their order')
+    }
+    if (entries.length > 0 && nextId <= entries[entries.length - 1].id) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'next snapshot id too small')
+    this.#setSnapshots({ nextId, entries })
   }
 
   /**

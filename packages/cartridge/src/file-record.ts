@@ -16,6 +16,10 @@ export const INLINE_MAX = 512
 export const DIRECT_CHUNKS_MAX = 4
 /** Encoded size of a {@link ChunkRecord}. */
 export const CHUNK_RECORD_SIZE = 48
+/** Encoded size of a sealed chunk record (encrypted containers): the 48 bytes, then the 16-byte GCM tag. */
+export const SEALED_CHUNK_RECORD_SIZE = 64
+/** File record flag (byte 2): its chunk records are sealed ones of {@link SEALED_CHUNK_RECORD_SIZE} bytes. */
+export const FLAG_SEALED = 1
 /** Bytes before the kind-specific part of a file record. */
 export const RECORD_HEADER_SIZE = 32
 
@@ -44,6 +48,8 @@ export interface ChunkRecord {
   runPages: number
   /** Byte offset of the stored bytes from the start of `page` (> 0 only for continuations). */
   offset: number
+  /** GCM tag of a sealed chunk (`cipher` 1): 16 bytes, kept in the record, not with the bytes. */
+  tag?: Uint8Array
 }
 
 /** A catalog value: one file. */
@@ -59,9 +65,17 @@ export interface FileRecord {
   chunks?: ChunkRecord[]
   /** Root of the chunk map (pointer tree over CHUNK_MAP_LEAF pages; `aux` = height). */
   map?: BlockPtr
+  /** Its chunk records are sealed (64 bytes each: encrypted containers). */
+  sealed?: boolean
 }
 
-export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord): void {
+/** Bytes per chunk record of a record (48, or 64 when sealed). */
+export const recordSizeOf = (sealed: boolean | undefined): number => (sealed ? SEALED_CHUNK_RECORD_SIZE : CHUNK_RECORD_SIZE)
+
+const ZERO_TAG = new Uint8Array(16)
+
+export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord, sealed = false): void {
+  if (sealed) new Uint8Array(v.buffer, v.byteOffset + off + 48, 16).set(c.tag ?? ZERO_TAG)
   setU64(v, off, c.page)
   setU64(v, off + 8, c.txn)
   v.setUint32(off + 16, c.storedLength, true)
@@ -82,7 +96,13 @@ export function chunkRunAt(v: DataView, off: number, to: { enter(page: number, p
   to.enter(getU64(v, off), pages, getU64(v, off + 8))
 }
 
-export function readChunkRecord(v: DataView, off: number): ChunkRecord {
+export function readChunkRecord(v: DataView, off: number, sealed = false): ChunkRecord {
+  const c = readPlainChunkRecord(v, off)
+  if (sealed) c.tag = new Uint8Array(v.buffer.slice(v.byteOffset + off + 48, v.byteOffset + off + 64))
+  return c
+}
+
+function readPlainChunkRecord(v: DataView, off: number): ChunkRecord {
   return {
     page: getU64(v, off),
     txn: getU64(v, off + 8),
@@ -108,12 +128,13 @@ function readNonce(v: DataView, off: number): Uint8Array {
 
 /** Encodes a file record as the catalog value. */
 export function encodeFileRecord(r: FileRecord): Uint8Array {
-  const body =
-    r.kind === RecordKind.INLINE ? r.inline!.length : r.kind === RecordKind.DIRECT ? r.chunks!.length * CHUNK_RECORD_SIZE : BLOCK_PTR_SIZE
+  const size = recordSizeOf(r.sealed)
+  const body = r.kind === RecordKind.INLINE ? r.inline!.length : r.kind === RecordKind.DIRECT ? r.chunks!.length * size : BLOCK_PTR_SIZE
   const out = new Uint8Array(RECORD_HEADER_SIZE + body)
   const v = viewOf(out)
   v.setUint8(0, r.kind)
   v.setUint8(1, r.chunkShift)
+  v.setUint8(2, r.sealed && r.kind !== RecordKind.INLINE ? FLAG_SEALED : 0)
   v.setUint32(4, r.chunkCount, true)
   setU64(v, 8, r.size)
   setU64(v, 16, r.created)
@@ -121,7 +142,7 @@ export function encodeFileRecord(r: FileRecord): Uint8Array {
   if (r.kind === RecordKind.INLINE) out.set(r.inline!, RECORD_HEADER_SIZE)
   else if (r.kind === RecordKind.DIRECT) {
     const chunks = r.chunks!
-    for (let i = 0; i < chunks.length; i++) writeChunkRecord(v, RECORD_HEADER_SIZE + i * CHUNK_RECORD_SIZE, chunks[i])
+    for (let i = 0; i < chunks.length; i++) writeChunkRecord(v, RECORD_HEADER_SIZE + i * size, chunks[i], r.sealed)
   }
   else writeBlockPtr(v, RECORD_HEADER_SIZE, r.map!)
   return out
@@ -135,15 +156,19 @@ export function decodeFileRecord(value: Uint8Array, path: string): FileRecord {
   const kind = v.getUint8(0) as FileRecord['kind']
   const chunkShift = v.getUint8(1)
   if (chunkShift !== CHUNK_SHIFT && chunkShift !== PAGED_CHUNK_SHIFT) throw corrupt('unsupported chunk size')
+  const flags = v.getUint8(2)
+  if (flags & ~FLAG_SEALED) throw corrupt('unknown flags')
   const r: FileRecord = { kind, chunkShift, chunkCount: v.getUint32(4, true), size: getU64(v, 8), created: getU64(v, 16), modified: getU64(v, 24) }
+  if (flags & FLAG_SEALED) r.sealed = true
+  const size = recordSizeOf(r.sealed)
   const body = value.length - RECORD_HEADER_SIZE
   if (kind === RecordKind.INLINE) {
     if (body !== r.size) throw corrupt('inline length mismatch')
     r.inline = value.subarray(RECORD_HEADER_SIZE)
   } else if (kind === RecordKind.DIRECT) {
-    if (body !== r.chunkCount * CHUNK_RECORD_SIZE) throw corrupt('chunk list length mismatch')
+    if (body !== r.chunkCount * size) throw corrupt('chunk list length mismatch')
     r.chunks = []
-    for (let i = 0; i < r.chunkCount; i++) r.chunks.push(readChunkRecord(v, RECORD_HEADER_SIZE + i * CHUNK_RECORD_SIZE))
+    for (let i = 0; i < r.chunkCount; i++) r.chunks.push(readChunkRecord(v, RECORD_HEADER_SIZE + i * size, r.sealed))
   } else if (kind === RecordKind.MAP) {
     if (body !== BLOCK_PTR_SIZE) throw corrupt('chunk map pointer length mismatch')
     r.map = readBlockPtr(v, RECORD_HEADER_SIZE)

@@ -5,12 +5,11 @@ import {
   DIRECT_CHUNKS_MAX, PAGED_CHUNK_SHIFT, PAGED_CHUNK_SIZE, RecordKind, type ChunkRecord, type FileRecord,
 } from './file-record.js'
 import {
-  RECORDS_PER_MAP_LEAF, buildChunkMap, chunkAt, chunkMemo, freeContent, loadChunk, rawChunkRecord, readMapLeaf, readWithinChunk, recordFor,
-  storeChunk, writeMapLeaf, type ContentIO, type LeafCursor,
+  buildChunkMap, chunkAt, chunkMemo, freeContent, loadChunk, rawChunkRecord, readMapLeaf, readWithinChunk, recordFor, recordsPerLeaf,
+  sealedRecord, storeChunk, writeMapLeaf, type ContentIO, type LeafCursor,
 } from './content.js'
 
 const P = PAGED_CHUNK_SIZE
-const L = RECORDS_PER_MAP_LEAF
 
 /** A new version of a paged file: whole pages replaced, the rest kept up to `keep` bytes. */
 export interface PagedChange {
@@ -26,7 +25,13 @@ export interface PagedChange {
 }
 
 /** A page whose bytes are already in the container (a claimed stash page). */
-export type StoredPage = Pick<StashedPage, 'page' | 'checksum'>
+export type StoredPage = Pick<StashedPage, 'page' | 'checksum' | 'seal'>
+
+/** The record of a stored page as the chunk it becomes (sealed when the store sealed it). */
+function storedRecord(io: ContentIO, p: StoredPage): ChunkRecord {
+  const raw = rawChunkRecord(p.page, io.txn, P, p.checksum)
+  return p.seal ? sealedRecord(raw, p.seal) : raw
+}
 
 const isStored = (p: Uint8Array | StoredPage): p is StoredPage => !(p instanceof Uint8Array)
 
@@ -57,24 +62,22 @@ export function writePagedContent(
     if (old && start < keep) out.set(readWithinChunk(io, old, path, start, Math.min(keep, start + out.length) - start, memo, cursor))
     return out
   }
-  const store = (bytes: Uint8Array): ChunkRecord => storeChunk(io, io.allocate(1), bytes)
+  const store = (bytes: Uint8Array, i: number): ChunkRecord => storeChunk(io, io.allocate(1), bytes, i)
   /** The chunk for page `i` given as new content. */
   const given = (i: number, p: Uint8Array | StoredPage): ChunkRecord => {
-    if (!isStored(p)) return store(p.subarray(0, lenOf(i)))
-    if (lenOf(i) === P) {
-      return rawChunkRecord(p.page, io.txn, P, p.checksum)
-    }
+    if (!isStored(p)) return store(p.subarray(0, lenOf(i)), i)
+    if (lenOf(i) === P) return storedRecord(io, p)
     // A short last page: store its first bytes on their own and release the full one.
-    const bytes = loadChunk(io, rawChunkRecord(p.page, io.txn, P, p.checksum), path)
+    const bytes = loadChunk(io, storedRecord(io, p), path, i)
     io.freeRun(p.page, 1, io.txn)
-    return store(bytes.subarray(0, lenOf(i)))
+    return store(bytes.subarray(0, lenOf(i)), i)
   }
 
   if (!isPaged(old)) {
     const chunks: ChunkRecord[] = []
     for (let i = 0; i < n1; i++) {
       const p = ch.pages.get(i)
-      chunks.push(p ? given(i, p) : store(rebuilt(i)))
+      chunks.push(p ? given(i, p) : store(rebuilt(i), i))
     }
     // Pages past the new end that were given are not used.
     for (const [i, p] of ch.pages) if (i >= n1 && isStored(p)) io.freeRun(p.page, 1, io.txn)
@@ -84,6 +87,8 @@ export function writePagedContent(
 
   const r0 = old!
   const n0 = r0.chunkCount
+  // Every chunk of an encrypted container is sealed, so every chunk map holds sealed records.
+  const L = recordsPerLeaf(io.cipher !== undefined)
   const leaves = new Map<number, ChunkRecord[]>()
   const oldChunk = (i: number): ChunkRecord => {
     if (r0.kind === RecordKind.DIRECT) return chunkAt(io, r0, i, path)
@@ -111,7 +116,7 @@ export function writePagedContent(
     const page = ch.pages.get(i)
     let next: ChunkRecord | undefined
     if (page) next = given(i, page)
-    else if (i >= n0 || lenOf(i) !== oldLen(i) || i * P + lenOf(i) > keep) next = store(rebuilt(i))
+    else if (i >= n0 || lenOf(i) !== oldLen(i) || i * P + lenOf(i) > keep) next = store(rebuilt(i), i)
     if (!next) continue
     if (i < n0) releaseChunk(oldChunk(i))
     fresh.set(i, next)
@@ -146,6 +151,7 @@ export function writePagedContent(
     rec = { ...base, kind: RecordKind.MAP, map: root! }
   }
   for (const free of released) free()
+  if (io.cipher && rec.chunkCount > 0) rec.sealed = true
   return rec
 }
 

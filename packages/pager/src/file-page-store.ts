@@ -52,6 +52,34 @@ export class FilePageStore implements PageStore {
    * `CARTRIDGE_INVALID_ARGUMENT`.
    */
   static open(path: string, options: FilePageStoreOptions = {}): FilePageStore {
+    // A container can be replaced by a new file renamed over its path (a rekey): a writer that
+    // locked the file it opened must still find that file at the path, or it would write a file
+    // nobody reads. It looks again at what the path names now.
+    for (let attempt = 1; ; attempt++) {
+      const store = FilePageStore.#open(path, options)
+      if (store.readOnly || options.create || store.#stillAtPath()) return store
+      store.close()
+      if (attempt >= 5) throw new CartridgeError(ErrorCodes.LOCKED, `${path} keeps being replaced while it is opened`, { path })
+    }
+  }
+
+  /** Whether the file this store opened is still the one at its path. */
+  #stillAtPath(): boolean {
+    try {
+      const now = statSync(this.path)
+      const mine = fstatSync(this.#fd)
+      return now.ino === mine.ino && now.dev === mine.dev
+    } catch {
+      return false
+    }
+  }
+
+  /** The kind of writer lock held (undefined when read-only). */
+  get lockKind(): LockKind | undefined {
+    return this.#lock?.kind
+  }
+
+  static #open(path: string, options: FilePageStoreOptions): FilePageStore {
     const readOnly = options.readOnly ?? false
     let fd = -1
     let lock: FileLock | undefined

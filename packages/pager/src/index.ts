@@ -14,6 +14,6 @@ export {
 export {
   MAGIC, FORMAT_MAJOR, FORMAT_MINOR, MAX_SLUG_BYTES, MAX_TITLE_BYTES, encodeMeta, decodeMeta, type Meta, type MetaSlot,
 } from './meta-page.js'
-export { Pager, type CommitOptions, type RecoveryNote } from './pager.js'
+export { Pager, SEALED_MAJOR, isSealedMeta, type CommitOptions, type PageSealer, type RecoveryNote } from './pager.js'
 export { MemoryPageIO } from './memory-page-io.js'
 export { CoalescingPageStore } from './coalescing-page-store.js'

@@ -82,7 +82,11 @@ export function encodeMeta(m: Meta): Uint8Array {
 }
 
 /** Result of decoding one meta slot. */
-export type MetaSlot = { ok: true; meta: Meta } | { ok: false; reason: 'magic' | 'checksum' | 'version' | 'page-size' }
+/**
+ * Result of decoding one meta slot. `auth`: in an encrypted container, a slot that does not open
+ * with the data key (damaged, forged, or a plain meta page where a sealed one must be).
+ */
+export type MetaSlot = { ok: true; meta: Meta } | { ok: false; reason: 'magic' | 'checksum' | 'version' | 'page-size' | 'auth' }
 
 /** Decodes one meta page; never throws. */
 export function decodeMeta(page: Uint8Array): MetaSlot {

@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
-import { MAGIC, decodeMeta, encodeMeta, type Meta } from './meta-page.js'
+import { MAGIC, decodeMeta, encodeMeta, type Meta, type MetaSlot } from './meta-page.js'
 
 /**
  * What open found when it could not use the newest commit as it is: the newest meta page's
@@ -18,6 +18,29 @@ export interface RecoveryNote {
   reason: string
   /** The error that rejected the skipped commit, when there was one. */
   cause?: unknown
+}
+
+/**
+ * Seals and opens pages of an encrypted container (spec §25). The pager seals every structure
+ * page and meta page as it writes them and opens meta pages at recovery; the engine opens
+ * structure pages as it reads them. Plain pages never reach the store.
+ */
+export interface PageSealer {
+  sealPage(plain: Uint8Array): Uint8Array
+  /** `undefined` when the page does not authenticate as page `pageNo` born in `txn`. */
+  openPage(sealed: Uint8Array, pageNo: number, txn: number): Uint8Array | undefined
+  sealMeta(plainMeta: Uint8Array): Uint8Array
+  /** The plain meta page, or `undefined` when the slot does not authenticate. */
+  openMeta(sealed: Uint8Array): Uint8Array | undefined
+}
+
+/** Major version in a sealed meta page (spec §25). */
+export const SEALED_MAJOR = 2
+
+/** Whether a meta slot holds a sealed meta page (the magic, then major 2). */
+export function isSealedMeta(page: Uint8Array): boolean {
+  for (let i = 0; i < MAGIC.length; i++) if (page[i] !== MAGIC[i]) return false
+  return (page[8] | (page[9] << 8)) === SEALED_MAJOR
 }
 
 /** Options for {@link Pager.commit}. */
@@ -52,6 +75,8 @@ export class Pager {
   #meta: Meta | undefined
   #highestTxn = 0
   #recovery: RecoveryNote | undefined
+  /** Seals what is written and opens meta pages, in an encrypted container. */
+  sealer: PageSealer | undefined
 
   constructor(store: PageStore) {
     this.store = store
@@ -83,7 +108,7 @@ export class Pager {
   initialize(meta: Meta): void {
     this.store.resize(meta.totalPages)
     this.#writeStaged()
-    this.store.write(0, encodeMeta(meta))
+    this.store.write(0, this.#encodeMeta(meta))
     this.store.write(1, new Uint8Array(PAGE_SIZE))
     this.store.sync()
     this.#durable = { slot: 0, txn: meta.txn }
@@ -101,12 +126,13 @@ export class Pager {
     const buf = new Uint8Array(PAGE_SIZE)
     const slots = [0, 1].map((slot) => {
       this.store.read(slot, buf)
-      return { slot, decoded: decodeMeta(buf) }
+      return { slot, decoded: this.#decodeMeta(buf) }
     })
     const valid = slots.flatMap((s) => (s.decoded.ok ? [{ slot: s.slot, meta: s.decoded.meta }] : []))
     if (valid.length === 0) {
       const reasons = slots.map((s) => (s.decoded.ok ? 'ok' : s.decoded.reason))
       if (reasons.includes('version')) throw new CartridgeError(ErrorCodes.UNSUPPORTED, 'container format version is not supported')
+      if (reasons.includes('auth')) throw new CartridgeError(ErrorCodes.AUTH_FAILED, 'neither meta page authenticates with the data key: the container was changed or damaged')
       const what = reasons.every((r) => r === 'magic') ? 'not a cartridge (wrong magic)' : 'both meta pages are damaged'
       throw new CartridgeError(ErrorCodes.CORRUPT, what)
     }
@@ -142,7 +168,9 @@ export class Pager {
         skipped ??= candidate.meta
       }
     }
-    throw new CartridgeError(ErrorCodes.CORRUPT, 'no meta page leads to an intact commit', { cause: lastError })
+    // In an encrypted container a page that does not authenticate is the reason: say so.
+    const auth = lastError instanceof CartridgeError && lastError.code === ErrorCodes.AUTH_FAILED
+    throw new CartridgeError(auth ? ErrorCodes.AUTH_FAILED : ErrorCodes.CORRUPT, 'no meta page leads to an intact commit', { cause: lastError })
   }
 
   /** What a store of fewer than two pages holds: nothing, a cut-off container, or something else. */
@@ -206,7 +234,7 @@ export class Pager {
     if (meta.totalPages > this.store.pageCount()) this.store.resize(meta.totalPages)
     this.#writeStaged()
     if (options.barrier) this.store.sync()
-    this.store.write(slot, encodeMeta(meta))
+    this.store.write(slot, this.#encodeMeta(meta))
     if (options.sync) {
       this.store.sync()
       this.#durable = { slot, txn: meta.txn }
@@ -230,8 +258,29 @@ export class Pager {
   /** Writes staged pages in page order, one write each; `CoalescingPageStore` merges consecutive ones. */
   #writeStaged(): void {
     const pages = [...this.#staged.keys()].sort((a, b) => a - b)
-    for (const no of pages) this.store.write(no, this.#staged.get(no)!)
+    const sealer = this.sealer
+    for (const no of pages) {
+      const page = this.#staged.get(no)!
+      this.store.write(no, sealer ? sealer.sealPage(page) : page)
+    }
     this.#staged.clear()
+  }
+
+  #encodeMeta(meta: Meta): Uint8Array {
+    const plain = encodeMeta(meta)
+    return this.sealer ? this.sealer.sealMeta(plain) : plain
+  }
+
+  /**
+   * Decodes one slot. In an encrypted container a slot must be a sealed meta page that opens
+   * with the data key: anything else (a plain meta page included) is not valid there.
+   */
+  #decodeMeta(page: Uint8Array): MetaSlot {
+    if (!this.sealer) return decodeMeta(page)
+    for (let i = 0; i < MAGIC.length; i++) if (page[i] !== MAGIC[i]) return { ok: false, reason: 'magic' }
+    if (!isSealedMeta(page)) return { ok: false, reason: 'auth' }
+    const plain = this.sealer.openMeta(page)
+    return plain ? decodeMeta(plain) : { ok: false, reason: 'auth' }
   }
 }
 

@@ -21,6 +21,8 @@ export interface StashedPage {
   readonly stashed: true
   readonly page: number
   readonly checksum: number
+  /** How the store sealed it, when the store encrypts (nonce and tag of page `index` of its file). */
+  readonly seal?: { readonly index: number; readonly nonce: Uint8Array; readonly tag: Uint8Array }
 }
 
 /** Whether a pending page is stashed in the store. */
@@ -54,7 +56,7 @@ export interface DatabaseStore {
   /** Applies every change atomically as one commit, fsynced when `durable`. Throws a `CartridgeError` and changes nothing on failure. */
   commit(changes: readonly FileChange[], durable: boolean): void
   /** Parks a pending page outside every committed state; undefined when it cannot now (then it stays in memory). */
-  stash?(bytes: Uint8Array): StashedPage | undefined
+  stash?(bytes: Uint8Array, index: number): StashedPage | undefined
   /** Reads a stashed page back (verified). */
   readStashed?(page: StashedPage, into: Uint8Array): void
   /** Gives a stashed page's space back (it was not committed). */

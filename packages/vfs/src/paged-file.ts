@@ -52,7 +52,7 @@ export class PagedFile {
     if (!this.#store.stash) return
     for (const [index, page] of this.#dirty) {
       if (isStashed(page)) continue
-      const parked = this.#store.stash(page)
+      const parked = this.#store.stash(page, index)
       if (!parked) return
       this.#dirty.set(index, parked)
       this.#inMemory--

@@ -1,5 +1,6 @@
 import { relative } from 'node:path'
-import { Cartridge, type CodecName } from 'cartridge'
+import { Cartridge, type CodecName, type EncryptionSetting } from 'cartridge'
+import { promptNewPassphrase } from '../keys.js'
 import { containerPath, slugOf } from '../open.js'
 import { println, type Io } from '../io.js'
 
@@ -9,6 +10,7 @@ export interface CreateFlags {
   maxBlocks?: number
   compress?: CodecName
   level?: number
+  encrypt?: boolean
 }
 
 /** `cartridge create <file>`: a new, empty container; the slug is the file's base name. */
@@ -16,7 +18,12 @@ export async function create(io: Io, file: string, flags: CreateFlags): Promise<
   const path = containerPath(file, io.cwd)
   const slug = flags.slug ?? slugOf(path)
   const compression = flags.compress === undefined ? undefined : { codec: flags.compress, ...(flags.level === undefined ? {} : { level: flags.level }) }
-  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks, compression })
+  let encryption: EncryptionSetting | undefined
+  if (flags.encrypt) {
+    const keys = io.keys ?? {}
+    encryption = keys.key ? { key: keys.key } : { passphrase: keys.passphrase ?? (await promptNewPassphrase(io)) }
+  }
+  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks, compression, encryption })
   await cart.close()
   println(io.stdout, `created ${relative(io.cwd, path) || path} (slug ${slug})`)
   return 0

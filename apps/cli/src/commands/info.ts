@@ -25,6 +25,7 @@ export async function info(io: Io, file: string, flags: { json?: boolean }): Pro
     ['durability', i.durability],
     ['created', formatDate(i.created)],
     ['snapshots', String(i.snapshots)],
+    ['encryption', i.encryption ? `${i.encryption.cipher}, opened with a ${i.encryption.keyFrom}` : 'none'],
     ['compression', `${codec} for new writes`],
     ['content', `${formatBytes(stats.logicalBytes)} in ${formatBytes(stats.storedBytes)} stored (ratio ${stats.ratio || 1}; ${stats.compressedChunks} of ${stats.chunks} chunks compressed)`],
     // A few free blocks always remain (room for map pages, holes no block fits): hint only past 1 MiB.

@@ -1,3 +1,4 @@
+import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import type { CrashMode } from '@cartridge/pager'
 import { crashTrial } from './crash-trial.js'
 import { rng } from './helpers.js'
@@ -23,6 +24,8 @@ export interface CrashCase {
   durability: 'full' | 'none'
   /** Codec of the container (default none). */
   compression?: 'none' | 'lz4' | 'zstd'
+  /** Encrypted with the test passphrase. */
+  encrypted?: boolean
   /** Operations committed (and flushed) before the fault is armed. */
   warmup: number
   /** The power fails within this many writes and syncs of arming. */
@@ -38,7 +41,10 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
     random: rng(c.seed),
     mode: c.mode,
     durability: c.durability,
-    options: { compression: { codec: c.compression ?? 'none' } },
+    options: {
+      compression: { codec: c.compression ?? 'none' },
+      ...(c.encrypted ? { encryption: TEST_ENCRYPTION, passphrase: TEST_PASSPHRASE } : {}),
+    },
     slug: 'model',
     initial: emptyModel(),
     seed: c.seed,

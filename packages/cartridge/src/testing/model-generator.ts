@@ -213,5 +213,6 @@ export const configArb: fc.Arbitrary<ModelConfig> = fc
       { weight: 2, arbitrary: fc.constant('none' as const) },
       { weight: 1, arbitrary: fc.constantFrom('lz4' as const, 'zstd' as const) },
     ),
+    encrypted: fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   })
   .map((c) => ({ ...c, maxBlocks: c.maxBlocks === 0 ? 0 : Math.max(c.maxBlocks, c.initialBlocks) }))

@@ -84,10 +84,12 @@ export interface ModelConfig {
   bufferPoolSize: number
   /** Codec of the container (new writes are compressed with it). */
   compression: 'none' | 'lz4' | 'zstd'
+  /** Encrypted with a passphrase (testing/variants.ts). */
+  encrypted: boolean
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
-  store: 'memory', durability: 'full', initialBlocks: 3, maxBlocks: 0, growthThresholdPercent: 10, bufferPoolSize: 2048, compression: 'none',
+  store: 'memory', durability: 'full', initialBlocks: 3, maxBlocks: 0, growthThresholdPercent: 10, bufferPoolSize: 2048, compression: 'none', encrypted: false,
 }
 
 // ---- constructors (the vocabulary of printed sequences and regression tests) ---------------

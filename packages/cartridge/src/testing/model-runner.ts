@@ -1,3 +1,4 @@
+import { TEST_PASSPHRASE } from './variants.js'
 import { ErrorCodes } from '@cartridge/core'
 import { Cartridge } from '../cartridge.js'
 import { runBatch } from './model-batches.js'
@@ -124,7 +125,7 @@ export async function step(t: Target, s: ModelState, op: Op): Promise<ModelState
       return runTransactionWithWaiters(t, s, op.ops, op.outside, op.throwAtEnd, op.abort ?? false)
     case 'openReadOnly': {
       if (!t.path) return s
-      const ro = await Cartridge.open(t.path, { readOnly: true })
+      const ro = await Cartridge.open(t.path, { readOnly: true, ...(t.config.encrypted ? { passphrase: TEST_PASSPHRASE } : {}) })
       try {
         await compareState(ro, s, { where: 'read-only open' })
         settle('write on a read-only open', s, { ok: false, code: ErrorCodes.READ_ONLY }, await observe(ro.write('/ro', 'x')), false)
@@ -204,6 +205,7 @@ export async function runSequence(config: ModelConfig, ops: readonly Op[], stats
     try {
       await t.reopen!()
       await compareState(t.cart, s, { check: false })
+      if (t.config.encrypted) coverage.add('encrypted sequences')
       if (t.config.compression !== 'none') {
         const stats = await t.cart.contentStats()
         coverage.add('compressed chunks', stats.compressedChunks)

@@ -1,3 +1,4 @@
+import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import { MemoryPageStore } from '@cartridge/pager'
 import { Cartridge } from '../cartridge.js'
 import { tempDir } from './helpers.js'
@@ -23,8 +24,10 @@ export async function openTarget(config: ModelConfig): Promise<Target> {
     durability: config.durability, initialBlocks: config.initialBlocks, maxBlocks: config.maxBlocks,
     growthThresholdPercent: config.growthThresholdPercent, bufferPoolSize: config.bufferPoolSize,
     compression: { codec: config.compression },
+    ...(config.encrypted ? { encryption: TEST_ENCRYPTION } : {}),
   }
-  const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize }
+  const keyOptions = config.encrypted ? { passphrase: TEST_PASSPHRASE } : {}
+  const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize, ...keyOptions }
   const fullOK = config.maxBlocks > 0
   const closeIt = async (cart: Cartridge) => {
     const got = await observe(cart.close())

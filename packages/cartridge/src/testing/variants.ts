@@ -12,9 +12,14 @@ export interface ContainerVariant {
   open: OpenOptions
 }
 
+/** Passphrase of the encrypted variants, with a scrypt cost tests can afford. */
+export const TEST_PASSPHRASE = 'model passphrase'
+export const TEST_ENCRYPTION = { passphrase: TEST_PASSPHRASE, scrypt: { logN: 10, r: 8, p: 1 } }
+
 export const VARIANTS: ContainerVariant[] = [
   { name: 'plain', create: {}, open: {} },
   { name: 'zstd', create: { compression: { codec: 'zstd' } }, open: {} },
+  { name: 'encrypted zstd', create: { compression: { codec: 'zstd' }, encryption: TEST_ENCRYPTION }, open: { passphrase: TEST_PASSPHRASE } },
 ]
 
 /** Open options for child processes, from `CARTRIDGE_TEST_OPEN` (JSON). */
