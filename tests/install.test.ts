@@ -43,6 +43,22 @@ describe.skipIf(skip)('installing from packed tarballs into another project', ()
     expect(run('node', ['esm.mjs']).trim()).toBe('from esm 42')
   })
 
+  it('compression and encryption work from the tarballs (Zstd through zstd-napi compiled at install, or Node\'s own)', () => {
+    writeFileSync(join(app, 'sealed.mjs'), `
+      import { Cartridge } from 'cartridge'
+      const text = 'compress me, seal me. '.repeat(20000)
+      const cart = await Cartridge.create('sealed', 'S', { path: './sealed.cart', compression: { codec: 'zstd', level: 9 }, encryption: { passphrase: 'pw', scrypt: { logN: 10, r: 8, p: 1 } } })
+      await cart.write('/t.txt', text)
+      const stats = await cart.contentStats()
+      await cart.close()
+      const again = await Cartridge.open('./sealed.cart', { passphrase: 'pw' })
+      const wrong = await Cartridge.open('./sealed.cart', { passphrase: 'no' }).then(() => 'opened', (e) => e.code)
+      console.log((await again.readText('/t.txt')) === text, stats.ratio > 10, wrong)
+      await again.close()
+    `)
+    expect(run('node', ['sealed.mjs']).trim()).toBe('true true CARTRIDGE_BAD_KEY')
+  })
+
   it('CommonJS: require("cartridge")', () => {
     writeFileSync(join(app, 'cjs.cjs'), `
       const { Cartridge, isCartridgeError } = require('cartridge')
@@ -76,7 +92,7 @@ describe.skipIf(skip)('installing from packed tarballs into another project', ()
     expect(run('node', [join('out', 'main.mjs')]).trim()).toBe('1 3 true')
   })
 
-  it('without SQLite support installed (npm --omit=optional): files and the writer lock work; sqlite() says what to install', () => {
+  it('without SQLite support installed (npm --omit=optional): files and the writer lock work; sqlite() says what to install', async () => {
     const lean = join(work, 'lean')
     execFileSync('mkdir', ['-p', lean])
     writeFileSync(join(lean, 'package.json'), JSON.stringify({ name: 'lean-app', version: '1.0.0', private: true }))
@@ -96,12 +112,18 @@ describe.skipIf(skip)('installing from packed tarballs into another project', ()
       const second = await Cartridge.open('./lean.cart').then(() => 'opened', (e) => e.code)
       let sqlite
       try { cart.sqlite('/app.db'); sqlite = 'opened' } catch (e) { sqlite = e.code + ': ' + e.message }
+      // LZ4 ships prebuilt; Zstd without the optional addon needs Node's own (22.15 and later).
+      await cart.write('/l.txt', 'lz4 '.repeat(1000), { compression: 'lz4' })
+      const zstd = await cart.write('/z.txt', 'zstd '.repeat(1000), { compression: 'zstd' }).then(() => 'zstd ok', (e) => e.code)
       console.log(await cart.readText('/f.txt'))
       console.log(second)
       console.log(sqlite)
+      console.log(zstd, (await cart.readText('/l.txt')).length)
       await cart.close()
     `)
-    const [text, second, sqlite] = run('node', ['lean.mjs'], lean).trim().split('\n')
+    const [text, second, sqlite, codecs] = run('node', ['lean.mjs'], lean).trim().split('\n')
+    const builtinZstd = typeof (await import('node:zlib') as { zstdCompressSync?: unknown }).zstdCompressSync === 'function'
+    expect(codecs).toBe(`${builtinZstd ? 'zstd ok' : 'CARTRIDGE_UNSUPPORTED'} 4000`)
     expect(text).toBe('files only')
     expect(second).toBe('CARTRIDGE_LOCKED')
     expect(sqlite).toMatch(/^CARTRIDGE_UNSUPPORTED: SQLite support needs better-sqlite3.*npm install better-sqlite3/)

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { crc32 } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from 'cartridge'
-import { VECTOR_NAMES, bytes, prose, sha256, summary, type Expected, type FileSummary } from '../vectors/content.js'
-import { ReadError, decodeChunk, openContainer, readContainer } from './reader.js'
+import { VECTOR_NAMES, bytes, keysOf, prose, sha256, summary, type Expected, type FileSummary } from '../vectors/content.js'
+import { ReadError, decodeChunk, openContainer, readContainer, type KeyOptions } from './reader.js'
 
 const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url))
 const PAGE = 4096
@@ -26,11 +26,14 @@ function copyOf(name: string, label: string): string {
   return p
 }
 
-/** `<name>.expected.json`, as an object (vectors without snapshots hold only the file list). */
-function expectedOf(name: string): Exclude<Expected, FileSummary[]> | { files: FileSummary[]; nextId?: undefined; snapshots?: undefined } {
+/** `<name>.expected.json`, as an object (plain vectors without snapshots hold only the file list). */
+function expectedOf(name: string): Exclude<Expected, FileSummary[]> {
   const e = JSON.parse(readFileSync(join(VECTORS, `${name}.expected.json`), 'utf8')) as Expected
   return Array.isArray(e) ? { files: e } : e
 }
+
+/** The key options that open vector `name` (§25): its published passphrase or key; none for a plain vector. */
+const keysFor = (name: string): KeyOptions | undefined => keysOf(expectedOf(name))
 
 type Files = Pick<Cartridge, 'list' | 'read'>
 async function readAll(from: Files): Promise<Map<string, Uint8Array>> {
@@ -39,12 +42,12 @@ async function readAll(from: Files): Promise<Map<string, Uint8Array>> {
   return files
 }
 
-/** Reads every file, and every snapshot with its files, through the reference implementation, read-only. */
-async function referenceRead(path: string): Promise<{
+/** Reads every file, and every snapshot with its files, through the reference implementation, read-only (with `keys` for a sealed container). */
+async function referenceRead(path: string, keys?: KeyOptions): Promise<{
   txn: number; files: Map<string, Uint8Array>
   snapshots: Array<{ id: number; name: string; txn: number; created: number; fileCount: number; files: Map<string, Uint8Array> }>
 }> {
-  const cart = await Cartridge.open(path, { readOnly: true })
+  const cart = await Cartridge.open(path, { readOnly: true, ...keys })
   try {
     const snapshots = []
     for (const s of await cart.listSnapshots()) {
@@ -102,10 +105,11 @@ function forge(image: Buffer, page: number, edit: (p: Buffer) => void): void {
 describe.each(VECTOR_NAMES)('vector %s', (name) => {
   const file = join(VECTORS, `${name}.cart`)
   const present = existsSync(file)
+  const keys = present ? keysFor(name) : undefined
 
   it.skipIf(!present)('the independent reader returns exactly the expected files and snapshots, in key order', () => {
     const expected = expectedOf(name)
-    const r = readContainer(file)
+    const r = readContainer(file, keys)
     expect(summary(r.files)).toEqual(expected.files)
     expect(r.meta.fileCount).toBe(r.files.size)
     expect(r.meta.slug).toBe(name)
@@ -116,8 +120,8 @@ describe.each(VECTOR_NAMES)('vector %s', (name) => {
   })
 
   it.skipIf(!present)('the reference implementation returns the same files and snapshots and picks the same commit', async () => {
-    const ours = readContainer(file)
-    const ref = await referenceRead(file)
+    const ours = readContainer(file, keys)
+    const ref = await referenceRead(file, keys)
     expect(summary(ref.files)).toEqual(summary(ours.files))
     expect(ref.txn).toBe(ours.meta.txn)
     const shape = (list: Array<{ files: Map<string, Uint8Array> }>) => list.map((s) => ({ ...s, files: summary(s.files) }))
@@ -234,7 +238,7 @@ describe('damage', () => {
     const image = readFileSync(path)
     for (const slot of [0, 1]) {
       const meta = image.subarray(slot * PAGE, (slot + 1) * PAGE)
-      meta.writeUInt16LE(2, 8)
+      meta.writeUInt16LE(3, 8) // 2 is a sealed container (§25)
       meta.writeUInt32LE(crc32(meta.subarray(0, 4092)) >>> 0, 4092)
     }
     writeFileSync(path, image)
@@ -471,5 +475,256 @@ describe('a vacuumed container (§23: moved pages keep their birth txn, sealed a
     expect(summary(r.files)).toEqual(summary(ref.files))
     expect(independentSnapshots(r).map((s) => ({ ...s, files: summary(s.files) }))).toEqual(ref.snapshots.map((s) => ({ ...s, files: summary(s.files) })))
     expect(ref.snapshots.map((s) => s.name)).toEqual(['odd'])
+  })
+})
+
+describe('encrypted containers (§25)', () => {
+  const passphraseVector = join(VECTORS, 'encrypted-passphrase.cart')
+  const keyVector = join(VECTORS, 'encrypted-key.cart')
+  const passphrase = () => keysFor('encrypted-passphrase') as { passphrase: string }
+  const key = () => keysFor('encrypted-key') as { key: Uint8Array }
+
+  /** A scratch copy of an encrypted vector after `change`; the independent reader's view of the original is passed along. */
+  function damaged(name: string, label: string, change: (image: Buffer, original: ReturnType<typeof openContainer>) => void): string {
+    const path = copyOf(name, label)
+    const image = readFileSync(path)
+    change(image, openContainer(image, keysFor(name)))
+    writeFileSync(path, image)
+    return path
+  }
+  /** The CRC-32 at 4092 of meta slot `slot`, recomputed after an edit (CRC-32 is not a MAC). */
+  const resum = (image: Buffer, slot: number) => {
+    const m = image.subarray(slot * PAGE, (slot + 1) * PAGE)
+    m.writeUInt32LE(crc32(m.subarray(0, 4092)) >>> 0, 4092)
+  }
+  /** Both readers fail on `path` as `kind` / `code` (at open or at the first read). */
+  async function bothFail(path: string, keys: KeyOptions | undefined, kind: string, code: string, message?: RegExp): Promise<void> {
+    expect(() => readContainer(path, keys)).toThrow(ReadError)
+    expect(() => readContainer(path, keys)).toThrow(message ?? new RegExp(`^${kind}: `))
+    await expect(referenceRead(path, keys)).rejects.toMatchObject({ code })
+  }
+
+  it('the vectors are sealed as they claim: major 2, scrypt 2^10 or a raw key, sealed records, packed runs, a chunk map past 63 records', () => {
+    const p = openContainer(passphraseVector, passphrase())
+    expect([p.meta.major, p.meta.minor, p.meta.codec]).toEqual([2, 0, 2])
+    expect(p.meta.sealed).toEqual({ kdf: 'scrypt', logN: 10, r: 8, p: 1 })
+    expect(p.snapshots!.nextId).toBe(4)
+    expect(p.snapshots!.snapshots.map((s) => [s.id, s.name])).toEqual([[1, 'first-state'], [3, 'third-state']])
+    const all = [undefined, 1, 3].flatMap((id) => p.paths(id).flatMap((f) => p.chunks(f, id))) // live and both snapshots
+    expect(all.every((c) => c.cipher === 1 && c.tag?.length === 16 && !c.nonce.equals(Buffer.alloc(12)))).toBe(true)
+    // 69 chunks: more than one CHUNK_MAP_LEAF of 63 sealed records; every chunk packed into one page.
+    const repeated = p.chunks('/archive/repeated-4.5m.bin')
+    expect(repeated.length).toBe(69)
+    expect(repeated.map((c) => [c.page, c.offset > 0])).toEqual(repeated.map((_, i) => [repeated[0].page, i > 0]))
+    // A raw sealed chunk (codec 0, cipher 1) packed as a continuation after a Zstd head.
+    expect(p.chunks('/media/mixed-68k.bin').map((c) => [c.codec, c.offset > 0])).toEqual([[2, false], [0, true]])
+    expect(p.chunks('/media/noise-20k.bin', 1).map((c) => c.codec)).toEqual([0])
+
+    const k = openContainer(keyVector, key())
+    expect([k.meta.major, k.meta.codec, k.meta.snapshotsRoot.page]).toEqual([2, 1, 0])
+    expect(k.meta.sealed).toEqual({ kdf: 'key', logN: 0, r: 0, p: 0 })
+    const db = k.chunks('/app/app.db')
+    expect(db.length).toBeGreaterThan(4) // MAP, chunkShift 12: one container page per SQLite page
+    expect(db.every((c) => c.logical === 4096 && c.stored === 4096 && c.codec === 0 && c.cipher === 1)).toBe(true)
+    expect(k.read('/app/app.db').subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0')
+    expect(k.chunks('/app/handbook.txt').map((c) => [c.codec, c.offset > 0])).toEqual([[1, false], [1, true]])
+    for (const file of [passphraseVector, keyVector]) {
+      const image = readFileSync(file)
+      for (const slot of [0, 1]) expect([image.readUInt16LE(slot * PAGE + 8), image[slot * PAGE + 16]]).toEqual([2, 1]) // major 2, AES-256-GCM
+    }
+  })
+
+  it('the bytes of the encrypted vectors hold no file or snapshot name, slug or title, and no 16 bytes of any file', () => {
+    const windows = (b: Buffer, i: number) => // a 32-bit hash of the 16 bytes at i
+      (b.readUInt32LE(i) ^ Math.imul(b.readUInt32LE(i + 4), 0x9e3779b1) ^ Math.imul(b.readUInt32LE(i + 8), 0x85ebca6b) ^ Math.imul(b.readUInt32LE(i + 12), 0xc2b2ae35)) >>> 0
+    const zero = Buffer.alloc(16)
+    for (const name of ['encrypted-passphrase', 'encrypted-key']) {
+      const image = readFileSync(join(VECTORS, `${name}.cart`))
+      const c = openContainer(image, keysFor(name))
+      const states = [undefined, ...(c.snapshots?.snapshots ?? []).map((s) => s.id)]
+      const names = [c.meta.slug, c.meta.title, 'second-state' /* the deleted snapshot */, ...(c.snapshots?.snapshots ?? []).map((s) => s.name)]
+      for (const id of states) for (const path of c.paths(id)) names.push(path, path.slice(path.lastIndexOf('/') + 1))
+      for (const n of names) expect(image.indexOf(Buffer.from(n)), `${name} holds "${n}"`).toBe(-1)
+      // Every 16-byte window of every file, live and in each snapshot, against every window of the sealed
+      // parts of the image: all but the meta pages' clear headers (0..127) and CRC-32s (4092..4095), which
+      // are public and mostly zeros and small numbers, as SQLite pages are. The all-zero window is left
+      // out: unused bytes (run tails, free pages) are zero.
+      const sealed = [image.subarray(128, 4092), image.subarray(PAGE + 128, PAGE + 4092), image.subarray(2 * PAGE)]
+      const inImage = new Set<number>()
+      for (const part of sealed) for (let i = 0; i + 16 <= part.length; i++) inImage.add(windows(part, i))
+      let checked = 0
+      for (const id of states) {
+        for (const [path, data] of c.files(id)) {
+          for (let i = 0; i + 16 <= data.length; i++, checked++) {
+            if (!inImage.has(windows(data, i))) continue
+            const w = data.subarray(i, i + 16)
+            if (!w.equals(zero)) expect(sealed.some((part) => part.includes(w)), `${name}: bytes ${i}.. of ${path} appear in the container`).toBe(false)
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(100_000)
+    }
+  })
+
+  it('a missing or wrong passphrase or key is bad-key, for both readers; the passphrase is taken in NFC', async () => {
+    const { passphrase: right } = passphrase()
+    await bothFail(passphraseVector, undefined, 'bad-key', 'CARTRIDGE_BAD_KEY')
+    await bothFail(passphraseVector, { passphrase: right + ' ' }, 'bad-key', 'CARTRIDGE_BAD_KEY', /^bad-key: no meta slot's wrap opens/)
+    await bothFail(passphraseVector, { key: new Uint8Array(32) }, 'bad-key', 'CARTRIDGE_BAD_KEY')
+    const wrong = Buffer.from(key().key)
+    wrong[31] ^= 1
+    await bothFail(keyVector, { key: wrong }, 'bad-key', 'CARTRIDGE_BAD_KEY', /^bad-key: no meta slot's wrap opens/)
+    await bothFail(keyVector, { passphrase: right }, 'bad-key', 'CARTRIDGE_BAD_KEY')
+    await bothFail(keyVector, undefined, 'bad-key', 'CARTRIDGE_BAD_KEY')
+    // The published passphrase holds "é"; given in NFD it still opens.
+    const nfd = { passphrase: right.normalize('NFD') }
+    expect(nfd.passphrase).not.toBe(right)
+    expect(summary(readContainer(passphraseVector, nfd).files)).toEqual(expectedOf('encrypted-passphrase').files)
+    expect(summary((await referenceRead(passphraseVector, nfd)).files)).toEqual(expectedOf('encrypted-passphrase').files)
+    // A key for a plain container is refused too (the reference: an invalid argument).
+    expect(() => readContainer(join(VECTORS, 'small.cart'), key())).toThrow(/^auth: the container is not encrypted/)
+    await expect(referenceRead(join(VECTORS, 'small.cart'), key())).rejects.toMatchObject({ code: 'CARTRIDGE_INVALID_ARGUMENT' })
+  })
+
+  it('a flipped byte in a sealed catalog page is an authentication failure, for both readers', async () => {
+    const path = damaged('encrypted-passphrase', 'catalog', (image, c) => void (image[c.meta.catalogRoot.page * PAGE + 300] ^= 0x04))
+    const root = openContainer(passphraseVector, passphrase()).meta.catalogRoot.page
+    expect(() => readContainer(path, passphrase())).toThrow(new RegExp(`^auth: page ${root}: does not authenticate`))
+    await expect(referenceRead(path, passphrase())).rejects.toMatchObject({ code: 'CARTRIDGE_AUTH_FAILED', page: root })
+  })
+
+  it('a flipped byte in the sealed free map both slots share: no intact commit, an authentication failure, for both readers', async () => {
+    let page = 0
+    const path = damaged('encrypted-passphrase', 'freemap', (image, c) => void (image[(page = c.meta.freeMapRoot.page) * PAGE + 500] ^= 0x01))
+    await bothFail(path, passphrase(), 'auth', 'CARTRIDGE_AUTH_FAILED',
+      new RegExp(`^auth: no meta page leads to an intact commit \\(auth: page ${page}: does not authenticate`))
+  })
+
+  it('a sealed page copied over another page is an authentication failure, for both readers', async () => {
+    // The catalog root of snapshot 1 over the live catalog root: a valid sealed CATALOG_LEAF, but sealed for another page and txn.
+    let root = 0
+    const path = damaged('encrypted-passphrase', 'moved', (image, c) => {
+      root = c.meta.catalogRoot.page
+      const from = c.snapshots!.snapshots[0].catalogRoot.page
+      expect(from).not.toBe(root)
+      image.copy(image, root * PAGE, from * PAGE, (from + 1) * PAGE)
+    })
+    expect(() => readContainer(path, passphrase())).toThrow(new RegExp(`^auth: page ${root}: does not authenticate`))
+    expect(summary(openContainer(path, passphrase()).files(1))).toEqual(expectedOf('encrypted-passphrase').snapshots![0].files) // snapshot 1 still reads
+    await expect(referenceRead(path, passphrase())).rejects.toMatchObject({ code: 'CARTRIDGE_AUTH_FAILED', page: root })
+  })
+
+  /**
+   * Brings the CRC-32 of `b` back to `before` after an edit by flipping bits of b[at..at+3]. CRC-32 is
+   * linear over GF(2): the change a set of flipped bits makes is the XOR of the changes each makes, so
+   * this solves a 32 × 32 linear system (Gaussian elimination over the bits' effects).
+   */
+  function keepCrc(b: Buffer, at: number, before: number): void {
+    const flip = (bits: number) => {
+      for (let i = 0; i < 32; i++) if ((bits >>> i) & 1) b[at + (i >> 3)] ^= 1 << (i & 7)
+    }
+    const effect = (bits: number) => {
+      flip(bits)
+      const changed = crc32(b)
+      flip(bits)
+      return (changed ^ crc32(b)) >>> 0
+    }
+    const basis: Array<{ effect: number; bits: number }> = [] // distinct highest bits, highest first
+    const reduce = (e: { effect: number; bits: number }) => {
+      for (const row of basis) if ((e.effect ^ row.effect) >>> 0 < e.effect) e = { effect: (e.effect ^ row.effect) >>> 0, bits: (e.bits ^ row.bits) >>> 0 }
+      return e
+    }
+    for (let i = 0; i < 32; i++) {
+      const row = reduce({ effect: effect(2 ** i), bits: 2 ** i })
+      if (row.effect) basis.push(row), basis.sort((x, y) => y.effect - x.effect)
+    }
+    const solution = reduce({ effect: (crc32(b) ^ before) >>> 0, bits: 0 })
+    expect(solution.effect).toBe(0)
+    flip(solution.bits)
+    expect(crc32(b) >>> 0).toBe(before)
+  }
+
+  it.each([
+    ['/app/handbook.txt', 1], // an LZ4 continuation in a packed run
+    ['/app/app.db', 5], // one SQLite page
+  ] as const)('a changed sealed chunk of %s is an authentication failure for that file only, by CRC-32 or, with the CRC-32 kept, by its tag', async (file, i) => {
+    for (const keep of [false, true]) {
+      const path = damaged('encrypted-key', `chunk-${i}-${keep}`, (image, c) => {
+        const ch = c.chunks(file)[i]
+        const stored = image.subarray(ch.page * PAGE + ch.offset, ch.page * PAGE + ch.offset + ch.stored)
+        stored[100] ^= 0x40
+        if (keep) keepCrc(stored, 200, ch.checksum)
+      })
+      const ours = openContainer(path, key())
+      const message = keep ? `^auth: ${file}: chunk ${i} does not authenticate` : `^auth: ${file}: content in pages from \\d+ failed its checksum`
+      expect(() => ours.read(file)).toThrow(new RegExp(message))
+      const other = ours.paths().find((p) => p !== file)!
+      expect(summary([[other, ours.read(other)]])).toEqual(expectedOf('encrypted-key').files.filter((f) => f.path === other))
+      const cart = await Cartridge.open(path, { readOnly: true, ...key() })
+      try {
+        await expect(cart.read(file)).rejects.toMatchObject({ code: 'CARTRIDGE_AUTH_FAILED', path: file })
+        expect(summary([[other, await cart.read(other)]])).toEqual(expectedOf('encrypted-key').files.filter((f) => f.path === other))
+      } finally {
+        await cart.close()
+      }
+    }
+  })
+
+  it('a flipped byte in the sealed meta body: one slot falls back to the other, both slots is an authentication failure, for both readers', async () => {
+    const txns = openContainer(passphraseVector, passphrase())
+    const newest = txns.meta.slot
+    const one = damaged('encrypted-passphrase', 'body-one', (image) => void (image[newest * PAGE + 1000] ^= 0x01))
+    const fallback = readContainer(one, passphrase())
+    expect(fallback.meta.slot).toBe(1 - newest)
+    expect(fallback.meta.txn).toBeLessThan(txns.meta.txn)
+    expect(summary(fallback.files)).toEqual(expectedOf('encrypted-passphrase').files)
+    expect((await referenceRead(one, passphrase())).txn).toBe(fallback.meta.txn)
+    for (const forged of [false, true]) { // as damage, or with the CRC-32 recomputed as an attacker would
+      const both = damaged('encrypted-passphrase', `body-both-${forged}`, (image) => {
+        for (const slot of [0, 1]) {
+          image[slot * PAGE + 2000] ^= 0x01
+          if (forged) resum(image, slot)
+        }
+      })
+      await bothFail(both, passphrase(), 'auth', 'CARTRIDGE_AUTH_FAILED', /^auth: no valid meta page \(auth, auth\)/)
+    }
+  })
+
+  it('a flipped byte in the clear header\'s salt fails that slot\'s wrap (the other slot still opens); in both slots it is bad-key, for both readers', async () => {
+    const newest = openContainer(passphraseVector, passphrase()).meta
+    for (const slot of [0, 1]) {
+      const path = damaged('encrypted-passphrase', `salt-${slot}`, (image) => void ((image[slot * PAGE + 40] ^= 0x80), resum(image, slot)))
+      const r = readContainer(path, passphrase())
+      expect(r.meta.slot).toBe(1 - slot) // the damaged slot is not valid either: the salt is in its body's AAD
+      expect(r.meta.txn === newest.txn).toBe(slot !== newest.slot)
+      expect(summary(r.files)).toEqual(expectedOf('encrypted-passphrase').files)
+      expect((await referenceRead(path, passphrase())).txn).toBe(r.meta.txn)
+    }
+    const both = damaged('encrypted-passphrase', 'salt-both', (image) => {
+      for (const slot of [0, 1]) (image[slot * PAGE + 40] ^= 0x80), resum(image, slot)
+    })
+    await bothFail(both, passphrase(), 'bad-key', 'CARTRIDGE_BAD_KEY')
+  })
+
+  it('scrypt costs past the bounds are refused as damage before anything is derived, by both readers', async () => {
+    // logN 22 and r 32 are each in range, but together ask for 16 GiB (128 · r · N > 1 GiB).
+    const path = damaged('encrypted-passphrase', 'cost', (image) => {
+      for (const slot of [0, 1]) (image[slot * PAGE + 18] = 22), (image[slot * PAGE + 19] = 32), resum(image, slot)
+    })
+    await bothFail(path, passphrase(), 'corrupt', 'CARTRIDGE_CORRUPT', /^corrupt: no meta slot's wrap opens with this key or passphrase \(kdf, kdf\)/)
+  })
+
+  it('a plain meta slot in an encrypted container is never valid, even with a higher txn, for both readers', async () => {
+    const sealed = openContainer(passphraseVector, passphrase()).meta
+    const path = damaged('encrypted-passphrase', 'plain-slot', (image) => {
+      const plain = readFileSync(join(VECTORS, 'small.cart')).subarray(0, PAGE) // a valid plain meta page
+      plain.copy(image, sealed.slot * PAGE)
+      image.writeBigUInt64LE(BigInt(sealed.txn + 100), sealed.slot * PAGE + 16)
+      resum(image, sealed.slot)
+    })
+    const r = readContainer(path, passphrase())
+    expect(r.meta.slot).toBe(1 - sealed.slot)
+    expect(summary(r.files)).toEqual(expectedOf('encrypted-passphrase').files)
+    expect((await referenceRead(path, passphrase())).txn).toBe(r.meta.txn)
   })
 })

@@ -1,13 +1,23 @@
 /**
- * An independent Cartridge reader of format 1.2, written from spec/FORMAT.md alone (nothing from
- * packages/*). It opens a container the way the spec says (meta selection and recovery), walks
- * the catalog and reads every file, verifying every page and every chunk on the way. It also reads
- * the snapshot table (§22) and the files of each snapshot.
+ * An independent Cartridge reader of format 1.2 and of sealed (encrypted, major 2) containers,
+ * written from spec/FORMAT.md alone (nothing from packages/*). It opens a container the way the
+ * spec says (meta selection and recovery), walks the catalog and reads every file, verifying every
+ * page and every chunk on the way. It also reads the snapshot table (§22) and the files of each
+ * snapshot.
  *
  * Compressed chunks (§24): LZ4 blocks are decoded by the small decoder below; Zstd frames by
  * Node's `zlib.zstdDecompressSync` (Node ≥ 22.15) or else the pure-JS `fzstd`, never by the
  * codecs the reference uses (lz4-napi, zstd-napi). Every decoder stops at logicalLength (+ 1).
+ *
+ * Sealed containers (§25), opened with `{ key }` or `{ passphrase }`, through `node:crypto` only:
+ * the data key is unwrapped from a meta slot's clear header (scrypt of the NFC passphrase, its cost
+ * bounded before anything is derived, or the raw key), then meta bodies, structure pages (their
+ * plain §4 header rebuilt from the pointer followed, then checked as any page) and chunks (AAD
+ * binding index, length and codec; CRC-32 over the sealed bytes, as recovery uses it) are opened
+ * with AES-256-GCM. Errors: `bad-key` when no slot's wrap opens (or no key was given), `auth` when
+ * anything sealed does not authenticate or is plain where it must be sealed.
  */
+import { createDecipheriv, scryptSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import * as zlib from 'node:zlib'
 import { Decompress as ZstdStream } from 'fzstd'
@@ -21,8 +31,12 @@ const RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / CHUNK_RECORD) // 84
 const PAGES_PER_FREEMAP_LEAF = PAYLOAD * 8 // 32512
 const T = { CATALOG_LEAF: 2, CATALOG_BRANCH: 3, FREEMAP_LEAF: 4, POINTER_NODE: 5, CHUNK_MAP_LEAF: 6, SNAPSHOT_TABLE: 7 } as const
 const SNAPSHOT_ENTRY = 58 // fixed part of a snapshot table entry; the name follows
+// §25: a sealed chunk record is the 48 bytes of §10 and a 16-byte GCM tag; a sealed page stores a 96-bit tag.
+const SEALED_RECORD = 64
+const SEALED_RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / SEALED_RECORD) // 63
+const PAGE_TAG = 12
 
-export type ErrorKind = 'corrupt' | 'checksum' | 'unsupported'
+export type ErrorKind = 'corrupt' | 'checksum' | 'unsupported' | 'bad-key' | 'auth'
 export class ReadError extends Error {
   constructor(readonly kind: ErrorKind, message: string) {
     super(`${kind}: ${message}`)
@@ -32,6 +46,9 @@ const fail = (kind: ErrorKind, message: string): never => {
   throw new ReadError(kind, message)
 }
 
+/** What opens a sealed container (§25): its 32-byte key, or its passphrase. */
+export type KeyOptions = { key: Uint8Array } | { passphrase: string }
+
 export interface Ptr { page: number; txn: number; checksum: number; aux: number }
 export interface Meta {
   slot: number; major: number; minor: number; txn: number; baseTxn: number; totalPages: number; fileCount: number
@@ -39,6 +56,8 @@ export interface Meta {
   /** The codec new writes use and its level (§3, §24): writer policy, read here only to be shown. */
   codec: number; codecLevel: number
   catalogRoot: Ptr; freeMapRoot: Ptr; snapshotsRoot: Ptr
+  /** A sealed slot's clear header (§25): how its wrap's KEK is made (scrypt cost zero for `key`). */
+  sealed?: { kdf: 'key' | 'scrypt'; logN: number; r: number; p: number }
 }
 /** A snapshot table entry (§22). */
 export interface Snapshot { id: number; name: string; txn: number; created: number; fileCount: number; catalogRoot: Ptr }
@@ -46,6 +65,8 @@ export interface SnapshotTable { nextId: number; snapshots: Snapshot[] }
 /** A chunk record (§10): `offset` 0 heads a run of `runPages` pages (0: as many as `stored` needs), above 0 continues one. */
 export interface Chunk {
   page: number; txn: number; stored: number; logical: number; checksum: number; codec: number; cipher: number; runPages: number; offset: number
+  /** Sealed records (§25): the GCM nonce (offset 32) and the 16-byte tag that follows the 48 bytes. */
+  nonce: Buffer; tag?: Buffer
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -55,23 +76,121 @@ function u64(b: Buffer, off: number): number {
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? fail('corrupt', `u64 at ${off} is out of range`) : Number(n)
 }
 const ptrAt = (b: Buffer, off: number): Ptr => ({ page: u64(b, off), txn: u64(b, off + 8), checksum: b.readUInt32LE(off + 16), aux: b.readUInt32LE(off + 20) })
+const u64le = (n: number): Buffer => {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64LE(BigInt(n))
+  return b
+}
 
-/** Decodes one meta slot, or says why it is not usable. */
-function decodeMeta(p: Buffer, slot: number): Meta | 'magic' | 'checksum' | 'version' | 'page-size' {
-  if (p.toString('latin1', 0, 8) !== 'CARTRIDG') return 'magic'
-  if (p.readUInt32LE(4092) !== crc(p.subarray(0, 4092))) return 'checksum'
-  if (p.readUInt16LE(8) !== 1) return 'version'
-  if (p.readUInt32LE(12) !== PAGE) return 'page-size'
+/** Why a meta slot is not usable (§3, §13; `unsupported`, `kdf`, `bad-key` and `auth` are §25's). */
+type SlotReason = 'magic' | 'checksum' | 'version' | 'page-size' | 'unsupported' | 'kdf' | 'bad-key' | 'auth'
+/** A slot that is a sealed meta page (§25, major 2) up to its body, which needs the data key. */
+interface SealedSlot { slot: number; page: Buffer }
+
+/** The fields of a plain meta page (§3). */
+function metaFields(p: Buffer, slot: number): Meta {
   const text = (off: number, max: number) => p.toString('utf8', off + 2, off + 2 + Math.min(p.readUInt16LE(off), max))
   return {
-    slot, major: 1, minor: p.readUInt16LE(10), txn: u64(p, 16), baseTxn: u64(p, 24), totalPages: u64(p, 32), fileCount: u64(p, 40),
+    slot, major: p.readUInt16LE(8), minor: p.readUInt16LE(10), txn: u64(p, 16), baseTxn: u64(p, 24), totalPages: u64(p, 32), fileCount: u64(p, 40),
     created: u64(p, 48), maxPages: u64(p, 56), growthThresholdPercent: p[64], codec: p[65], codecLevel: p[66],
     catalogRoot: ptrAt(p, 72), freeMapRoot: ptrAt(p, 96), snapshotsRoot: ptrAt(p, 120), uuid: p.toString('hex', 144, 160), slug: text(256, 214), title: text(512, 1024),
   }
 }
 
-const supported = (path: string, c: Chunk): void => {
-  if (c.codec > 2 || c.cipher !== 0) fail('unsupported', `${path}: chunk codec ${c.codec} / cipher ${c.cipher}`)
+/**
+ * Decodes one meta slot: plain (major 1), sealed (magic and major 2: checked later, with the data
+ * key, §25), or why it is not usable (§3).
+ */
+function decodeMeta(p: Buffer, slot: number): Meta | SealedSlot | SlotReason {
+  if (p.toString('latin1', 0, 8) !== 'CARTRIDG') return 'magic'
+  if (p.readUInt16LE(8) === 2) return { slot, page: p }
+  if (p.readUInt32LE(4092) !== crc(p.subarray(0, 4092))) return 'checksum'
+  if (p.readUInt16LE(8) !== 1) return 'version'
+  if (p.readUInt32LE(12) !== PAGE) return 'page-size'
+  return metaFields(p, slot)
+}
+
+/** AES-256-GCM decryption; undefined when the tag (16 bytes, or a truncated 12) does not verify. */
+function gcmOpen(key: Buffer, nonce: Buffer, tag: Buffer, aad: Buffer, ciphertext: Buffer): Buffer | undefined {
+  const d = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: tag.length })
+  d.setAAD(aad)
+  d.setAuthTag(tag)
+  try {
+    return Buffer.concat([d.update(ciphertext), d.final()])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The KEK of a sealed slot's clear header (§25): the raw key (kdf 0) or scrypt of the NFC, UTF-8
+ * passphrase with the header's salt and cost (kdf 1), the cost checked before anything is derived.
+ */
+function deriveKek(h: Buffer, keys: KeyOptions): Buffer | SlotReason {
+  const kdf = h[17]
+  if (kdf === 0) return 'key' in keys && keys.key.length === 32 ? Buffer.from(keys.key) : 'bad-key'
+  if (kdf !== 1) return 'unsupported'
+  const [logN, r, p] = [h[18], h[19], h[20]]
+  const N = 2 ** logN
+  if (logN < 10 || logN > 22 || r < 1 || r > 32 || p < 1 || p > 16 || 128 * r * N > 2 ** 30) return 'kdf'
+  if (!('passphrase' in keys)) return 'bad-key'
+  const passphrase = Buffer.from(keys.passphrase.normalize('NFC'), 'utf8')
+  return scryptSync(passphrase, h.subarray(32, 64), 32, { N, r, p, maxmem: 128 * r * (N + p + 2) }) // what scrypt allocates, with room
+}
+
+/**
+ * Opens the meta slots of a sealed container (§25): unwraps the one data key from the first slot
+ * whose wrap opens (the wrap's own tag guards the clear header, so the slot's CRC-32 is not needed
+ * for this), then checks every sealed slot (CRC-32, page size, cipher) and opens its body with
+ * that key. A CRC-32 that does not match or a body that does not open makes the slot invalid for
+ * reason `auth`; a plain slot there is never valid.
+ */
+function unsealMeta(slots: Array<Meta | SealedSlot | SlotReason>, keys: KeyOptions | undefined): { slots: Array<Meta | SlotReason>; dataKey: Buffer } {
+  if (!keys) return fail('bad-key', 'the container is encrypted: open it with its key or passphrase')
+  const sealed = slots.filter((s): s is SealedSlot => typeof s === 'object' && 'page' in s)
+  const why: SlotReason[] = []
+  const keks = new Map<string, Buffer | SlotReason>() // both slots usually share one salt and cost: derive once
+  let dataKey: Buffer | undefined
+  for (const { page } of sealed) {
+    if (page[16] !== 1) { // cipher: 1 = AES-256-GCM is the only one defined
+      why.push('unsupported')
+      continue
+    }
+    const kdfFields = page.toString('hex', 17, 64)
+    if (!keks.has(kdfFields)) keks.set(kdfFields, deriveKek(page, keys))
+    const kek = keks.get(kdfFields)!
+    if (typeof kek === 'string') {
+      why.push(kek)
+      continue
+    }
+    // The wrap: the data key under the KEK, AAD = the header's first 64 bytes.
+    dataKey = gcmOpen(kek, page.subarray(64, 76), page.subarray(108, 124), page.subarray(0, 64), page.subarray(76, 108))
+    if (dataKey) break
+    why.push('bad-key')
+  }
+  if (!dataKey) {
+    const kind = why.includes('bad-key') ? 'bad-key' : why.includes('unsupported') ? 'unsupported' : 'corrupt'
+    return fail(kind, `no meta slot's wrap opens with this key or passphrase (${why.join(', ')})`)
+  }
+  const key = dataKey
+  return {
+    dataKey: key,
+    slots: slots.map((s) => {
+      if (typeof s !== 'object') return s
+      if (!('page' in s)) return 'auth' // a plain slot in a sealed container
+      const p = s.page
+      if (p.readUInt32LE(4092) !== crc(p.subarray(0, 4092))) return 'auth'
+      if (p.readUInt32LE(12) !== PAGE) return 'page-size'
+      if (p[16] !== 1) return 'unsupported'
+      // The body: plain meta bytes 16..3951 under the data key, AAD = the clear header (0..127).
+      const body = gcmOpen(key, p.subarray(128, 140), p.subarray(4076, 4092), p.subarray(0, 128), p.subarray(140, 4076))
+      if (!body) return 'auth'
+      const plain = Buffer.alloc(PAGE) // its bytes 3952..4091 are zero, and no checksum of its own is kept
+      p.copy(plain, 0, 0, 16) // magic, major 2, minor, pageSize
+      body.copy(plain, 16)
+      return { ...metaFields(plain, s.slot), sealed: { kdf: p[17] === 0 ? 'key' : 'scrypt', logN: p[18], r: p[19], p: p[20] } }
+    }),
+  }
 }
 
 /** Decodes the stored bytes of a chunk of codec 1 (LZ4) or 2 (Zstd) to exactly `length` bytes (§24); anything else is corrupt. */
@@ -161,9 +280,21 @@ function unzstd(src: Buffer, length: number, what: string): Buffer {
   }
 }
 
+/** The data key and container uuid of a sealed container (§25): the AAD of every page and chunk names the uuid. */
+interface Seal { key: Buffer; uuid: Buffer }
+
 /** One container image under one meta page: verified page and chunk access. */
 class View {
-  constructor(readonly image: Buffer, readonly meta: Meta) {}
+  /** Failures of sealed pages and chunks are authentication failures; of plain ones, checksum errors. */
+  readonly damage: ErrorKind
+  readonly recordSize: number
+  readonly recordsPerLeaf: number
+
+  constructor(readonly image: Buffer, readonly meta: Meta, readonly seal?: Seal) {
+    this.damage = seal ? 'auth' : 'checksum'
+    this.recordSize = seal ? SEALED_RECORD : CHUNK_RECORD
+    this.recordsPerLeaf = seal ? SEALED_RECORDS_PER_MAP_LEAF : RECORDS_PER_MAP_LEAF
+  }
 
   /** `count` pages from `first`; bytes past the end of the file read as zero. */
   pages(first: number, count: number): Buffer {
@@ -173,17 +304,43 @@ class View {
     return out
   }
 
-  /** Reads the page `ptr` points to and checks it is exactly that page, of an expected type. */
+  /** Reads the page `ptr` points to and checks it is exactly that page, of an expected type (§4; sealed: §25 first). */
   node(ptr: Ptr, types: readonly number[]): { page: Buffer; type: number; level: number; count: number; used: number } {
-    const page = this.pages(ptr.page, 1)
+    const page = this.seal ? this.unsealPage(ptr) : this.pages(ptr.page, 1)
     const h = { page, type: page[4], level: page[5], count: page.readUInt16LE(6), used: page.readUInt32LE(24) }
     const sum = page.readUInt32LE(0)
-    if (crc(page.subarray(4)) !== sum) fail('checksum', `page ${ptr.page}: checksum mismatch`)
-    if (u64(page, 16) !== ptr.page) fail('checksum', `page ${ptr.page}: claims to be page ${u64(page, 16)}`)
-    if (!types.includes(h.type)) fail('checksum', `page ${ptr.page}: unexpected type ${h.type}`)
-    if (sum !== ptr.checksum || u64(page, 8) !== ptr.txn) fail('checksum', `page ${ptr.page}: not the version its parent points to`)
-    if (h.used > PAYLOAD) fail('corrupt', `page ${ptr.page}: payload length out of range`)
+    if (crc(page.subarray(4)) !== sum) fail(this.damage, `page ${ptr.page}: checksum mismatch`)
+    if (u64(page, 16) !== ptr.page) fail(this.damage, `page ${ptr.page}: claims to be page ${u64(page, 16)}`)
+    if (!types.includes(h.type)) fail(this.damage, `page ${ptr.page}: unexpected type ${h.type}`)
+    if (sum !== ptr.checksum || u64(page, 8) !== ptr.txn) fail(this.damage, `page ${ptr.page}: not the version its parent points to`)
+    if (h.used > PAYLOAD) fail(this.seal ? 'auth' : 'corrupt', `page ${ptr.page}: payload length out of range`)
     return h
+  }
+
+  /**
+   * A sealed structure page (§25) opened under the AAD "CRTP" ‖ uuid ‖ page number ‖ birth txn, both
+   * taken from the pointer followed, and returned as the plain page of §4: the header rebuilt from the
+   * decrypted type, level, count and used, that page number and txn, reserved zero, checksum recomputed.
+   */
+  unsealPage(ptr: Ptr): Buffer {
+    const sealed = this.pages(ptr.page, 1)
+    const aad = Buffer.concat([Buffer.from('CRTP'), this.seal!.uuid, u64le(ptr.page), u64le(ptr.txn)])
+    const opened = gcmOpen(this.seal!.key, sealed.subarray(0, 12), sealed.subarray(12, 12 + PAGE_TAG), aad, sealed.subarray(24))
+    if (!opened) return fail('auth', `page ${ptr.page}: does not authenticate as the version its parent points to`)
+    const plain = Buffer.alloc(PAGE)
+    opened.copy(plain, 4, 0, 4) // type, level, count
+    plain.writeBigUInt64LE(BigInt(ptr.txn), 8)
+    plain.writeBigUInt64LE(BigInt(ptr.page), 16)
+    opened.copy(plain, 24, 4, 8) // used
+    opened.copy(plain, HEADER, 8) // payload
+    plain.writeUInt32LE(crc(plain.subarray(4)), 0)
+    return plain
+  }
+
+  /** §18 and §25: a chunk this reader can read (a sealed container's chunks are all sealed: cipher 1). */
+  supported(path: string, c: Chunk): void {
+    if (this.seal && c.cipher === 0) fail('auth', `${path}: a plain chunk in an encrypted container`)
+    if (c.codec > 2 || c.cipher !== (this.seal ? 1 : 0)) fail('unsupported', `${path}: chunk codec ${c.codec} / cipher ${c.cipher}`)
   }
 
   /** Leaf pages of a pointer tree (height = root.aux), in order, skipping subtrees born at or before `minTxn`. */
@@ -256,6 +413,8 @@ class View {
     const bad = (why: string): never => fail('corrupt', `file record of ${path}: ${why}`)
     if (v.length < 32) bad('too short')
     const [kind, shift, count, size, body] = [v[0], v[1], v.readUInt32LE(4), u64(v, 8), v.subarray(32)]
+    // §25: flags (byte 2): bit 0 = sealed 64-byte chunk records; the other bits are reserved.
+    if (this.seal && v[2] & ~1) bad(`unknown flags ${v[2]}`)
     // 16: files (64 KiB chunks); 12: paged files such as SQLite databases (one page per chunk).
     // Not an extension point in format 1 (§18): any other chunk size is damage.
     if (shift !== 16 && shift !== 12) bad(`unsupported chunk size 2^${shift}`)
@@ -263,33 +422,44 @@ class View {
     if (kind === 0) return body.length === size ? { size, chunkSize, inline: body, chunks: [] } : bad('inline length mismatch')
     if (kind !== 1 && kind !== 2) bad(`unknown kind ${kind}`)
     if (count !== Math.ceil(size / chunkSize)) bad('chunk count does not match size')
+    // Every record with chunks in a sealed container has sealed records; one without (an empty paged file) may carry either flag.
+    if (this.seal && count > 0 && !(v[2] & 1)) fail('auth', `file record of ${path}: plain chunk records in an encrypted container`)
+    const { recordSize, recordsPerLeaf } = this
     const records = (page: Buffer, off: number, n: number): Chunk[] =>
       Array.from({ length: n }, (_, i) => {
-        const o = off + i * CHUNK_RECORD
+        const o = off + i * recordSize
         return { page: u64(page, o), txn: u64(page, o + 8), stored: page.readUInt32LE(o + 16), logical: page.readUInt32LE(o + 20),
           checksum: page.readUInt32LE(o + 24), codec: page[o + 28], cipher: page[o + 29], runPages: page.readUInt16LE(o + 30),
-          offset: page.readUInt32LE(o + 44) }
+          nonce: page.subarray(o + 32, o + 44), offset: page.readUInt32LE(o + 44), tag: this.seal && page.subarray(o + 48, o + 64) }
       })
-    if (kind === 1) return body.length === count * CHUNK_RECORD ? { size, chunkSize, chunks: records(v, 32, count) } : bad('chunk list length mismatch')
+    if (kind === 1) return body.length === count * recordSize ? { size, chunkSize, chunks: records(v, 32, count) } : bad('chunk list length mismatch')
     if (body.length !== PTR) bad('chunk map pointer length mismatch')
     const leaves = this.treeLeaves(ptrAt(v, 32), T.CHUNK_MAP_LEAF, minTxn)
     const chunks = leaves.flatMap((leaf, i) => {
       const n = leaf.readUInt16LE(6)
-      const full = minTxn >= 0 || i === leaves.length - 1 ? n >= 1 && n <= RECORDS_PER_MAP_LEAF : n === RECORDS_PER_MAP_LEAF
-      if (!full || leaf.readUInt32LE(24) !== n * CHUNK_RECORD) bad(`chunk map page ${u64(leaf, 16)} is malformed`)
+      const full = minTxn >= 0 || i === leaves.length - 1 ? n >= 1 && n <= recordsPerLeaf : n === recordsPerLeaf
+      if (!full || leaf.readUInt32LE(24) !== n * recordSize) bad(`chunk map page ${u64(leaf, 16)} is malformed`)
       return records(leaf, HEADER, n)
     })
     if (minTxn < 0 && chunks.length !== count) bad(`chunk map holds ${chunks.length} records, expected ${count}`)
     return { size, chunkSize, chunks }
   }
 
-  /** A chunk's stored bytes (`offset` bytes into page `page`), inside the container and verified against its CRC-32 (§10). */
+  /** A chunk's stored bytes (`offset` bytes into page `page`), inside the container and verified against its CRC-32 (§10; sealed bytes, §25). */
   stored(path: string, c: Chunk, chunkSize: number): Buffer {
-    supported(path, c)
+    this.supported(path, c)
     if (c.stored < 1 || c.stored > chunkSize || (c.codec === 0 && c.stored !== c.logical)) fail('corrupt', `${path}: bad chunk lengths`)
     const bytes = this.pages(c.page, Math.ceil((c.offset + c.stored) / PAGE)).subarray(c.offset, c.offset + c.stored)
-    if (crc(bytes) !== c.checksum) fail('checksum', `${path}: content in pages from ${c.page} failed its checksum`)
+    if (crc(bytes) !== c.checksum) fail(this.damage, `${path}: content in pages from ${c.page} failed its checksum`)
     return bytes
+  }
+
+  /** §25: the codec's output of sealed chunk `index`, opened under its record's nonce and tag and the AAD "CRTC" ‖ uuid ‖ index ‖ logicalLength ‖ codec. */
+  unsealChunk(path: string, index: number, c: Chunk, sealed: Buffer): Buffer {
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(c.logical)
+    const aad = Buffer.concat([Buffer.from('CRTC'), this.seal!.uuid, u64le(index), length, Buffer.from([c.codec])])
+    return gcmOpen(this.seal!.key, c.nonce, c.tag!, aad, sealed) ?? fail('auth', `${path}: chunk ${index} does not authenticate`)
   }
 
   /** A file's content: every chunk checked against its place and its run (§10, §17 step 5), verified, and decoded (§24). */
@@ -300,7 +470,7 @@ class View {
     let run = { page: -1, bytes: 0 } // the run of the nearest earlier chunk that heads one
     r.chunks.forEach((c, i) => {
       const bad = (why: string): never => fail('corrupt', `${path}: chunk ${i} ${why}`)
-      supported(path, c)
+      this.supported(path, c)
       if (c.logical !== Math.min(r.chunkSize, r.size - i * r.chunkSize)) bad('has the wrong length')
       if (c.offset === 0) {
         const pages = c.runPages || Math.ceil(c.stored / PAGE)
@@ -308,7 +478,8 @@ class View {
         if (c.page < 2 || c.page + pages > this.meta.totalPages) bad('heads a run outside the container')
         run = { page: c.page, bytes: pages * PAGE }
       } else if (c.page !== run.page || c.offset + c.stored > run.bytes) bad('lies outside the run it continues')
-      const bytes = this.stored(path, c, r.chunkSize)
+      const stored = this.stored(path, c, r.chunkSize)
+      const bytes = this.seal ? this.unsealChunk(path, i, c, stored) : stored
       ;(c.codec === 0 ? bytes : decodeChunk(c.codec, bytes, c.logical, `${path}: chunk ${i}`)).copy(data, i * r.chunkSize)
     })
     return data
@@ -385,18 +556,27 @@ export interface Container {
 }
 
 /**
- * Opens `file` through the meta page the spec says to pick: the newest valid one whose commit
- * verifies (§13), else the other. Files are read when asked for.
+ * Opens `file` (a path or the container's bytes) through the meta page the spec says to pick: the
+ * newest valid one whose commit verifies (§13), else the other. A sealed container (§25) needs
+ * `keys`, and a container opened with `keys` must be sealed. Files are read when asked for.
  */
-export function openContainer(file: string): Container {
-  const image = readFileSync(file)
+export function openContainer(file: string | Buffer, keys?: KeyOptions): Container {
+  const image = typeof file === 'string' ? readFileSync(file) : file
   if (image.length < 2 * PAGE) fail('corrupt', 'file is shorter than two pages')
-  const slots = [0, 1].map((s) => decodeMeta(image.subarray(s * PAGE, (s + 1) * PAGE), s))
+  const decoded = [0, 1].map((s) => decodeMeta(image.subarray(s * PAGE, (s + 1) * PAGE), s))
+  let slots: Array<Meta | SlotReason>
+  let dataKey: Buffer | undefined
+  if (decoded.some((m) => typeof m === 'object' && 'page' in m)) ({ slots, dataKey } = unsealMeta(decoded, keys))
+  else if (keys) return fail('auth', 'the container is not encrypted, yet a key or passphrase was given')
+  else slots = decoded as Array<Meta | SlotReason>
   const valid = slots.filter((m): m is Meta => typeof m === 'object').sort((a, b) => b.txn - a.txn)
-  if (valid.length === 0) fail(slots.includes('version') ? 'unsupported' : 'corrupt', `no valid meta page (${slots.join(', ')})`)
+  if (valid.length === 0) {
+    const kind = slots.some((r) => r === 'version' || r === 'unsupported') ? 'unsupported' : slots.includes('auth') ? 'auth' : 'corrupt'
+    fail(kind, `no valid meta page (${slots.join(', ')})`)
+  }
   let last: unknown
   for (const meta of valid) {
-    const view = new View(image, meta)
+    const view = new View(image, meta, dataKey && { key: dataKey, uuid: Buffer.from(meta.uuid, 'hex') })
     let snapshots: SnapshotTable | undefined
     try {
       snapshots = view.verifyCommit()
@@ -424,13 +604,15 @@ export function openContainer(file: string): Container {
       files: (id) => new Map([...entries(id)].map(([path, v]) => [path, view.content(path, v)])),
     }
   }
-  return fail('corrupt', `no meta page leads to an intact commit (${(last as Error).message})`)
+  // In a sealed container a candidate that fails because something does not authenticate is reported as that (§25).
+  const kind = last instanceof ReadError && last.kind === 'auth' ? 'auth' : 'corrupt'
+  return fail(kind, `no meta page leads to an intact commit (${(last as Error).message})`)
 }
 
 /** Opens `file` and reads every file in it (see {@link openContainer}); `snapshotFiles(id)` reads every file of a snapshot. */
-export function readContainer(file: string): {
+export function readContainer(file: string | Buffer, keys?: KeyOptions): {
   meta: Meta; files: Map<string, Buffer>; snapshots?: SnapshotTable; snapshotFiles: (id: number) => Map<string, Buffer>
 } {
-  const c = openContainer(file)
+  const c = openContainer(file, keys)
   return { meta: c.meta, files: c.files(), snapshots: c.snapshots, snapshotFiles: (id) => c.files(id) }
 }

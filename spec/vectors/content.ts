@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 export { seededBytes as bytes, utf8 as text } from '@cartridge/core'
 
 /** The committed vectors: spec/vectors/<name>.cart and <name>.expected.json. */
-export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed']
+export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed', 'encrypted-passphrase', 'encrypted-key']
 
 const WORDS = ('the a of container page chunk record run head continuation codec frame block catalog leaf branch pointer ' +
   'map free commit txn meta slot snapshot vacuum reader writer byte offset length checksum zstd lz4 raw packed').split(' ')
@@ -38,11 +38,22 @@ export interface FileSummary { path: string; size: number; sha256: string }
 /** One snapshot of a `<name>.expected.json`, with its files in key order. */
 export interface SnapshotSummary { id: number; name: string; fileCount: number; files: FileSummary[] }
 
+/** What opens an encrypted vector (§25), published in its `<name>.expected.json`: its passphrase, or its raw key in hex. */
+export interface KeyMaterial { passphrase?: string; keyHex?: string }
+
 /**
- * `<name>.expected.json`: the live files in key order; for a vector with a snapshot table, an
- * object with those files, the table's `nextId` and its snapshots in id order.
+ * `<name>.expected.json`: the live files in key order; for a vector with a snapshot table or key
+ * material (§25), an object with those files, the table's `nextId` and its snapshots in id order
+ * (when it has a table), and its `passphrase` or `keyHex` (when it is encrypted).
  */
-export type Expected = FileSummary[] | { files: FileSummary[]; nextId: number; snapshots: SnapshotSummary[] }
+export type Expected = FileSummary[] | ({ files: FileSummary[]; nextId?: number; snapshots?: SnapshotSummary[] } & KeyMaterial)
+
+/** The key options of `Cartridge.open` and of the independent reader for the key material of `e` (none for a plain vector). */
+export function keysOf(e: KeyMaterial): { passphrase: string } | { key: Uint8Array } | undefined {
+  if (e.passphrase !== undefined) return { passphrase: e.passphrase }
+  if (e.keyHex !== undefined) return { key: new Uint8Array(Buffer.from(e.keyHex, 'hex')) }
+  return undefined
+}
 
 /** Hex SHA-256 of `b`. */
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

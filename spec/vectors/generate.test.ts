@@ -12,7 +12,7 @@ import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Cartridge, type CreateOptions } from 'cartridge'
-import { VECTOR_NAMES, bytes, prose, summary, text, type Expected } from './content.js'
+import { VECTOR_NAMES, bytes, keysOf, prose, summary, text, type Expected, type KeyMaterial } from './content.js'
 
 const DIR = fileURLToPath(new URL('.', import.meta.url))
 const WRITE = process.env.CARTRIDGE_WRITE_VECTORS === '1'
@@ -26,11 +26,10 @@ interface SnapshotModel { nextId: number; snapshots: Array<{ id: number; name: s
 
 const inKeyOrder = (model: Model) => summary([...model].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
 
-function writeExpected(name: string, model: Model, table?: SnapshotModel): void {
-  const expected: Expected = table
-    ? { files: inKeyOrder(model), nextId: table.nextId,
-        snapshots: table.snapshots.map((s) => ({ id: s.id, name: s.name, fileCount: s.files.size, files: inKeyOrder(s.files) })) }
-    : inKeyOrder(model)
+function writeExpected(name: string, model: Model, table?: SnapshotModel, keys?: KeyMaterial): void {
+  const snapshots = table && { nextId: table.nextId,
+    snapshots: table.snapshots.map((s) => ({ id: s.id, name: s.name, fileCount: s.files.size, files: inKeyOrder(s.files) })) }
+  const expected: Expected = table || keys ? { files: inKeyOrder(model), ...snapshots, ...keys } : inKeyOrder(model)
   writeFileSync(`${DIR}${name}.expected.json`, JSON.stringify(expected, null, 2) + '\n')
 }
 
@@ -41,9 +40,9 @@ async function fresh(name: string, title: string, durability: 'full' | 'none' = 
   return Cartridge.create(name, title, { path, durability, ...OPTIONS, ...options })
 }
 
-/** Reopens read-only and checks the library agrees with the model before anything is written. */
-async function confirm(name: string, model: Model, table?: SnapshotModel): Promise<void> {
-  const cart = await Cartridge.open(`${DIR}${name}.cart`, { readOnly: true })
+/** Reopens read-only (with the key material of an encrypted vector) and checks the library agrees with the model before anything is written. */
+async function confirm(name: string, model: Model, table?: SnapshotModel, keys?: KeyMaterial): Promise<void> {
+  const cart = await Cartridge.open(`${DIR}${name}.cart`, { readOnly: true, ...keysOf(keys ?? {}) })
   const same = async (files: Pick<Cartridge, 'list' | 'read'>, want: Model) => {
     const paths = await files.list('/')
     expect(new Set(paths)).toEqual(new Set(want.keys()))
@@ -58,7 +57,7 @@ async function confirm(name: string, model: Model, table?: SnapshotModel): Promi
   } finally {
     await cart.close()
   }
-  writeExpected(name, model, table)
+  writeExpected(name, model, table, keys)
 }
 
 describe.skipIf(!WRITE)('generate spec vectors', () => {
@@ -237,6 +236,69 @@ describe.skipIf(!WRITE)('generate spec vectors', () => {
     await cart.vacuum()
     await cart.close()
     await confirm('compressed', model)
+  })
+
+  it('encrypted-passphrase: sealed with a published passphrase (scrypt 2^10), Zstd, packed MAP records, a sealed snapshot table (§25)', async () => {
+    const keys = { passphrase: 'Cartridge spec vector, caf\u00e9 \u2014 not a secret' } // NFC; openers normalize what they are given
+    const model: Model = new Map([
+      // 69 Zstd chunks of one byte, packed into one page: a MAP record whose chunk map is a POINTER_NODE
+      // over two CHUNK_MAP_LEAF pages of sealed records (63 + 6, §25).
+      ['/archive/repeated-4.5m.bin', new Uint8Array(4_500_000).fill(0x62)],
+      ['/archive/ones-1m.bin', new Uint8Array(1 << 20).fill(0x61)], // 16 packed chunks, one CHUNK_MAP_LEAF
+      ['/docs/handbook.txt', prose(100_000, 61)], // DIRECT: 2 Zstd chunks packed into one run
+      ['/media/noise-20k.bin', bytes(20_000, 62)], // incompressible: one raw sealed chunk, deleted before the last snapshot
+      // A Zstd chunk heading a run, then a raw (incompressible) sealed chunk packed after it as a continuation.
+      ['/media/mixed-68k.bin', Buffer.concat([prose(65_536, 65), bytes(3000, 66)])],
+      ['/notes/inline-note.txt', text('an inline file, sealed inside its catalog page\n')],
+    ])
+    const table: SnapshotModel = { nextId: 1, snapshots: [] }
+    const cart = await fresh('encrypted-passphrase', 'Sealed with a passphrase', 'full', {
+      encryption: { ...keys, scrypt: { logN: 10, r: 8, p: 1 } }, compression: { codec: 'zstd' },
+    })
+    const write = (p: string, data: Uint8Array) => (model.set(p, data), cart.write(p, data))
+    const remove = (p: string) => (model.delete(p), cart.delete(p))
+    const snapshot = async (name: string) => {
+      const s = await cart.createSnapshot(name)
+      expect(s.id).toBe(table.nextId)
+      table.snapshots.push({ id: table.nextId++, name, files: new Map(model) })
+    }
+    for (const [p, data] of model) await cart.write(p, data)
+    await snapshot('first-state')
+    await write('/docs/handbook.txt', prose(110_000, 63))
+    await write('/docs/appendix.txt', prose(20_000, 64))
+    await snapshot('second-state')
+    await remove('/media/noise-20k.bin')
+    await snapshot('third-state')
+    await cart.deleteSnapshot('second-state') // ids 1 and 3 remain, nextId 4
+    table.snapshots = table.snapshots.filter((s) => s.name !== 'second-state')
+    await write('/notes/inline-note.txt', text('the inline file, second version, live only\n'))
+    // The 4.5 MB write made room for its uncompressed size (growth policy): give it back.
+    await cart.vacuum()
+    await cart.close()
+    await confirm('encrypted-passphrase', model, table, keys)
+  })
+
+  it('encrypted-key: sealed with a published raw key, LZ4, a SQLite database written by several transactions (§21, §25)', async () => {
+    const key = bytes(32, 71)
+    const cart = await fresh('encrypted-key', 'Sealed with a key', 'full', { encryption: { key }, compression: { codec: 'lz4' } })
+    const db = cart.sqlite('/app/app.db')
+    db.exec('CREATE TABLE ledger (id INTEGER PRIMARY KEY, memo TEXT NOT NULL, amount INTEGER, receipt BLOB)')
+    const insert = db.prepare('INSERT INTO ledger (memo, amount, receipt) VALUES (?, ?, ?)')
+    db.transaction(() => {
+      for (let i = 0; i < 300; i++) insert.run(`entry ${i}: ${'sealed ledger line '.repeat(i % 7)}`, i * 37, i % 100 === 0 ? bytes(5000, 700 + i) : null)
+    })()
+    db.prepare('UPDATE ledger SET memo = memo || ? WHERE id % 5 = 0').run(' (audited)')
+    db.prepare('DELETE FROM ledger WHERE id % 13 = 0').run()
+    // The model's database bytes come from SQLite itself, not from the container's read path.
+    const model: Model = new Map([
+      ['/app/app.db', new Uint8Array(db.serialize())],
+      ['/app/handbook.txt', prose(100_000, 72)], // DIRECT: 2 LZ4 chunks packed into one run
+    ])
+    await cart.write('/app/handbook.txt', model.get('/app/handbook.txt')!)
+    db.close() // a vacuum waits for the databases to close
+    await cart.vacuum()
+    await cart.close()
+    await confirm('encrypted-key', model, undefined, { keyHex: Buffer.from(key).toString('hex') })
   })
 
   it('keeps the vectors small', () => {

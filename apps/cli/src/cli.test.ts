@@ -191,6 +191,38 @@ describe('cartridge CLI', () => {
     }
   })
 
+  it('a terminal is asked for the passphrase without echo: twice to create, once to open', async () => {
+    const { PassThrough } = await import('node:stream')
+    const terminal = (typed: string) => {
+      const stdin = Object.assign(new PassThrough(), { isTTY: true, raw: false, setRawMode(raw: boolean) { this.raw = raw } })
+      // Keys arrive once the prompt listens, one chunk per line as a terminal sends them.
+      const lines = typed.split(/(?<=\r)/)
+      stdin.on('resume', () => setImmediate(() => lines.length > 0 && stdin.write(lines.shift()!)))
+      return stdin
+    }
+    const withTty = async (argv: string[], typed: string) => {
+      const out = capture()
+      const err = capture()
+      const stdin = terminal(typed)
+      const code = await main(argv, { stdout: out.stream, stderr: err.stream, cwd: dir, stdin })
+      return { code, stdout: out.text(), stderr: err.text(), raw: stdin.raw }
+    }
+    const created = await withTty(['create', 'tty.cart', '--encrypt'], 'sierra tango\rsierra tango\r')
+    expect(created.code).toBe(0)
+    expect(created.stderr).toContain('New passphrase: ')
+    expect(created.stderr).not.toContain('sierra')
+    expect(created.raw).toBe(false)
+    const listed = await withTty(['ls', 'tty.cart'], 'sierra tango\r')
+    expect(listed).toMatchObject({ code: 0 })
+    expect(listed.stderr).toContain('Passphrase: ')
+    const wrong = await withTty(['ls', 'tty.cart'], 'uniform\r')
+    expect(wrong.stderr).toContain('(CARTRIDGE_BAD_KEY)')
+    const mismatch = await withTty(['create', 'tty2.cart', '--encrypt'], 'one\rtwo\r')
+    expect(mismatch.stderr).toContain('the two passphrases differ')
+    expect(existsSync(join(dir, 'tty2.cart'))).toBe(false)
+    rmSync(join(dir, 'tty.cart'))
+  })
+
   it('checks the container', async () => {
     const r = await run('check', 'demo', '--data')
     expect(r.stdout).toMatch(/^ok: 2 files/m)

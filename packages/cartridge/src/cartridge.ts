@@ -425,13 +425,14 @@ export class Cartridge extends FileOps {
   }
 
   /**
-   * Encrypts an unencrypted container (AES-256-GCM; spec §25) with `{ passphrase }` or a 32-byte
-   * `{ key }`: every file, every snapshot and every database is rewritten sealed into a new file
+   * Encrypts an unencrypted container (AES-256-GCM; spec §25) with a 32-byte key (`Uint8Array` or `{ key }`) or
+   * `{ passphrase }`: every file, every snapshot and every database is rewritten sealed into a new file
    * beside it, which replaces the container in one atomic rename. A crash or an abort at any point
    * leaves the container as it was, or encrypted whole. Needs free disk space for the copy; the
    * copy is also compacted (as after a vacuum). Later opens need the key or passphrase.
    */
-  enableEncryption(setting: EncryptionSetting, options: ResealOptions = {}): Promise<void> {
+  enableEncryption(key: Uint8Array | EncryptionSetting, options: ResealOptions = {}): Promise<void> {
+    const setting: EncryptionSetting = key instanceof Uint8Array ? { key } : key
     return this.#reseal('enable encryption', setting, options, (e) => {
       if (e.encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is encrypted already: use changeKey or rekey')
     })
@@ -454,8 +455,9 @@ export class Cartridge extends FileOps {
    * container. (A copy of the file taken before still opens with the old one: use `rekey` as well
    * when the old passphrase leaked.)
    */
-  changeKey(setting: EncryptionSetting): Promise<void> {
+  changeKey(key: Uint8Array | EncryptionSetting): Promise<void> {
     if (this.#closed) return Promise.reject(closedError())
+    const setting: EncryptionSetting = key instanceof Uint8Array ? { key } : key
     return this.#queue.exclusive(async () => {
       this.#queue.flushNow(true)
       this.#engine.apply(() => this.#engine.changeKey(setting))

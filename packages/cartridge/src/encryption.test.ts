@@ -286,6 +286,23 @@ describe('encryption', () => {
     }
   })
 
+  it('@noble/ciphers writes and reads the same container bytes as node:crypto', async () => {
+    const { NobleAead, NodeAead } = await import('./index.js')
+    for (const [writer, reader] of [[new NobleAead(), new NodeAead()], [new NodeAead(), new NobleAead()]]) {
+      const store = new MemoryPageStore()
+      const cart = await Cartridge.fromStore(store, { create: { slug: 'x' }, encryption: enc, compression: { codec: 'lz4' }, aead: writer })
+      const files = sampleFiles()
+      await fill(cart, files)
+      await cart.createSnapshot('s')
+      await cart.close()
+      const other = await Cartridge.fromStore(new MemoryPageStore(store.snapshot()), { passphrase, aead: reader })
+      for (const [p, d] of files) expect(same(await other.read(p), d), `${writer.name} → ${reader.name} ${p}`).toBe(true)
+      expect((await other.check({ data: true })).ok).toBe(true)
+      await other.write('/more', text(90_000))
+      await other.close()
+    }
+  })
+
   it('the default scrypt cost is used when none is given', async () => {
     const store = new MemoryPageStore()
     const started = Date.now()

@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE, decodeMeta, isSealedMeta, type PageSealer, type PageStore } from '@cartridge/pager'
 import {
-  ContainerCipher, DEFAULT_SCRYPT, KEY_SLOT_HEADER_SIZE, KeySlot, newKdfParams, randomDataKey, readKeySlot, type KeySource, type ScryptCost,
+  ContainerCipher, DEFAULT_SCRYPT, type Aead, KEY_SLOT_HEADER_SIZE, KeySlot, newKdfParams, randomDataKey, readKeySlot, type KeySource, type ScryptCost,
 } from '@cartridge/crypto'
 
 /**
@@ -35,7 +35,8 @@ export function keySource(o: KeyOptions): KeySource | undefined {
 }
 
 /** A fresh data key for a container `uuid`, wrapped for `setting`. */
-export function newSealing(uuid: Uint8Array, setting: EncryptionSetting, slot = new KeySlot()): Sealing & { dataKey: Uint8Array } {
+export function newSealing(uuid: Uint8Array, setting: EncryptionSetting, aead?: Aead): Sealing & { dataKey: Uint8Array } {
+  const slot = new KeySlot({ aead })
   if (typeof setting !== 'object' || setting === null) {
     throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'encryption must be { key } or { passphrase }')
   }
@@ -43,7 +44,7 @@ export function newSealing(uuid: Uint8Array, setting: EncryptionSetting, slot = 
   if (!source) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'encryption needs a key or a passphrase')
   const dataKey = randomDataKey()
   const params = 'passphrase' in source ? newKdfParams(setting.scrypt ?? DEFAULT_SCRYPT) : undefined
-  return { cipher: new ContainerCipher(dataKey, uuid), header: slot.wrapDataKey(dataKey, source, params), dataKey }
+  return { cipher: new ContainerCipher(dataKey, uuid, aead), header: slot.wrapDataKey(dataKey, source, params), dataKey }
 }
 
 /** The same data key wrapped for a new key or passphrase (a key change: no data is rewritten). */
@@ -51,7 +52,7 @@ export function rewrapSealing(s: Sealing, dataKey: Uint8Array, setting: Encrypti
   const source = keySource(setting)
   if (!source) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a key change needs a new key or passphrase')
   const params = 'passphrase' in source ? newKdfParams(setting.scrypt ?? DEFAULT_SCRYPT) : undefined
-  return { cipher: s.cipher, header: new KeySlot().wrapDataKey(dataKey, source, params) }
+  return { cipher: s.cipher, header: new KeySlot({ aead: s.cipher.aead }).wrapDataKey(dataKey, source, params) }
 }
 
 /**
@@ -61,7 +62,7 @@ export function rewrapSealing(s: Sealing, dataKey: Uint8Array, setting: Encrypti
  *   `CARTRIDGE_INVALID_ARGUMENT` when a key is given for a container that is not encrypted,
  *   `CARTRIDGE_AUTH_FAILED` when the key is right but no meta page authenticates.
  */
-export function openSealing(store: PageStore, options: KeyOptions): (Sealing & { dataKey: Uint8Array }) | undefined {
+export function openSealing(store: PageStore, options: KeyOptions & { aead?: Aead }): (Sealing & { dataKey: Uint8Array }) | undefined {
   const source = keySource(options)
   const slots: Uint8Array[] = []
   if (store.pageCount() >= 2) {
@@ -79,7 +80,7 @@ export function openSealing(store: PageStore, options: KeyOptions): (Sealing & {
     const info = readKeySlot(slots[0])
     throw new CartridgeError(ErrorCodes.BAD_KEY, `the container is encrypted: open it with its ${info.kdf === 'key' ? 'key ({ key })' : 'passphrase ({ passphrase })'}`)
   }
-  const keySlot = new KeySlot()
+  const keySlot = new KeySlot({ aead: options.aead })
   let lastError: unknown
   for (const page of slots) {
     let dataKey: Uint8Array
@@ -90,13 +91,13 @@ export function openSealing(store: PageStore, options: KeyOptions): (Sealing & {
       continue
     }
     // The uuid sits in the sealed body: open a body to learn it (either slot will do).
-    const probe = new ContainerCipher(dataKey, new Uint8Array(16))
+    const probe = new ContainerCipher(dataKey, new Uint8Array(16), options.aead)
     for (const body of slots) {
       const plain = probe.openMeta(body)
       const decoded = plain && decodeMeta(plain)
       if (decoded && decoded.ok) {
         probe.destroy()
-        return { cipher: new ContainerCipher(dataKey, decoded.meta.uuid), header: page.slice(0, KEY_SLOT_HEADER_SIZE), dataKey }
+        return { cipher: new ContainerCipher(dataKey, decoded.meta.uuid, options.aead), header: page.slice(0, KEY_SLOT_HEADER_SIZE), dataKey }
       }
     }
     probe.destroy()

@@ -9,6 +9,7 @@ export type { CacheFactory, CompressionSetting, EngineOptions } from './engine.j
 export type { ContentStats } from './content-stats.js'
 export type { EncryptionSetting, KeyOptions } from './encryption.js'
 export type { ResealOptions } from './reseal-file.js'
+export { NobleAead, NodeAead, type Aead } from '@cartridge/crypto'
 export type { ResealProgress } from './reseal.js'
 export type { CodecName, CodecOptions } from '@cartridge/codec'
 export { CartridgeError, ErrorCodes, directoryPrefix, isCartridgeError, normalizePath, type ErrorCode } from '@cartridge/core'
