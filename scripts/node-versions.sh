@@ -5,8 +5,13 @@
 # Under each: every test that does not use SQLite inside the workspace (the workspace's
 # better-sqlite3 is compiled for the Node that installed it), then the install test, which packs
 # the packages and installs them into scratch projects with that Node (better-sqlite3 compiled
-# against its headers), so SQLite is covered there, end to end.
+# against its headers), so SQLite is covered there, end to end. The randomized suites run at a
+# fifth of their depth here (compatibility, not depth: the full counts run under Node 20);
+# variables already set win.
 set -euo pipefail
+export CARTRIDGE_MODEL_RUNS="${CARTRIDGE_MODEL_RUNS:-400}" CARTRIDGE_CRASH_POINTS="${CARTRIDGE_CRASH_POINTS:-400}"
+export CARTRIDGE_SNAPSHOT_CRASH_POINTS="${CARTRIDGE_SNAPSHOT_CRASH_POINTS:-240}" CARTRIDGE_FUZZ_INPUTS="${CARTRIDGE_FUZZ_INPUTS:-400}"
+export CARTRIDGE_KILL_ROUNDS="${CARTRIDGE_KILL_ROUNDS:-6}"
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/node_modules/.bin:$PATH"
 status=0
