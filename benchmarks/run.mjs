@@ -36,6 +36,7 @@ const workloads = [
   await import('./src/workloads/sqlite.mjs'),
   await import('./src/workloads/cache-policy.mjs'),
   await import('./src/workloads/snapshots.mjs'),
+  await import('./src/workloads/codecs.mjs'),
 ]
 
 const started = new Date()

@@ -10,6 +10,8 @@ export const { Cartridge } = await import('cartridge')
 export let Database
 /** @type {any} lmdb's open(), or undefined when not installed */
 export let lmdbOpen
+/** @type {any} better-sqlite3-multiple-ciphers' Database class (SQLite3 Multiple Ciphers), or undefined when not installed or not built */
+export let DatabaseMC
 /** Why a peer is missing (shown in the report). */
 export const missing = /** @type {Record<string, string>} */ ({})
 
@@ -19,6 +21,18 @@ try {
 } catch (err) {
   Database = undefined
   missing.sqlite = `better-sqlite3 unavailable: ${/** @type {Error} */ (err).message}`
+}
+try {
+  DatabaseMC = (await import('better-sqlite3-multiple-ciphers')).default
+  new DatabaseMC(':memory:').close()
+} catch (err) {
+  DatabaseMC = undefined
+  const message = /** @type {Error} */ (err).message ?? String(err)
+  missing['sqlite-mc'] = /Cannot find (package|module)/.test(message)
+    ? 'better-sqlite3-multiple-ciphers is not installed (`pnpm install` in the repository root)'
+    : /bindings file|\.node/.test(message)
+      ? 'better-sqlite3-multiple-ciphers is installed but its native addon is not built: pnpm runs its install script only when the root package.json lists it in `pnpm.onlyBuiltDependencies` (then `pnpm rebuild better-sqlite3-multiple-ciphers`; it compiles from source in ~2 min when GitHub prebuilds are unreachable)'
+      : `better-sqlite3-multiple-ciphers unavailable: ${message.split('\n')[0]}`
 }
 try {
   lmdbOpen = (await import('lmdb')).open
@@ -57,6 +71,7 @@ export function versions() {
     db.close()
   }
   if (lmdbOpen) v.lmdb = versionOf('lmdb')
+  if (DatabaseMC) v['better-sqlite3-multiple-ciphers'] = versionOf('better-sqlite3-multiple-ciphers')
   return v
 }
 
@@ -96,4 +111,27 @@ export function openSqlite(file, synchronous) {
  */
 export function openLmdb(file, options = {}) {
   return lmdbOpen({ path: file, noSubdir: true, encoding: 'binary', compression: false, overlappingSync: false, ...options })
+}
+
+/**
+ * better-sqlite3-multiple-ciphers (SQLite3 Multiple Ciphers) as an encrypted file store: `cipher`
+ * (default: the library's default, ChaCha20-Poly1305) chosen and `PRAGMA key` given before
+ * anything is read, then WAL with the given `synchronous` level and the same table and statements
+ * as {@link openSqlite}. The key derivation runs here (the first statement), not in the timed phases.
+ * @param {string} file
+ * @param {'FULL' | 'NORMAL'} synchronous
+ * @param {{cipher?: string, key: string}} encryption
+ */
+export function openSqliteMC(file, synchronous, encryption) {
+  const db = new DatabaseMC(file)
+  if (encryption.cipher) db.pragma(`cipher = '${encryption.cipher}'`)
+  db.pragma(`key = '${encryption.key.replaceAll("'", "''")}'`)
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${synchronous}`)
+  db.exec('CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, data BLOB)')
+  return {
+    db,
+    insert: db.prepare('INSERT OR REPLACE INTO files(path, data) VALUES (?, ?)'),
+    select: db.prepare('SELECT data FROM files WHERE path = ?').pluck(),
+  }
 }

@@ -221,7 +221,8 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
     return { kind: RecordKind.INLINE, chunkShift: CHUNK_SHIFT, size: data.length, created, modified, chunkCount: 0, inline: data.slice() }
   }
   const chunks: ChunkRecord[] = []
-  io.makeRoom?.(pagesFor(data.length) + 2)
+  // Room for all of it at once, when its size is known: compressed, it is not (growth on demand).
+  if (!codec) io.makeRoom?.(pagesFor(data.length) + 2)
   // Raw chunks allocated back to back are written with one store call (up to 8 MiB).
   let runStart = 0
   let runEnd = 0

@@ -115,12 +115,10 @@ export class ZstdCodec implements Codec {
     let n: number
     try {
       if (this.#dctx) {
-        // One byte of room past `length` shows a frame that holds more than the record says.
-        const room = into && into.length > length ? into : this.#room(length + 1)
-        n = this.#dctx.decompress(room.subarray(0, length + 1), src)
-        if (n === length && room !== into) out.set(room.subarray(0, length))
+        // Exactly `length` bytes of room: a frame that holds more fails ("destination too small").
+        n = this.#dctx.decompress(out, src)
       } else {
-        const got = builtin()!.zstdDecompressSync(src, { maxOutputLength: length + 1 })
+        const got = builtin()!.zstdDecompressSync(src, { maxOutputLength: length })
         n = got.length
         if (n === length) out.set(got)
       }
