@@ -43,6 +43,10 @@ step ls notes.cart / -r
 step vacuum notes.cart
 step info notes.cart
 step check notes.cart --data
+step keygen signer
+step freeze notes.cart notes.eng --key signer.key
+step verify notes.eng --pub signer.pub
+step engram cat notes.eng /readme.txt --pub signer.pub
 echo
 echo "Demo finished: $out/notes.cart"
 echo "To run cartridge yourself: alias cartridge='node $repo/apps/cli/dist/index.js'"

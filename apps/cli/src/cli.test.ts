@@ -223,6 +223,40 @@ describe('cartridge CLI', () => {
     rmSync(join(dir, 'tty.cart'))
   })
 
+  it('engrams: keygen, freeze, verify, engram ls|cat|get, thaw; a tampered engram fails verify with exit 1', async () => {
+    mkdirSync(join(dir, 'edir'))
+    writeFileSync(join(dir, 'edir', 'poem.txt'), 'xray yankee zulu\n'.repeat(500))
+    try {
+      expect(await run('create', 'edir/e.cart')).toMatchObject({ code: 0 })
+      expect(await run('put', 'edir/e.cart', 'edir/poem.txt', '-q')).toMatchObject({ code: 0 })
+      const kg = await run('keygen', 'edir/signer', '--json')
+      expect(kg.code).toBe(0)
+      expect(JSON.parse(kg.stdout).keyId).toMatch(/^[0-9a-f]{16}$/)
+      expect((await run('keygen', 'edir/signer')).stderr).toContain('(CARTRIDGE_EXISTS)')
+      const fr = await run('freeze', 'edir/e.cart', 'edir/e.eng', '--key', 'edir/signer.key', '--json')
+      expect(fr.code).toBe(0)
+      expect(JSON.parse(fr.stdout)).toMatchObject({ files: 1 })
+      expect((await run('verify', 'edir/e.eng', '--pub', 'edir/signer.pub')).stdout).toMatch(/^valid: 1 file, signed by [0-9a-f]{16}$/m)
+      expect((await run('engram', 'ls', 'edir/e.eng', '--pub', 'edir/signer.pub')).stdout).toBe('/poem.txt\n')
+      expect((await run('engram', 'cat', 'edir/e.eng', '/poem.txt', '--pub', 'edir/signer.pub')).stdout).toBe('xray yankee zulu\n'.repeat(500))
+      expect(await run('engram', 'get', 'edir/e.eng', '/poem.txt', '--out', 'edir/out.txt', '--pub', 'edir/signer.pub')).toMatchObject({ code: 0 })
+      expect(readFileSync(join(dir, 'edir', 'out.txt'), 'utf8')).toBe('xray yankee zulu\n'.repeat(500))
+      expect(await run('thaw', 'edir/e.eng', 'edir/t.cart', '--pub', 'edir/signer.pub', '-q')).toMatchObject({ code: 0 })
+      expect((await run('cat', 'edir/t.cart', '/poem.txt')).stdout).toBe('xray yankee zulu\n'.repeat(500))
+      const eng = readFileSync(join(dir, 'edir', 'e.eng'))
+      eng[300] ^= 1
+      writeFileSync(join(dir, 'edir', 'bad.eng'), eng)
+      const bad = await run('verify', 'edir/bad.eng', '--pub', 'edir/signer.pub')
+      expect(bad.code).toBe(1)
+      expect(bad.stdout).toContain('INVALID')
+      expect((await run('keygen', 'edir/other')).code).toBe(0)
+      expect((await run('verify', 'edir/e.eng', '--pub', 'edir/other.pub')).code).toBe(1)
+      expect((await run('engram', 'cat', 'edir/e.eng', '/poem.txt', '--pub', 'edir/other.pub')).stderr).toContain('(CARTRIDGE_AUTH_FAILED)')
+    } finally {
+      rmSync(join(dir, 'edir'), { recursive: true })
+    }
+  })
+
   it('checks the container', async () => {
     const r = await run('check', 'demo', '--data')
     expect(r.stdout).toMatch(/^ok: 2 files/m)

@@ -15,6 +15,7 @@ import { snapshotCreate, snapshotDelete, snapshotDiff, snapshotList, snapshotRes
 import { vacuum } from './commands/vacuum.js'
 import { compress } from './commands/compress.js'
 import { keyChange, keyReseal } from './commands/key.js'
+import { engramCat, engramGet, engramLs, freeze, keygen, thaw, verify } from './commands/engram.js'
 import { resolveKeys, type KeyFlags } from './keys.js'
 
 export type { Io } from './io.js'
@@ -225,6 +226,52 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('-q, --quiet', 'no progress bar and no summary')
     .option('--json', 'print JSON')
     .action(run((file: string, o) => keyReseal(io, file, 'rekey', o)))
+
+  program
+    .command('keygen')
+    .description('make an Ed25519 signing key pair: <name>.key (secret, mode 0600) and <name>.pub')
+    .argument('<name>', 'file name without extension')
+    .option('-f, --force', 'replace key files that exist')
+    .option('--json', 'print JSON: { secretKey, publicKey, keyId }')
+    .action(run((name: string, o) => keygen(io, name, o)))
+  program
+    .command('freeze')
+    .description('freeze the container (or a snapshot) into a signed, immutable engram anyone with the public key can verify')
+    .argument('<file>', 'container file')
+    .argument('<engram>', 'engram file to write (.eng)')
+    .requiredOption('--key <file>', 'secret key file from `cartridge keygen`')
+    .addOption(new Option('--compression <codec>', 'codec of the blocks (default zstd)').choices(['none', 'lz4', 'zstd']))
+    .option('--level <n>', 'zstd level, 1 to 22', positiveInt)
+    .option('--snapshot <snapshot>', 'freeze this snapshot (id or name) instead of the last commit')
+    .option('-f, --force', 'replace the engram file if it exists')
+    .option('-q, --quiet', 'no progress bar and no summary')
+    .option('--json', 'print JSON: { path, bytes, files, root, signer }')
+    .action(run((file: string, out: string, o) => freeze(io, file, out, o)))
+  program
+    .command('verify')
+    .description('check an engram: the signature, and every block and directory page against the signed root (exit 1 if anything fails)')
+    .argument('<engram>', 'engram file')
+    .requiredOption('--pub <file>', "the signer's public key file")
+    .option('--json', 'print the report as JSON: { valid, signer, problems, files, bytes }')
+    .action(run((file: string, o) => verify(io, file, o)))
+  const engramCommand = program.command('engram').description('read an engram: each file is checked against the signed root as it is read')
+  engramCommand.command('ls').argument('<engram>', 'engram file').argument('[dir]', 'directory (default /)')
+    .requiredOption('--pub <file>', "the signer's public key file").option('-l, --long', 'size and modification time').option('--json', 'print JSON')
+    .action(run((file: string, dir: string | undefined, o) => engramLs(io, file, dir, o)))
+  engramCommand.command('cat').argument('<engram>', 'engram file').argument('<path>', 'file in the engram')
+    .requiredOption('--pub <file>', "the signer's public key file")
+    .action(run((file: string, path: string, o) => engramCat(io, file, path, o)))
+  engramCommand.command('get').argument('<engram>', 'engram file').argument('<path>', 'file in the engram')
+    .requiredOption('--pub <file>', "the signer's public key file").option('-o, --out <target>', 'local file or directory').option('-f, --force', 'replace a local file that exists')
+    .action(run((file: string, path: string, o) => engramGet(io, file, path, o)))
+  program
+    .command('thaw')
+    .description('a new, mutable container holding the files of an engram (its signature must verify)')
+    .argument('<engram>', 'engram file')
+    .argument('<file>', 'container file to create')
+    .requiredOption('--pub <file>', "the signer's public key file")
+    .option('-q, --quiet', 'no summary')
+    .action(run((file: string, target: string, o) => thaw(io, file, target, o)))
 
   program
     .command('vacuum')

@@ -9,6 +9,8 @@ import { Engine, type CompressionSetting, type EngineOptions } from './engine.js
 import { keySource, type EncryptionSetting } from './encryption.js'
 import type { KeySource } from '@cartridge/crypto'
 import { resealFile, type ResealOptions } from './reseal-file.js'
+import { freezeEngine, type FreezeOptions } from './freeze.js'
+import { Engram, type EngramSummary } from '@cartridge/engram'
 import type { CodecName, CodecOptions } from '@cartridge/codec'
 import { contentStats, type ContentStats } from './content-stats.js'
 import { CommitQueue, untilAborted } from './commit-queue.js'
@@ -466,6 +468,51 @@ export class Cartridge extends FileOps {
       this.#engine.commit(true)
       this.#keys = keySource(setting)
     })
+  }
+
+  /**
+   * Freezes the last commit (or `options.snapshot`) into an engram at `file`: an immutable,
+   * Ed25519-signed archive that anyone with the public key can verify, file by file. Files are
+   * read a piece at a time (bounded memory); SQLite databases are included as the database
+   * files of their last commit. An encrypted container freezes to a plain (signed, not
+   * encrypted) engram. Writes to the container wait until the freeze ends.
+   */
+  freezeToEngram(file: string, options: FreezeOptions): Promise<EngramSummary> {
+    if (this.#closed) return Promise.reject(closedError())
+    return this.#queue.exclusive(async () => {
+      if (!this.#engine.store.readOnly) this.#queue.flushNow(this.#engine.options.durability === 'full')
+      const e = this.#engine
+      const snap = options.snapshot === undefined ? undefined : e.findSnapshot(options.snapshot)
+      return freezeEngine(e, snap ? snap.catalogRoot : e.meta.catalogRoot, resolve(file), { ...options, source: { snapshot: snap?.name } })
+    })
+  }
+
+  /**
+   * A new container (like `create`) holding every file of the engram at `file`, whose signature
+   * `options.publicKey` must verify; every block is checked as it is copied.
+   */
+  static async fromEngram(file: string, slug: string, options: CreateOptions & { publicKey: Uint8Array; title?: string }): Promise<Cartridge> {
+    const eng = await Engram.open(file, { publicKey: options.publicKey })
+    try {
+      const cart = await Cartridge.create(slug, options.title ?? eng.manifest.title, options)
+      try {
+        for (const path of await eng.list('/')) {
+          const { size } = await eng.stat(path)
+          const ws = cart.createWriteStream(path)
+          for (let off = 0; off < size; off += 1 << 20) {
+            const piece = await eng.read(path, { offset: off, length: 1 << 20 })
+            if (!ws.write(piece)) await new Promise((r) => ws.once('drain', r))
+          }
+          await new Promise<void>((res, rej) => ws.end(() => res()).once('error', rej))
+        }
+        return cart
+      } catch (err) {
+        await cart.close().catch(() => {})
+        throw err
+      }
+    } finally {
+      await eng.close()
+    }
   }
 
   /** Rewrites the container into a new file under new sealing and swaps it in. */

@@ -9,6 +9,11 @@ export type { CacheFactory, CompressionSetting, EngineOptions } from './engine.j
 export type { ContentStats } from './content-stats.js'
 export type { EncryptionSetting, KeyOptions } from './encryption.js'
 export type { ResealOptions } from './reseal-file.js'
+export type { FreezeOptions } from './freeze.js'
+export {
+  Engram, formatPublicKey, formatSecretKey, generateSigningKey, keyId, parsePublicKey, parseSecretKey,
+  type EngramManifest, type EngramReport, type EngramSummary, type SigningKeyPair,
+} from '@cartridge/engram'
 export { NobleAead, NodeAead, type Aead } from '@cartridge/crypto'
 export type { ResealProgress } from './reseal.js'
 export type { CodecName, CodecOptions } from '@cartridge/codec'

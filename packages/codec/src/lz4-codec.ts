@@ -14,7 +14,7 @@ function lz4(): Lz4Binding {
   try {
     binding = createRequire(import.meta.url)('lz4-napi') as Lz4Binding
   } catch (err) {
-    throw new CartridgeError(ErrorCodes.UNSUPPORTED, 'LZ4 needs the lz4-napi package, which is not installed for this platform', { cause: err })
+    throw new CartridgeError(ErrorCodes.UNSUPPORTED, 'LZ4 needs lz4-napi and its binary for this platform (an optional package: install without --omit=optional)', { cause: err })
   }
   return binding
 }

@@ -1,0 +1,57 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
+import { writeEngram, type EngramSourceFile, type EngramSummary } from '@cartridge/engram'
+import type { CodecName } from '@cartridge/codec'
+import type { BlockPtr } from '@cartridge/pager'
+import type { Engine } from './engine.js'
+import { decodeFileRecord } from './file-record.js'
+import { readContent } from './content.js'
+
+/** Options of `Cartridge.freezeToEngram`. */
+export interface FreezeOptions {
+  /** The signer's Ed25519 secret key (32 bytes); the engram carries its public key and key id. */
+  secretKey: Uint8Array
+  /** Codec of the engram's blocks (default zstd). */
+  compression?: CodecName
+  level?: number
+  /** Freeze this snapshot (id or name) instead of the last commit. */
+  snapshot?: number | string
+  onProgress?: (p: { bytesDone: number; bytesTotal: number; files: number }) => void
+  signal?: AbortSignal
+}
+
+/** Bytes read from the container per piece of a file being frozen. */
+const PIECE = 1 << 20
+
+/**
+ * Writes an engram of the state at catalog `root` of `e` (the last commit or a snapshot): every
+ * file in path order, content read a piece at a time (decrypted and decompressed, verified as any
+ * read), so memory stays bounded whatever the container's size. The caller holds the container's
+ * writer for the duration, so nothing the state references is reused meanwhile.
+ */
+export async function freezeEngine(e: Engine, root: BlockPtr, out: string, options: FreezeOptions & { source?: { snapshot?: string } }): Promise<EngramSummary> {
+  let totalBytes = 0
+  for (const [key, value] of e.catalog.entries({ at: { root } })) totalBytes += decodeFileRecord(value, key).size
+  const files = (async function* (): AsyncGenerator<EngramSourceFile> {
+    for (const [path, value] of e.catalog.entries({ at: { root } })) {
+      const r = decodeFileRecord(value, path)
+      yield {
+        path, size: r.size, created: r.created, modified: r.modified,
+        chunks: async function* () {
+          for (let off = 0; off < r.size; off += PIECE) {
+            yield readContent(e, r, path, off, Math.min(PIECE, r.size - off))
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+        },
+      }
+    }
+  })()
+  const m = e.meta
+  if (!options.secretKey) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'freezing needs the signer\'s secretKey')
+  return writeEngram(out, files, {
+    secretKey: options.secretKey, compression: options.compression, level: options.level, signal: options.signal, onProgress: options.onProgress, totalBytes,
+    manifest: {
+      slug: m.slug, title: m.title, created: new Date(m.created).toISOString(),
+      source: { uuid: Buffer.from(m.uuid).toString('hex'), txn: m.txn, ...(options.source?.snapshot ? { snapshot: options.source.snapshot } : {}) },
+    },
+  })
+}

@@ -1,0 +1,164 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { dirname, join, basename } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { CartridgeError, ErrorCodes, compareKeys, utf8 } from '@cartridge/core'
+import { createCodec, type Codec, type CodecName } from '@cartridge/codec'
+import {
+  BLOCK_SIZE, DIRECTORY_PAGE_TARGET, HEADER_SIZE, encodeHeader, encodePage, encodeIndex, entrySize, rootHash, sha256, signedMessage,
+  type FileEntry, type PageRef,
+} from './engram-format.js'
+import { keyId, publicKeyOf, signMessage } from './signing-key.js'
+
+/** One file to freeze. `chunks` yields its content in order, in pieces of any size. */
+export interface EngramSourceFile {
+  path: string
+  size: number
+  created: number
+  modified: number
+  chunks(): AsyncIterable<Uint8Array>
+}
+
+/** What an engram says about itself, signed with it. */
+export interface EngramManifest {
+  format: 'cartridge-engram'
+  version: 1
+  slug: string
+  title: string
+  /** When the source container was created (ISO 8601). */
+  created: string
+  /** When the engram was written (ISO 8601). */
+  frozen: string
+  fileCount: number
+  totalBytes: number
+  /** Key id of the signer's public key (16 hex digits). */
+  signer: string
+  compression: CodecName
+  /** Where it came from: the container's id, the commit, and the snapshot when one was frozen. */
+  source?: { uuid?: string; txn?: number; snapshot?: string }
+}
+
+/** Options of {@link writeEngram}. */
+export interface WriteEngramOptions {
+  secretKey: Uint8Array
+  /** Codec of the blocks (default zstd): each 64 KiB block on its own, raw when it does not shrink. */
+  compression?: CodecName
+  level?: number
+  manifest: Pick<EngramManifest, 'slug' | 'title' | 'created'> & Partial<Pick<EngramManifest, 'source'>>
+  /** Bytes of content written so far, of `totalBytes`. */
+  onProgress?: (p: { bytesDone: number; bytesTotal: number; files: number }) => void
+  signal?: AbortSignal
+  /** Content bytes of all files, for progress (optional). */
+  totalBytes?: number
+}
+
+/** What {@link writeEngram} wrote. */
+export interface EngramSummary {
+  path: string
+  fileSize: number
+  fileCount: number
+  totalBytes: number
+  root: Uint8Array
+  manifest: EngramManifest
+}
+
+/**
+ * Writes an engram of `files` (in path byte order) to `out`: into a temporary file beside it,
+ * synced, then renamed into place, so `out` is either absent, as it was, or a whole signed
+ * engram. Content streams through one block at a time; the directory (a few dozen bytes per
+ * file and per 64 KiB block) is held until the end.
+ */
+export async function writeEngram(out: string, files: AsyncIterable<EngramSourceFile>, options: WriteEngramOptions): Promise<EngramSummary> {
+  const codec: Codec | undefined = createCodec(options.compression ?? 'zstd', options.level === undefined ? {} : { level: options.level })
+  const publicKey = publicKeyOf(options.secretKey)
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`)
+  let fd = -1
+  try {
+    fd = openSync(tmp, 'wx')
+    let at = HEADER_SIZE
+    const write = (bytes: Uint8Array) => {
+      let done = 0
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done)
+      at += bytes.length
+    }
+    writeSync(fd, new Uint8Array(HEADER_SIZE), 0, HEADER_SIZE, 0)
+    const entries: FileEntry[] = []
+    let bytesDone = 0
+    let totalBytes = 0
+    let lastPath: string | undefined
+    const block = new Uint8Array(BLOCK_SIZE)
+    for await (const f of files) {
+      if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'freeze aborted: nothing was written', { cause: options.signal.reason })
+      if (lastPath !== undefined && compareKeys(lastPath, f.path) >= 0) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `files must come in path order (${f.path} after ${lastPath})`)
+      lastPath = f.path
+      const e: FileEntry = { path: f.path, size: 0, created: f.created, modified: f.modified, blocks: [] }
+      let fill = 0
+      const flush = () => {
+        const logical = block.subarray(0, fill)
+        const packed = codec?.compress(logical)
+        const stored = packed ?? logical
+        e.blocks.push({ offset: at, stored: stored.length, logical: fill, codec: packed ? codec!.id : 0, sha256: sha256(stored) })
+        write(stored)
+        e.size += fill
+        fill = 0
+      }
+      for await (const piece of f.chunks()) {
+        let off = 0
+        while (off < piece.length) {
+          const take = Math.min(BLOCK_SIZE - fill, piece.length - off)
+          block.set(piece.subarray(off, off + take), fill)
+          fill += take
+          off += take
+          if (fill === BLOCK_SIZE) flush()
+        }
+        bytesDone += piece.length
+        options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length })
+        if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'freeze aborted: nothing was written', { cause: options.signal.reason })
+      }
+      if (fill > 0) flush()
+      if (e.size !== f.size) throw new CartridgeError(ErrorCodes.CONFLICT, `${f.path} changed while it was frozen (${e.size} bytes, expected ${f.size})`, { path: f.path })
+      totalBytes += e.size
+      entries.push(e)
+    }
+    const dataLength = at - HEADER_SIZE
+    // Directory pages of about 64 KiB, in path order.
+    const pages: PageRef[] = []
+    const dirOffset = at
+    for (let i = 0; i < entries.length; ) {
+      let bytes = 4
+      let j = i
+      while (j < entries.length && (j === i || bytes + entrySize(entries[j]) <= DIRECTORY_PAGE_TARGET)) bytes += entrySize(entries[j++])
+      const page = encodePage(entries.slice(i, j))
+      pages.push({ offset: at, length: page.length, sha256: sha256(page), firstPath: entries[i].path })
+      write(page)
+      i = j
+    }
+    const dirLength = at - dirOffset
+    const index = encodeIndex(pages)
+    const indexOffset = at
+    write(index)
+    const manifest: EngramManifest = {
+      format: 'cartridge-engram', version: 1, slug: options.manifest.slug, title: options.manifest.title, created: options.manifest.created,
+      frozen: new Date().toISOString(), fileCount: entries.length, totalBytes, signer: keyId(publicKey), compression: options.compression ?? 'zstd',
+      ...(options.manifest.source ? { source: options.manifest.source } : {}),
+    }
+    const manifestBytes = utf8(JSON.stringify(manifest))
+    write(manifestBytes)
+    const header = encodeHeader({
+      fileSize: at, dataLength, dirOffset, dirLength, indexOffset, indexLength: index.length, manifestLength: manifestBytes.length,
+      fileCount: entries.length, totalBytes, root: new Uint8Array(32), publicKey, signature: new Uint8Array(64),
+    })
+    const root = rootHash(header, index, manifestBytes)
+    header.set(root, 88)
+    header.set(signMessage(signedMessage(root), options.secretKey), 152)
+    writeSync(fd, header, 0, HEADER_SIZE, 0)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = -1
+    renameSync(tmp, out)
+    return { path: out, fileSize: at, fileCount: entries.length, totalBytes, root, manifest }
+  } catch (err) {
+    if (fd >= 0) closeSync(fd)
+    rmSync(tmp, { force: true })
+    throw err
+  }
+}
