@@ -4,7 +4,7 @@ import {
   BLOCK_SIZE, HEADER_SIZE, decodeHeader, decodeIndex, decodePage, rootHash, sha256, signedMessage,
   type EngramHeader, type FileEntry, type PageRef,
 } from './engram-format.js'
-import { FileRangeSource, type RangeSource } from './range-source.js'
+import { FileRangeSource, HttpRangeSource, type RangeSource } from './range-source.js'
 import { keyId, verifyMessage } from './signing-key.js'
 import type { EngramManifest } from './engram-writer.js'
 
@@ -39,6 +39,12 @@ export interface EngramFileInfo {
   modified: Date
 }
 
+/** A path, an `http(s)://` URL (read by range requests), or a source as it is. */
+async function sourceOf(source: string | RangeSource): Promise<RangeSource> {
+  if (typeof source !== 'string') return source
+  return /^https?:\/\//.test(source) ? HttpRangeSource.open(source) : new FileRangeSource(source)
+}
+
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 const authError = (what: string, extra: { path?: string } = {}) => new CartridgeError(ErrorCodes.AUTH_FAILED, what, extra)
 const text = new TextDecoder('utf-8', { fatal: true })
@@ -68,12 +74,14 @@ export class Engram {
   }
 
   /**
-   * Opens an engram file (or any {@link RangeSource}) and checks its signature with `publicKey`.
+   * Opens an engram file, an `http(s)://` URL (read with range requests: only the header, the
+   * index, the manifest, and then the pages and blocks of what is read are fetched), or any
+   * {@link RangeSource}, and checks its signature with `publicKey`.
    * @throws CartridgeError `CARTRIDGE_AUTH_FAILED` (signed by another key, or changed since it was
    *   signed), `CARTRIDGE_CORRUPT` (not an engram, truncated), `CARTRIDGE_NOT_FOUND`
    */
   static async open(source: string | RangeSource, options: EngramOpenOptions): Promise<Engram> {
-    const src = typeof source === 'string' ? new FileRangeSource(source) : source
+    const src = await sourceOf(source)
     try {
       const { header, pages, manifest } = await Engram.#trusted(src, options.publicKey)
       return new Engram(src, header, pages, manifest)
@@ -225,7 +233,7 @@ export class Engram {
     }
     let src: RangeSource
     try {
-      src = typeof source === 'string' ? new FileRangeSource(source) : source
+      src = await sourceOf(source)
     } catch (err) {
       return { valid: false, problems: [{ what: (err as Error).message }], files: 0, bytes: 0 }
     }

@@ -1,6 +1,6 @@
 export { Engram, type EngramFileInfo, type EngramOpenOptions, type EngramProblem, type EngramReport } from './engram.js'
 export { writeEngram, type EngramManifest, type EngramSourceFile, type EngramSummary, type WriteEngramOptions } from './engram-writer.js'
-export { BytesRangeSource, FileRangeSource, type RangeSource } from './range-source.js'
+export { BytesRangeSource, FileRangeSource, HttpRangeSource, type RangeSource } from './range-source.js'
 export {
   formatPublicKey, formatSecretKey, generateSigningKey, keyId, parsePublicKey, parseSecretKey, publicKeyOf, signMessage, verifyMessage,
   type SigningKeyPair,
