@@ -1,0 +1,3 @@
+export {
+  EMPTY_ROOT, MerkleFrontier, consistencyProof, inclusionProof, leafHash, nodeHash, rootOf, verifyConsistency, verifyInclusion,
+} from './merkle-tree.js'
