@@ -62,3 +62,30 @@ export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).
 export function summary(files: Iterable<[string, Uint8Array]>): FileSummary[] {
   return [...files].map(([path, b]) => ({ path, size: b.length, sha256: sha256(b) }))
 }
+
+/** The committed engram vectors (spec/ENGRAM.md): spec/vectors/<name>.eng and <name>.expected.json. */
+export const ENGRAM_VECTOR_NAMES = ['engram', 'engram-lz4']
+
+/**
+ * `<name>.expected.json` of an engram vector: the signer's public key (the reference's text form,
+ * `cartridge-ed25519-public:` + base64url of the 32 bytes) and key id, the manifest without
+ * `frozen` (the time it was written), and the files in directory (UTF-8 byte) order.
+ */
+export interface EngramExpected {
+  publicKey: string
+  keyId: string
+  manifest: {
+    format: string; version: number; slug: string; title: string; created: string; fileCount: number; totalBytes: number
+    signer: string; compression: string; source?: { uuid?: string; txn?: number; snapshot?: string }
+  }
+  files: FileSummary[]
+}
+
+/** The 32 raw bytes of an `EngramExpected.publicKey`. */
+export function publicKeyBytes(text: string): Uint8Array {
+  const tag = 'cartridge-ed25519-public:'
+  if (!text.startsWith(tag)) throw new Error(`not a public key: ${text}`)
+  const key = Buffer.from(text.slice(tag.length), 'base64url')
+  if (key.length !== 32) throw new Error('a public key is 32 bytes')
+  return new Uint8Array(key)
+}

@@ -8,11 +8,14 @@
  * differ on every run, so regenerating always changes the bytes). Every vector is built from a
  * model (path → bytes) kept here, and the model, not the library, writes `<name>.expected.json`.
  */
-import { rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { Cartridge, type CreateOptions } from 'cartridge'
-import { VECTOR_NAMES, bytes, keysOf, prose, summary, text, type Expected, type KeyMaterial } from './content.js'
+import { Cartridge, Engram, formatPublicKey, keyId, type CreateOptions } from 'cartridge'
+import { publicKeyOf, writeEngram, type EngramSourceFile } from '@cartridge/engram'
+import {
+  ENGRAM_VECTOR_NAMES, VECTOR_NAMES, bytes, keysOf, prose, summary, text, type EngramExpected, type Expected, type KeyMaterial,
+} from './content.js'
 
 const DIR = fileURLToPath(new URL('.', import.meta.url))
 const WRITE = process.env.CARTRIDGE_WRITE_VECTORS === '1'
@@ -304,5 +307,84 @@ describe.skipIf(!WRITE)('generate spec vectors', () => {
   it('keeps the vectors small', () => {
     const total = VECTOR_NAMES.reduce((n, v) => n + statSync(`${DIR}${v}.cart`).size, 0)
     expect(total).toBeLessThan(4 * 1024 * 1024)
+  })
+})
+
+/**
+ * The engram vectors (spec/ENGRAM.md), written by the reference `writeEngram` from a model and
+ * signed with the fixed seed below; only the public key is published (in `<name>.expected.json`).
+ * Everything is deterministic except the manifest's `frozen` time, so a vector is written once:
+ * its test is skipped while `<name>.eng` exists (delete the file to regenerate it on purpose).
+ */
+const ENGRAM_SEED = new Uint8Array(Buffer.from('3dba7ada40f2c994f97330cdf7fb5c707e4c79301b6d0b10c1fe99c308789075', 'hex'))
+const engramPath = (name: string) => `${DIR}${name}.eng`
+
+async function writeEngramVector(name: string, model: Model, compression: 'zstd' | 'lz4', manifest: {
+  title: string; created: string; source: { uuid: string; txn: number; snapshot?: string }
+}): Promise<void> {
+  const sorted = [...model].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const files = (async function* (): AsyncGenerator<EngramSourceFile> {
+    for (const [i, [path, data]] of sorted.entries()) {
+      yield {
+        path, size: data.length, created: 1_700_000_000_000 + i * 1000, modified: 1_700_000_500_000 + i * 1000,
+        chunks: async function* () {
+          for (let off = 0; off < data.length; off += 40_000) yield data.subarray(off, off + 40_000) // pieces that straddle blocks
+        },
+      }
+    }
+  })()
+  const out = engramPath(name)
+  const written = await writeEngram(out, files, { secretKey: ENGRAM_SEED, compression, manifest: { slug: name, ...manifest } })
+  const publicKey = publicKeyOf(ENGRAM_SEED)
+  // The reference agrees with the model before anything is published.
+  const report = await Engram.verify(out, publicKey)
+  expect(report.problems).toEqual([])
+  const eng = await Engram.open(out, { publicKey })
+  try {
+    expect(await eng.list('/')).toEqual(sorted.map(([p]) => p))
+    for (const [p, data] of sorted) expect(Buffer.from(await eng.read(p)).equals(Buffer.from(data)), p).toBe(true)
+  } finally {
+    await eng.close()
+  }
+  const { frozen: _frozen, ...fixed } = written.manifest
+  const expected: EngramExpected = {
+    publicKey: formatPublicKey(publicKey), keyId: keyId(publicKey), manifest: fixed as EngramExpected['manifest'], files: summary(sorted),
+  }
+  writeFileSync(`${DIR}${name}.expected.json`, JSON.stringify(expected, null, 2) + '\n')
+}
+
+describe.skipIf(!WRITE)('generate engram vectors', () => {
+  it.skipIf(existsSync(engramPath('engram')))('engram: Zstd blocks, raw blocks, an empty file, non-ASCII paths in UTF-8 order', async () => {
+    const model: Model = new Map([
+      ['/empty', new Uint8Array(0)],
+      ['/hello.txt', text('Hello, engram!\n')],
+      ['/docs/prose-200k.txt', prose(200_000, 81)], // 4 Zstd blocks: 3 of 65,536 bytes and one of 3,392
+      ['/noise-70k.bin', bytes(70_000, 82)], // incompressible: 2 raw blocks (65,536 + 4,464)
+      // '\uFF21' (EF BC A1) sorts before '😀' (F0 9F 98 80) in UTF-8 order, after it in UTF-16 order.
+      ['/sort/\uFF21.txt', text('fullwidth A')],
+      ['/sort/😀.txt', text('grinning face, U+1F600')],
+      ['/unicode/caf\u00e9.txt', text('café, NFC')],
+    ])
+    await writeEngramVector('engram', model, 'zstd', {
+      title: 'Engram vector (Zstd)', created: new Date(1_690_000_000_000).toISOString(), source: { uuid: '518a8926a12df4aac5984e5aa7867353', txn: 12 },
+    })
+  })
+
+  it.skipIf(existsSync(engramPath('engram-lz4')))('engram-lz4: LZ4 blocks, a raw block, a non-ASCII path, a frozen snapshot', async () => {
+    const model: Model = new Map([
+      ['/readme.txt', text('An engram whose blocks are LZ4.\n')],
+      ['/docs/prose-100k.txt', prose(100_000, 83)], // 2 LZ4 blocks: 65,536 and 34,464 bytes
+      ['/noise-1k.bin', bytes(1000, 84)], // incompressible: 1 raw block
+      ['/\u00fcn\u00ef/c\u00f8d\u00e9.txt', text('ünï/cødé')],
+    ])
+    await writeEngramVector('engram-lz4', model, 'lz4', {
+      title: 'Engram vector (LZ4)', created: new Date(1_690_000_000_000).toISOString(),
+      source: { uuid: '518a8926a12df4aac5984e5aa7867353', txn: 5, snapshot: 'v1' },
+    })
+  })
+
+  it('keeps the engram vectors small', () => {
+    const total = ENGRAM_VECTOR_NAMES.reduce((n, v) => n + (existsSync(engramPath(v)) ? statSync(engramPath(v)).size : 0), 0)
+    expect(total).toBeLessThan(512 * 1024)
   })
 })

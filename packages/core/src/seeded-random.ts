@@ -28,3 +28,19 @@ export function seededBytes(size: number, seed: number): Uint8Array {
   }
   return out
 }
+
+/**
+ * `size` bytes derived from `seed` that compress in part: stretches of about 20 KB alternate,
+ * by seed, between noise, low-entropy bytes and runs of one byte. For tests of compressing
+ * containers (some chunks compress, some stay raw, runs get packed).
+ */
+export function mixedBytes(size: number, seed: number): Uint8Array {
+  const out = seededBytes(size, seed)
+  const span = 20_000 + (seed % 7) * 3_000
+  for (let start = 0, k = seed; start < size; start += span, k++) {
+    const end = Math.min(size, start + span)
+    if (k % 3 === 1) for (let i = start; i < end; i++) out[i] &= 0x07
+    else if (k % 3 === 2) out.fill(out[start], start, end)
+  }
+  return out
+}

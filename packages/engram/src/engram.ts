@@ -240,6 +240,7 @@ export class Engram {
     let signer: string | undefined
     let files = 0
     let bytes = 0
+    let total = 0
     try {
       const raw = await src.read(0, HEADER_SIZE)
       let header: EngramHeader
@@ -250,8 +251,11 @@ export class Engram {
       }
       signer = keyId(header.publicKey)
       let pages: PageRef[] = []
+      let manifest: EngramManifest | undefined
       try {
-        pages = (await Engram.#trusted(src, publicKey)).pages
+        const trusted = await Engram.#trusted(src, publicKey)
+        pages = trusted.pages
+        manifest = trusted.manifest
       } catch (err) {
         report({ what: (err as Error).message })
         try {
@@ -285,6 +289,7 @@ export class Engram {
           if (last !== undefined && compareKeys(last, e.path) >= 0) report({ path: e.path, what: 'paths out of order' })
           last = e.path
           files++
+          total += e.size
           let size = 0
           for (const [bi, b] of e.blocks.entries()) {
             if (b.offset !== dataAt) report({ path: e.path, offset: b.offset, what: `block ${bi} is not where the previous block ends (${dataAt})` })
@@ -313,6 +318,10 @@ export class Engram {
       if (dirAt !== header.indexOffset) report({ offset: dirAt, what: 'the directory pages do not fill the directory' })
       if (dataAt !== header.dirOffset) report({ offset: dataAt, what: 'the blocks do not fill the data region' })
       if (files !== header.fileCount) report({ what: `the header says ${header.fileCount} files, the directory holds ${files}` })
+      if (total !== header.totalBytes) report({ what: `the header says ${header.totalBytes} bytes, the files hold ${total}` })
+      if (manifest && (manifest.fileCount !== header.fileCount || manifest.totalBytes !== header.totalBytes || manifest.signer !== signer)) {
+        report({ what: 'the manifest disagrees with the header (file count, bytes or signer)' })
+      }
     } finally {
       if (typeof source === 'string') await src.close()
     }

@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline'
 import { readFileSync } from 'node:fs'
 import { Cartridge, isCartridgeError } from '../../dist/index.js'
-import { seededBytes } from '@cartridge/core'
+import { mixedBytes, seededBytes } from '@cartridge/core'
 
 const manifest = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 
@@ -13,7 +13,10 @@ const sameBytes = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(
 
 /** Whether `bytes` is a version ever written to `path` in the seed. */
 function known(versions, path, bytes) {
-  for (const [size, seed] of versions[path] ?? []) if (size === bytes.length && sameBytes(seededBytes(size, seed), bytes)) return true
+  // A version is [size, seed] of seededBytes, or [size, seed, 'mixed'] of mixedBytes (compressible).
+  for (const [size, seed, kind] of versions[path] ?? []) {
+    if (size === bytes.length && sameBytes((kind === 'mixed' ? mixedBytes : seededBytes)(size, seed), bytes)) return true
+  }
   return false
 }
 

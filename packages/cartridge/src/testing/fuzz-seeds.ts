@@ -1,11 +1,14 @@
-import { seededBytes } from '@cartridge/core'
+import { mixedBytes, seededBytes } from '@cartridge/core'
 import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Cartridge } from '../cartridge.js'
 
-/** Every version ever written to each path of a seed container: `[size, seed]` of `seededBytes(size, seed)`. */
-export type Versions = Record<string, Array<[number, number]>>
+/**
+ * Every version ever written to each path of a seed container: `[size, seed]` of
+ * `seededBytes(size, seed)`, or `[size, seed, 'mixed']` of `mixedBytes(size, seed)`.
+ */
+export type Versions = Record<string, Array<[number, number] | [number, number, 'mixed']>>
 
 /** A realistic container to damage: its bytes and every version of every file it ever held. */
 export interface FuzzSeed {
@@ -18,13 +21,16 @@ export interface FuzzSeed {
 class Recorder {
   readonly versions: Versions = {}
   #seed: number
-  constructor(seed: number) {
+  readonly #mixed: boolean
+  /** `mixed`: content that compresses in part (`mixedBytes`). */
+  constructor(seed: number, mixed = false) {
     this.#seed = seed
+    this.#mixed = mixed
   }
   next(path: string, size: number): Uint8Array {
     const seed = this.#seed++
-    ;(this.versions[path] ??= []).push([size, seed])
-    return seededBytes(size, seed)
+    ;(this.versions[path] ??= []).push(this.#mixed ? [size, seed, 'mixed'] : [size, seed])
+    return (this.#mixed ? mixedBytes : seededBytes)(size, seed)
   }
 }
 
@@ -82,6 +88,28 @@ export async function buildSeeds(path: (name: string) => string): Promise<FuzzSe
     await cart.vacuum()
     await cart.close()
     seeds.push({ name: 'deep', image: readFileSync(file), versions: rec.versions })
+  }
+
+  // Compressed: packed runs of LZ4 and Zstd chunks (heads and continuations) beside raw ones,
+  // in chunk lists and chunk maps, with history, a snapshot and a vacuum.
+  {
+    const rec = new Recorder(9000, true)
+    const file = path('packed.cart')
+    const cart = await Cartridge.create('packed', 'Packed', { path: file, compression: { codec: 'zstd' } })
+    const sizes = [600, 70_000, 200_000, 300_001, 1_000_000]
+    for (let i = 0; i < 10; i++) {
+      const p = `/z${i % 2}/f${i}`
+      await cart.write(p, rec.next(p, sizes[i % sizes.length]), i % 3 === 0 ? { compression: 'lz4' } : {})
+    }
+    await cart.createSnapshot('packed-one')
+    for (let i = 0; i < 4; i++) {
+      const p = `/z${i % 2}/f${i}`
+      await cart.write(p, rec.next(p, sizes[(i + 2) % sizes.length]))
+    }
+    await cart.delete('/z1/f5')
+    await cart.vacuum()
+    await cart.close()
+    seeds.push({ name: 'packed', image: readFileSync(file), versions: rec.versions })
   }
   return seeds
 }

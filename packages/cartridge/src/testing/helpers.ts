@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { seededBytes, seededRandom } from '@cartridge/core'
+import { mixedBytes, seededRandom } from '@cartridge/core'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,16 +13,7 @@ export const rng = seededRandom
  * 20 KB alternate, by seed, between noise, low-entropy bytes and runs of one byte, so a
  * compressing container stores some chunks compressed, some raw, and packs runs of both.
  */
-export function bytes(size: number, seed: number): Uint8Array {
-  const out = seededBytes(size, seed)
-  const span = 20_000 + (seed % 7) * 3_000
-  for (let start = 0, k = seed; start < size; start += span, k++) {
-    const end = Math.min(size, start + span)
-    if (k % 3 === 1) for (let i = start; i < end; i++) out[i] &= 0x07
-    else if (k % 3 === 2) out.fill(out[start], start, end)
-  }
-  return out
-}
+export const bytes = mixedBytes
 
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'cart-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
