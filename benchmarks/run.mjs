@@ -37,6 +37,7 @@ const workloads = [
   await import('./src/workloads/cache-policy.mjs'),
   await import('./src/workloads/snapshots.mjs'),
   await import('./src/workloads/codecs.mjs'),
+  await import('./src/workloads/engram.mjs'),
 ]
 
 const started = new Date()

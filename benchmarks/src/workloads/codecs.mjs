@@ -73,11 +73,12 @@ const TEXT_EXT = /\.(ts|mts|cts|js|mjs|cjs|md|json|ya?ml|sh|c|h|gyp|txt)$/
 const SKIP_DIR = new Set(['node_modules', 'dist', 'results', '.git', '.turbo', 'coverage'])
 
 /**
- * This repository's text files, concatenated in path order: root *.md, packages/* /src and
- * package.json, apps/* /src, spec/, benchmarks/src, tests/, scripts/ (files holding a NUL byte skipped).
- * @returns {{bytes: Buffer, files: number}}
+ * This repository's text files in path order: root *.md, packages/* /src and package.json,
+ * apps/* /src, spec/, benchmarks/src, tests/, scripts/ (files holding a NUL byte skipped).
+ * Also the file set of w10.
+ * @returns {{path: string, bytes: Buffer}[]} `path` relative to the repository root
  */
-function repositoryCorpus() {
+export function repositoryFiles() {
   /** @type {string[]} */
   const paths = []
   const walk = (/** @type {string} */ dir) => {
@@ -106,8 +107,7 @@ function repositoryCorpus() {
     }
   }
   for (const dir of ['spec', 'benchmarks/src', 'tests', 'scripts']) walk(join(ROOT, dir))
-  const parts = []
-  let files = 0
+  const out = []
   for (const p of [...new Set(paths)].sort()) {
     let b
     try {
@@ -115,11 +115,18 @@ function repositoryCorpus() {
     } catch {
       continue
     }
-    if (b.includes(0)) continue
-    parts.push(Buffer.from(`\n// ---- ${relative(ROOT, p)}\n`), b)
-    files++
+    if (!b.includes(0)) out.push({ path: relative(ROOT, p), bytes: b })
   }
-  return { bytes: Buffer.concat(parts), files }
+  return out
+}
+
+/**
+ * {@link repositoryFiles}, concatenated in path order, each after a line naming it.
+ * @returns {{bytes: Buffer, files: number}}
+ */
+function repositoryCorpus() {
+  const files = repositoryFiles()
+  return { bytes: Buffer.concat(files.flatMap((f) => [Buffer.from(`\n// ---- ${f.path}\n`), f.bytes])), files: files.length }
 }
 
 /** `base` repeated up to `size` bytes. @param {Buffer} base @param {number} size */

@@ -7,6 +7,9 @@ import { buildChunkMap, chunksOf } from './content.js'
 import { RecordKind, decodeFileRecord, encodeFileRecord } from './file-record.js'
 import { bytes, tempDir } from './testing/helpers.js'
 
+// CARTRIDGE_SKIP_SQLITE: scripts/node-versions.sh runs this file under a Node the workspace's better-sqlite3 was not built for.
+const withSqlite = process.env.CARTRIDGE_SKIP_SQLITE !== '1'
+
 const CODECS = [{ codec: 'lz4' }, { codec: 'zstd' }, { codec: 'zstd', level: 19 }] as const
 
 /** Text that compresses about 3–5× (lines with numbers). */
@@ -174,10 +177,12 @@ describe('compression', () => {
     expect((await cart.info()).totalBlocks).toBeLessThan(before)
     for (const [p, d] of live) expect(Buffer.from(await cart.read(p)).equals(Buffer.from(d)), p).toBe(true)
     expect((await cart.check({ data: true })).ok).toBe(true)
-    const db = cart.sqlite('/app.db')
-    db.exec('CREATE TABLE t (x TEXT)')
-    db.prepare('INSERT INTO t VALUES (?)').run('hello')
-    expect(db.prepare('SELECT x FROM t').get()).toEqual({ x: 'hello' })
+    if (withSqlite) {
+      const db = cart.sqlite('/app.db')
+      db.exec('CREATE TABLE t (x TEXT)')
+      db.prepare('INSERT INTO t VALUES (?)').run('hello')
+      expect(db.prepare('SELECT x FROM t').get()).toEqual({ x: 'hello' })
+    }
     await cart.close()
   })
 
