@@ -113,6 +113,14 @@ export class ChunkGroup {
     return out
   }
 
+  /** Stores the waiting chunks as one run in new pages of `io` and appends their records to `chunks`. */
+  storeInto(io: ContentIO, chunks: ChunkRecord[]): void {
+    if (this.size === 0) return
+    const page = io.allocate(this.pages)
+    io.store.write(page, this.concat())
+    chunks.push(...this.take(page, io.txn))
+  }
+
   /** The records of the packed chunks once the run is at `page`; empties the group. */
   take(page: number, txn: number): ChunkRecord[] {
     const pages = this.pages
@@ -231,12 +239,7 @@ export function writeContent(io: ContentIO, data: Uint8Array, created: number, m
     runStart = runEnd
   }
   const group = new ChunkGroup()
-  const flushGroup = () => {
-    if (group.size === 0) return
-    const page = io.allocate(group.pages)
-    io.store.write(page, group.concat())
-    chunks.push(...group.take(page, io.txn))
-  }
+  const flushGroup = () => group.storeInto(io, chunks)
   for (let off = 0; off < data.length; off += CHUNK_SIZE) {
     const bytes = data.subarray(off, Math.min(off + CHUNK_SIZE, data.length))
     const packed = codec?.compress(bytes)
@@ -273,12 +276,7 @@ export function recompressContent(io: ContentIO, r: FileRecord, path: string, co
   io = out
   const chunks: ChunkRecord[] = []
   const group = new ChunkGroup()
-  const flushGroup = () => {
-    if (group.size === 0) return
-    const page = io.allocate(group.pages)
-    io.store.write(page, group.concat())
-    chunks.push(...group.take(page, io.txn))
-  }
+  const flushGroup = () => group.storeInto(io, chunks)
   const cursor: LeafCursor = { index: -1, page: undefined }
   const plain = new Uint8Array(CHUNK_SIZE)
   for (let i = 0; i < r.chunkCount; i++) {
