@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { describe, expect, it } from 'vitest'
 import { EMPTY_ROOT, MerkleFrontier, consistencyProof, inclusionProof, leafHash, rootOf, verifyConsistency, verifyInclusion } from './index.js'
 
@@ -81,5 +82,83 @@ describe('RFC 9162 Merkle tree', () => {
       }),
       { numRuns: 400 },
     )
+  })
+})
+
+describe('MerkleFrontier.restore, hashes and clone', () => {
+  const leaves = Array.from({ length: 140 }, (_, i) => leafHash(Uint8Array.of(i, 1)))
+  const popcount = (n: number) => n.toString(2).replace(/0/g, '').length
+
+  it('round-trips every size 0..70 and keeps growing like the original', () => {
+    for (let size = 0; size <= 70; size++) {
+      const f = new MerkleFrontier()
+      for (let i = 0; i < size; i++) f.append(leaves[i])
+      const hashes = f.hashes()
+      expect(hashes.length, `size ${size}`).toBe(popcount(size))
+      const r = MerkleFrontier.restore(size, hashes)
+      expect(r.size).toBe(size)
+      expect(r.hashes()).toEqual(hashes)
+      expect(hex(r.root())).toBe(hex(rootOf(leaves, 0, size)))
+      // The hashes are the roots of the perfect subtrees, largest first.
+      let at = 0
+      for (let b = 6, k = 0; b >= 0; b--) {
+        if (size & (1 << b)) {
+          expect(hex(hashes[k++])).toBe(hex(rootOf(leaves, at, at + (1 << b))))
+          at += 1 << b
+        }
+      }
+      const c = f.clone()
+      for (let i = size; i < size + 70; i++) {
+        r.append(leaves[i])
+        c.append(leaves[i])
+      }
+      expect(hex(r.root())).toBe(hex(rootOf(leaves, 0, size + 70)))
+      expect(hex(c.root())).toBe(hex(rootOf(leaves, 0, size + 70)))
+      // The clone grew; the original did not.
+      expect(f.size).toBe(size)
+      expect(hex(f.root())).toBe(hex(rootOf(leaves, 0, size)))
+    }
+  })
+
+  it('hashes() and restore() copy, so callers cannot change the frontier', () => {
+    const f = new MerkleFrontier()
+    for (let i = 0; i < 7; i++) f.append(leaves[i])
+    const root = hex(f.root())
+    f.hashes()[0][0] ^= 1
+    expect(hex(f.root())).toBe(root)
+    const given = f.hashes()
+    const r = MerkleFrontier.restore(7, given)
+    given[1][3] ^= 1
+    expect(hex(r.root())).toBe(root)
+  })
+
+  it('rejects a hash count that is not popcount(size), and bad sizes or hashes, as CORRUPT', () => {
+    const f = new MerkleFrontier()
+    for (let i = 0; i < 11; i++) f.append(leaves[i]) // 8 + 2 + 1
+    const h = f.hashes()
+    const bad: [number, Uint8Array[]][] = [
+      [11, h.slice(0, 2)], [11, [...h, h[0]]], [12, h], [10, h], [0, [h[0]]], [1, []],
+      [-1, []], [1.5, h], [Number.NaN, []], [3, [h[0], new Uint8Array(31)]],
+    ]
+    for (const [size, hashes] of bad) {
+      let err: unknown
+      try {
+        MerkleFrontier.restore(size, hashes)
+      } catch (e) {
+        err = e
+      }
+      expect(err, `size ${size}, ${hashes.length} hashes`).toBeInstanceOf(CartridgeError)
+      expect((err as CartridgeError).code).toBe(ErrorCodes.CORRUPT)
+    }
+    expect(hex(MerkleFrontier.restore(0, []).root())).toBe(hex(EMPTY_ROOT))
+  })
+
+  it('restores sizes beyond 32 bits', () => {
+    const size = 2 ** 40 + 2 ** 33 + 5
+    const hashes = [leaves[0], leaves[1], leaves[2], leaves[3]]
+    const r = MerkleFrontier.restore(size, hashes)
+    expect(r.size).toBe(size)
+    expect(r.hashes()).toEqual(hashes)
+    expect(() => MerkleFrontier.restore(size, hashes.slice(1))).toThrow(CartridgeError)
   })
 })

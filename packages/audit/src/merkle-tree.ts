@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
 
 /**
  * The Merkle tree of RFC 9162 §2.1 (Certificate Transparency 2.0, as in RFC 6962): leaves are
@@ -128,8 +129,46 @@ export class MerkleFrontier {
   #size = 0
   readonly #stack: { size: number; hash: Uint8Array }[] = []
 
+  /** Number of leaves appended (or restored) so far. */
   get size(): number {
     return this.#size
+  }
+
+  /**
+   * Rebuilds the frontier of a tree of `size` leaves from its perfect-subtree roots, as returned by
+   * {@link MerkleFrontier.hashes}: largest subtree first, exactly one hash per set bit of `size`.
+   * The hashes are copied.
+   *
+   * @throws CartridgeError `CARTRIDGE_CORRUPT` when `size` is not a non-negative safe integer, the
+   *   number of hashes is not popcount(`size`), or a hash is not a 32-byte `Uint8Array`.
+   */
+  static restore(size: number, hashes: readonly Uint8Array[]): MerkleFrontier {
+    if (!Number.isSafeInteger(size) || size < 0) throw new CartridgeError(ErrorCodes.CORRUPT, `Merkle frontier size ${size} is not a non-negative integer`)
+    const sizes = perfectSubtreeSizes(size)
+    if (!Array.isArray(hashes) || hashes.length !== sizes.length) {
+      throw new CartridgeError(ErrorCodes.CORRUPT, `a Merkle frontier of ${size} leaves has ${sizes.length} subtree hashes, got ${Array.isArray(hashes) ? hashes.length : typeof hashes}`)
+    }
+    const f = new MerkleFrontier()
+    for (let i = 0; i < sizes.length; i++) {
+      const h = hashes[i]
+      if (!(h instanceof Uint8Array) || h.length !== 32) throw new CartridgeError(ErrorCodes.CORRUPT, `Merkle frontier hash ${i} is not a 32-byte SHA-256 value`)
+      f.#stack.push({ size: sizes[i], hash: h.slice() })
+    }
+    f.#size = size
+    return f
+  }
+
+  /** The roots of the perfect subtrees making up the tree so far, largest first (copies). */
+  hashes(): Uint8Array[] {
+    return this.#stack.map((n) => n.hash.slice())
+  }
+
+  /** An independent copy: appending to either leaves the other unchanged. */
+  clone(): MerkleFrontier {
+    const f = new MerkleFrontier()
+    for (const n of this.#stack) f.#stack.push({ size: n.size, hash: n.hash })
+    f.#size = this.#size
+    return f
   }
 
   /** Appends a leaf hash. */
@@ -150,6 +189,23 @@ export class MerkleFrontier {
     for (let i = this.#stack.length - 2; i >= 0; i--) r = nodeHash(this.#stack[i].hash, r)
     return r
   }
+}
+
+/**
+ * Sizes of the perfect subtrees a tree of `size` leaves is made of, largest first: the powers of
+ * two of its binary representation (works for every safe integer, beyond 32 bits).
+ */
+export function perfectSubtreeSizes(size: number): number[] {
+  const out: number[] = []
+  let p = 1
+  while (p * 2 <= size) p *= 2
+  for (let rest = size; rest > 0; p /= 2) {
+    if (p <= rest) {
+      out.push(p)
+      rest -= p
+    }
+  }
+  return out
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

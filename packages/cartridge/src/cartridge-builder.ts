@@ -79,6 +79,15 @@ export class CartridgeBuilder {
     return this
   }
 
+  /**
+   * Logs every operation in the container's tamper-evident audit log from the first commit on
+   * (see `Cartridge.enableAuditLogging`); `reads: true` logs content reads too.
+   */
+  withAuditLogging(options: { reads?: boolean } = {}): this {
+    this.#options.auditLog = { reads: options.reads === true }
+    return this
+  }
+
   /** Page cache implementation (default ARC), e.g. `(n) => new LruCache(n)`. */
   cache(factory: CacheFactory): this {
     this.#options.cache = factory

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
 import { FilePageStore, MAX_SLUG_BYTES, MAX_TITLE_BYTES, type PageStore, type RecoveryNote } from '@cartridge/pager'
@@ -28,6 +28,13 @@ import { SnapshotView } from './snapshot-view.js'
 import { vacuumEngine, type VacuumOptions, type VacuumResult } from './vacuum.js'
 import { walkBlocks } from './block-walk.js'
 import { diffCatalogs, type SnapshotChange } from './snapshot-diff.js'
+import type { AuditEntry } from '@cartridge/audit'
+import {
+  auditBatch, auditConsistencyProof, auditInclusionProof, auditStatus, matchesQuery, signCheckpoint, verifyAuditLog,
+  type AuditCheckpoint, type AuditConsistencyProof, type AuditHead, type AuditInclusionProof, type AuditQuery, type AuditReport,
+  type AuditStatus, type VerifyAuditOptions,
+} from './audit-api.js'
+import { rotateAuditLog, type RotateAuditOptions, type RotateAuditResult } from './audit-rotate.js'
 
 /** Options when opening a container. */
 export interface OpenOptions extends EngineOptions {
@@ -58,6 +65,8 @@ export interface CreateOptions extends OpenOptions {
    * Opening it again needs the same `passphrase` or `key` in the open options.
    */
   encryption?: EncryptionSetting
+  /** Switch the audit log on from the first commit (`true`, or `{ reads: true }` to log content reads too); see `enableAuditLogging`. */
+  auditLog?: boolean | { reads?: boolean }
 }
 
 /** What `info()` reports. */
@@ -260,6 +269,7 @@ export class Cartridge extends FileOps {
         },
         options,
       )
+      startAuditLog(engine, options)
       return new Cartridge(engine, path, keySource(options.encryption ?? {}))
     } catch (err) {
       store.close()
@@ -296,6 +306,7 @@ export class Cartridge extends FileOps {
         },
         options,
       )
+      startAuditLog(engine, options)
       return new Cartridge(engine, undefined, keySource(options.encryption ?? {}))
     }
     return new Cartridge(Engine.open(store, options), undefined, keySource(options))
@@ -483,7 +494,15 @@ export class Cartridge extends FileOps {
       if (!this.#engine.store.readOnly) this.#queue.flushNow(this.#engine.options.durability === 'full')
       const e = this.#engine
       const snap = options.snapshot === undefined ? undefined : e.findSnapshot(options.snapshot)
-      return freezeEngine(e, snap ? snap.catalogRoot : e.meta.catalogRoot, resolve(file), { ...options, source: { snapshot: snap?.name } })
+      const log = e.audit.committed
+      const summary = await freezeEngine(e, snap ? snap.catalogRoot : e.meta.catalogRoot, resolve(file), {
+        ...options, source: { snapshot: snap?.name }, ...(log ? { audit: { size: log.size, root: log.root } } : {}),
+      })
+      if (log && !e.store.readOnly) {
+        e.apply(() => e.note({ action: 'freeze', target: basename(file), detail: `${summary.fileCount} files, engram root ${Buffer.from(summary.root).toString('hex')}${snap ? `, snapshot ${snap.name}` : ''}` }))
+        e.commit(e.options.durability === 'full')
+      }
+      return summary
     })
   }
 
@@ -529,7 +548,7 @@ export class Cartridge extends FileOps {
       const encryption = setting ?? (this.#keys ? { ...this.#keys, scrypt: src.scryptCost } : undefined)
       if (!encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `${what} needs the container's key or passphrase`)
       this.#queue.flushNow(true)
-      const next = await resealFile(src, path, encryption, options)
+      const next = await resealFile(src, path, encryption, options, what === 'rekey' ? 'key.rekey' : 'encryption.enable')
       this.#engine = next
       this.#queue.rebind(next)
       this.#guard(next)
@@ -659,6 +678,91 @@ export class Cartridge extends FileOps {
     return this.#queue.alone(op)
   }
 
+  // ---- audit log ----------------------------------------------------------------------
+
+  /**
+   * Switches the audit log on: from the next operation, every change (write, delete, rename,
+   * snapshot create/restore/delete, vacuum, database commit, compression and key changes, a
+   * freeze) appends an entry inside the container in the same commit as the change itself, so
+   * neither exists without the other. With `reads: true`, content reads are logged too (each read
+   * then commits its entry before it returns). Once on, the log stays on: calling this again
+   * only changes `reads`, and that change is logged.
+   */
+  enableAuditLogging(options: { reads?: boolean } = {}): Promise<void> {
+    return this.#exclusiveCommit((e) => e.audit.enable(options.reads === true))
+  }
+
+  protected override logsReads(): boolean {
+    return this.#engine.audit.logsReads && !this.#engine.store.readOnly
+  }
+
+  /** The committed log's head: size and Merkle root (RFC 9162), base of the stored part, and whether it is on. Keep heads to check later that the log only grew. */
+  async auditHead(): Promise<AuditStatus> {
+    return this.view((e) => auditStatus(e))
+  }
+
+  /**
+   * Recomputes the audit log from its stored entries and reports the first entry found changed,
+   * missing, inserted or moved; `trusted` heads and signed checkpoints kept from earlier must be
+   * prefixes of it (which a rewrite of the whole log cannot fake).
+   */
+  async verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditReport> {
+    if (this.#closed) throw closedError()
+    await this.#queue.settled()
+    return this.#queue.exclusive(async () => verifyAuditLog(() => this.#engine, options, () => new Promise((r) => setImmediate(r))))
+  }
+
+  /** Entries of the audit log, oldest first, read in batches (bounded memory), filtered by `query`. */
+  async *auditLog(query: AuditQuery = {}): AsyncGenerator<AuditEntry> {
+    let next = query.from ?? 0
+    for (;;) {
+      throwIfAborted(query.signal)
+      const batch = await this.view((e) => auditBatch(e, next, 512))
+      for (const entry of batch) if (matchesQuery(entry, query)) yield entry
+      if (batch.length < 512) return
+      next = batch[batch.length - 1].index + 1
+    }
+  }
+
+  /** Proof that entry `index` is in the log (check it with `verifyAuditInclusion`, without the container). */
+  async auditInclusionProof(index: number): Promise<AuditInclusionProof> {
+    return this.view((e) => auditInclusionProof(e, index))
+  }
+
+  /** Proof that the log of an older head (or of its first `oldSize` entries) is a prefix of today's (check with `verifyAuditConsistency`). */
+  async auditConsistencyProof(old: number | AuditHead): Promise<AuditConsistencyProof> {
+    return this.view((e) => auditConsistencyProof(e, typeof old === 'number' ? old : old.size))
+  }
+
+  /**
+   * Signs the current head with an Ed25519 key and logs that it did: hand the checkpoint to
+   * someone outside, and `verifyAudit({ trusted: [checkpoint], publicKey })` later proves the
+   * log still extends it.
+   */
+  auditCheckpoint(options: { secretKey: Uint8Array }): Promise<AuditCheckpoint> {
+    return this.#exclusiveCommit((e) => {
+      const status = auditStatus(e)
+      if (!status.enabled) throw new CartridgeError(ErrorCodes.NOT_FOUND, 'audit logging is not enabled in this container')
+      const working = e.audit.working!
+      const cp = signCheckpoint(Buffer.from(e.meta.uuid).toString('hex'), working, options.secretKey)
+      e.note({ action: 'audit.checkpoint', detail: `size ${cp.size} key ${cp.keyId}` })
+      return cp
+    })
+  }
+
+  /**
+   * Moves the stored audit entries into a signed engram archive at `file` and drops them from
+   * the container; the log goes on with the same roots (its next entry records the rotation), so
+   * the chain is unbroken: the archive's manifest holds the head the container continues from.
+   */
+  rotateAudit(file: string, options: RotateAuditOptions): Promise<RotateAuditResult> {
+    if (this.#closed) return Promise.reject(closedError())
+    return this.#queue.exclusive(async () => {
+      this.#queue.flushNow(this.#engine.options.durability === 'full')
+      return rotateAuditLog(this.#engine, resolve(file), options)
+    })
+  }
+
   /** Commits anything pending and makes every commit so far durable (one fsync). */
   async flush(): Promise<void> {
     if (this.#closed) throw closedError()
@@ -776,6 +880,14 @@ export class Cartridge extends FileOps {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+/** Switches the audit log on in a new container, as its second commit, when the options ask for it. */
+function startAuditLog(engine: Engine, options: CreateOptions): void {
+  if (!options.auditLog) return
+  const reads = typeof options.auditLog === 'object' && options.auditLog.reads === true
+  engine.apply(() => engine.audit.enable(reads))
+  engine.commit(engine.options.durability === 'full')
 }
 
 function snapshotInfo(s: SnapshotEntry): SnapshotInfo {

@@ -47,7 +47,7 @@ class Problems {
 
 /**
  * Walks everything the last commit references (catalog, chunk maps, content runs, free map,
- * snapshot table, and every snapshot's tree) and reports pages that belong to two owners,
+ * snapshot table, audit log, and every snapshot's tree) and reports pages that belong to two owners,
  * referenced pages the free map calls free, used pages nothing references (leaks), pointers
  * outside the container, a wrong file count, and (with `data`) content that fails its checksum,
  * the content only snapshots hold included. Every loop is bounded by the container's size,
@@ -132,6 +132,11 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
   const files = walkTree(e.meta.catalogRoot, '', false)
   for (const p of e.alloc.mapPages) claim(p.page, 1, 'free map', -1)
   for (const p of e.snapshotTablePages) claim(p.page, 1, 'snapshot table', -1)
+  try {
+    e.audit.visit(e, (p) => claim(p.page, 1, 'audit log', -1))
+  } catch (err) {
+    fail('audit log: ', err)
+  }
   const snapshots = e.snapshots
   for (const snap of snapshots) walkTree(snap.catalogRoot, `snapshot ${snap.id}: `, true)
 

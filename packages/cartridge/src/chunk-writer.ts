@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
@@ -25,6 +26,8 @@ export class ChunkWriter {
   readonly #codec: Codec | undefined
   /** Compressed chunks not yet stored: packed into one run when it fills or the stream ends. */
   readonly #group = new ChunkGroup()
+  /** SHA-256 of the content so far, for the audit log's entry (when the log is on). */
+  readonly #hash: Hash | undefined
 
   /**
    * `paged`: store 4 KiB chunks (the layout of SQLite database files) instead of 64 KiB.
@@ -37,11 +40,13 @@ export class ChunkWriter {
     this.#engine = engine
     this.#mutate = mutate
     this.#path = path
+    this.#hash = engine.audit.enabled ? createHash('sha256') : undefined
   }
 
   /** Adds bytes; stores every chunk that fills up. */
   async push(data: Uint8Array): Promise<void> {
     if (this.#done) throw new CartridgeError(ErrorCodes.CLOSED, 'write stream has ended', { path: this.#path })
+    this.#hash?.update(data)
     let off = 0
     while (off < data.length) {
       const take = Math.min(this.#buf.length - this.#fill, data.length - off)
@@ -114,7 +119,7 @@ export class ChunkWriter {
         const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
         const old = e.record(this.#path)
         const rec = recordFor(e, this.#size, chunks, old?.created ?? now, now, this.#shift)
-        e.putRecord(this.#path, rec, old)
+        e.putRecord(this.#path, rec, old, this.#hash ? new Uint8Array(this.#hash.copy().digest()) : undefined)
       })
     } catch (err) {
       this.abort()

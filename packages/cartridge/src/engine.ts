@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import {
-  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_SIZE, Pager, verifyPage,
+  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, Pager, verifyPage,
   type BlockPtr, type Meta, type PageIO, type PageStore, type PageType, type RecoveryNote,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
@@ -18,6 +18,8 @@ import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
 import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
 import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
+import { MAX_ENTRY_BYTES, visitAuditPages } from '@cartridge/audit'
+import { AuditTrail, contentHash, type AuditMark, type AuditNote } from './audit-trail.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
 export type CacheFactory = (capacity: number) => Cache<number, unknown>
@@ -83,6 +85,7 @@ interface Savepoint {
   snapshots: SnapshotTable
   rootOverride: BlockPtr | undefined
   grows: boolean
+  audit: AuditMark
 }
 
 /** Options of {@link Engine.commit} beyond `sync`. */
@@ -149,6 +152,8 @@ export class Engine implements ContentIO {
   #grows = false
   /** What the running operation is: 'grows' unless it declared itself a delete ({@link shrinks}). */
   #opKind: 'none' | 'grows' | 'shrinks' = 'none'
+  /** The audit log: entries appended by operations, written in the same commit as they are. */
+  readonly audit = new AuditTrail()
   /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
   readonly #direct: PageIO
 
@@ -258,6 +263,8 @@ export class Engine implements ContentIO {
       table = readSnapshotTable(e, m.snapshotsRoot, (p) => tablePages.push(p))
       // A snapshot of a commit that was not synced (durability 'none') has pages born after baseTxn too.
       for (const s of table.entries) if (s.txn > m.baseTxn) e.#verifyCommit(m, s.catalogRoot)
+      e.audit.load(e, m.auditRoot ?? NULL_PTR)
+      e.audit.visit(e, () => {}, m.baseTxn)
     })
     e.alloc = alloc!
     e.#setSnapshots(table)
@@ -309,6 +316,11 @@ export class Engine implements ContentIO {
   /** Catalog version of the last commit (what readers outside a transaction see). */
   get committed(): CatalogVersion {
     return this.#committed
+  }
+
+  /** Page IO for structures no snapshot reaches (free map, snapshot table, audit log): frees skip snapshot retention. */
+  get structureIO(): PageIO {
+    return this.#direct
   }
 
   // ---- PageIO / ContentIO -------------------------------------------------------------
@@ -392,7 +404,17 @@ export class Engine implements ContentIO {
    * the free map and of the snapshot table, and one spare.
    */
   #deleteReserve(): number {
-    return 2 * this.catalog.height + this.alloc.flushPages + this.#snapshotPages.length + 1
+    return 2 * this.catalog.height + this.alloc.flushPages + this.#snapshotPages.length + 1 + this.#auditReserve()
+  }
+
+  /**
+   * Pages a commit's audit entries may need: the pending entries and one more (a delete's),
+   * the rewritten last entry page, the pointer-tree path above it and the head page.
+   */
+  #auditReserve(): number {
+    if (!this.audit.enabled) return 0
+    const height = this.audit.committed?.entries.aux ?? 0
+    return Math.ceil((this.audit.pendingBytes + MAX_ENTRY_BYTES + 2) / PAGE_PAYLOAD) + 3 + height
   }
 
   /**
@@ -407,7 +429,7 @@ export class Engine implements ContentIO {
     if (max === 0 || !grows) return true
     const spare = this.alloc.availablePages + Math.max(0, max - this.alloc.totalPages) - count
     // The catalog's height costs a node read: look only when the cheap bound does not settle it.
-    const cheap = 2 * 32 + this.alloc.flushPages + this.#snapshotPages.length + 1
+    const cheap = 2 * 32 + this.alloc.flushPages + this.#snapshotPages.length + 1 + this.#auditReserve()
     return spare >= cheap || spare >= this.#deleteReserve()
   }
 
@@ -517,7 +539,7 @@ export class Engine implements ContentIO {
   #savepoint(): Savepoint {
     return {
       catalogObject: this.catalog, catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount,
-      snapshots: this.#snapshots, rootOverride: this.#rootOverride, grows: this.#grows,
+      snapshots: this.#snapshots, rootOverride: this.#rootOverride, grows: this.#grows, audit: this.audit.mark(),
     }
   }
 
@@ -529,6 +551,7 @@ export class Engine implements ContentIO {
     this.catalog.rollback(sp.catalog)
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
+    this.audit.rollback(sp.audit)
     // Pages the undone operation staged are free again: their images must not reach the file.
     this.pager.retainStaged((p) => this.alloc.isUsed(p))
     this.#trimStore()
@@ -567,7 +590,7 @@ export class Engine implements ContentIO {
   get dirty(): boolean {
     return (
       this.catalog.dirty || this.alloc.totalPages !== this.#meta.totalPages || this.fileCount !== this.#meta.fileCount ||
-      this.#snapshots !== this.#committedSnapshots || this.#rootOverride !== undefined
+      this.#snapshots !== this.#committedSnapshots || this.#rootOverride !== undefined || this.audit.dirty
     )
   }
 
@@ -589,10 +612,12 @@ export class Engine implements ContentIO {
           this.stage(n, page)
         } }, this.#snapshots)
       }
+      // The log's pages are freed without snapshot retention too (no snapshot reaches them).
+      const auditRoot = this.audit.flush(this.#direct)
       const freeMapRoot = this.alloc.flush(this.#direct)
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
-        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level,
+        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot,
       }
       this.pager.commit(meta, { sync, barrier: options.barrier })
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -602,10 +627,12 @@ export class Engine implements ContentIO {
       this.#committedSnapshots = this.#snapshots
       this.#snapshotPages = tablePages
       this.#rootOverride = undefined
+      this.audit.afterCommit()
       this.#afterCommit(meta, sync)
       this.txn++
     } catch (err) {
       this.pager.discard()
+      this.audit.discard()
       this.#pageCache.clear()
       this.#nodeCache.clear()
       this.#compression = Engine.#storedCodec(this.#meta)
@@ -668,6 +695,12 @@ export class Engine implements ContentIO {
     const now = Date.now()
     const rec = writeContent(this, data, old?.created ?? now, now, codec)
     this.#install(path, rec, old)
+    if (this.audit.enabled) this.audit.append({ action: 'write', path, size: data.length, sha256: contentHash(data) })
+  }
+
+  /** Appends an audit entry for an operation of the transaction being built (nothing when the log is off). */
+  note(n: AuditNote): void {
+    this.audit.append(n)
   }
 
   /**
@@ -684,6 +717,7 @@ export class Engine implements ContentIO {
     const rec = recompressContent(this, old, path, codec)
     if (!rec) return undefined
     this.#install(path, rec, old)
+    this.audit.append({ action: 'recompress', path, size: old.size, detail: codec ? codecName(codec.id) : 'none' })
     return { before, after: stored(rec) }
   }
 
@@ -708,6 +742,7 @@ export class Engine implements ContentIO {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     this.#seal(rewrapSealing(this.#sealing, this.#dataKey, setting))
     this.#grows = true
+    this.audit.append({ action: 'key.change', detail: typeof setting === 'object' && 'passphrase' in setting ? 'passphrase' : 'key' })
   }
 
   /** The scrypt cost of the key slot when a passphrase opens the container (a rekey keeps it). */
@@ -745,6 +780,7 @@ export class Engine implements ContentIO {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     this.#compression = Engine.#codecSetting(setting)
     this.#grows = true
+    this.audit.append({ action: 'config.compression', detail: `${setting.codec}${setting.level !== undefined ? ` level ${setting.level}` : ''}` })
   }
 
   /** A codec for one write's choice (cached by name and level). */
@@ -764,11 +800,12 @@ export class Engine implements ContentIO {
     return meta.codec === 0 ? NO_CODEC : { id: meta.codec, level: meta.codecLevel, codec: undefined }
   }
 
-  /** Installs a record for `path`, releasing the version it replaces. */
-  putRecord(path: string, rec: FileRecord, old = this.record(path)): void {
+  /** Installs a record for `path`, releasing the version it replaces; `sha256` is the content's hash for the audit log. */
+  putRecord(path: string, rec: FileRecord, old = this.record(path), sha256?: Uint8Array): void {
     this.guard?.(path)
     if (!old) this.#checkPlace(path)
     this.#install(path, rec, old)
+    this.audit.append({ action: 'write', path, size: rec.size, sha256 })
   }
 
   /** Puts a record whose place was checked; `old` is the version it replaces, if any. */
@@ -788,6 +825,7 @@ export class Engine implements ContentIO {
       throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
     }
     this.#remove(path, old)
+    this.audit.append({ action: 'delete', path, size: old.size })
   }
 
   /** Takes `path` (whose record is `old`) out of the catalog and frees its content. */
@@ -803,10 +841,14 @@ export class Engine implements ContentIO {
     const prefix = directoryPrefix(dir)
     const victims: Array<[string, Uint8Array]> = []
     for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) victims.push([k, v])
+    let bytes = 0
     for (const [k, v] of victims) {
       this.guard?.(k)
-      this.#remove(k, decodeFileRecord(v, k))
+      const r = decodeFileRecord(v, k)
+      bytes += r.size
+      this.#remove(k, r)
     }
+    if (victims.length > 0) this.audit.append({ action: 'delete-tree', path: dir, size: bytes, detail: `${victims.length} files` })
     return victims.length
   }
 
@@ -829,6 +871,7 @@ export class Engine implements ContentIO {
         freeContent(this, existing)
         this.fileCount--
       }
+      this.audit.append({ action: 'rename', path: from, target: to, detail: existing ? 'replaced the target' : '' })
       return
     }
     if (!this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory: ${from}`, { path: from })
@@ -843,6 +886,7 @@ export class Engine implements ContentIO {
       this.catalog.delete(k)
       this.catalog.put(to + k.slice(from.length), v)
     }
+    this.audit.append({ action: 'rename', path: from, target: to, detail: `directory, ${moves.length} files` })
   }
 
   /** Writes a new version of a paged file (a SQLite file): replaced pages only, copy-on-write. */
@@ -853,6 +897,7 @@ export class Engine implements ContentIO {
     const rec = writePagedContent(this, old, change, old?.created ?? now, now, path)
     this.catalog.put(path, encodeFileRecord(rec))
     if (!old) this.fileCount++
+    this.audit.append({ action: 'db.write', path, size: change.size, detail: `${change.pages.size} pages` })
   }
 
   /** Deletes a paged file (for the VFS; not guarded). Returns whether it existed. */
@@ -860,6 +905,7 @@ export class Engine implements ContentIO {
     const old = this.record(path)
     if (!old) return false
     this.#remove(path, old)
+    this.audit.append({ action: 'delete', path, size: old.size })
     return true
   }
 
@@ -946,6 +992,7 @@ export class Engine implements ContentIO {
       id: t.nextId, name, created, txn: this.#meta.txn, fileCount: this.#meta.fileCount, catalogRoot: this.#meta.catalogRoot,
     }
     this.#setSnapshots({ nextId: t.nextId + 1, entries: [...t.entries, entry] })
+    this.audit.append({ action: 'snapshot.create', target: name, detail: `id ${entry.id}` })
     return entry
   }
 
@@ -968,6 +1015,7 @@ export class Engine implements ContentIO {
     this.catalog = new BTreeCatalog(this, target.catalogRoot, { cache: this.#nodeCache })
     this.#rootOverride = target.catalogRoot
     this.fileCount = target.fileCount
+    this.audit.append({ action: 'snapshot.restore', target: target.name, detail: `id ${target.id}` })
     return target
   }
 
@@ -977,6 +1025,7 @@ export class Engine implements ContentIO {
     const entry = this.findSnapshot(ref)
     const t = this.#snapshots
     this.#setSnapshots({ nextId: t.nextId, entries: t.entries.filter((s) => s !== entry) })
+    this.audit.append({ action: 'snapshot.delete', target: entry.name, detail: `id ${entry.id}` })
     return { entry, freedPages: this.sweep() }
   }
 
@@ -1012,6 +1061,8 @@ export class Engine implements ContentIO {
     marks.mark(0, 2)
     for (const p of this.alloc.mapPages) marks.mark(p.page, 1)
     for (const p of this.#snapshotPages) marks.mark(p.page, 1)
+    const log = this.audit.workingState
+    if (log) visitAuditPages(this, log.head, (p) => marks.mark(p.page, 1))
     const v = marks.visitor()
     walkBlocks(this, this.cleanRoot, v)
     for (const s of this.#snapshots.entries) walkBlocks(this, s.catalogRoot, v)

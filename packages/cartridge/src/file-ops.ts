@@ -3,6 +3,7 @@ import {
 } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
 import type { CodecName } from '@cartridge/codec'
+import { contentHash } from './audit-trail.js'
 import type { CompressionSetting, Engine } from './engine.js'
 
 /** Bytes accepted by `write`. Strings are stored as UTF-8. */
@@ -73,7 +74,26 @@ export abstract class FileOps {
 
   /** Reads a file, or a range of it (`offset`, `length`; clamped to the file's size). */
   read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
-    return this.#withPath(path, (p) => this.view((e, at) => e.readFile(p, at, options.offset ?? 0, options.length)))
+    return this.#withPath(path, (p) => this.readLogged(p, (e, at) => e.readFile(p, at, options.offset ?? 0, options.length),
+      options.offset !== undefined || options.length !== undefined ? `range ${options.offset ?? 0}+${options.length ?? 'end'}` : ''))
+  }
+
+  /** @internal Whether reads of content are logged (the container's audit log asks for it, and it can be written). */
+  protected logsReads(): boolean {
+    return false
+  }
+
+  /**
+   * @internal A read of content: with reads logged it runs as an operation whose audit entry
+   * (size and SHA-256 of what was read) commits before the bytes are returned.
+   */
+  protected readLogged(path: string, read: (e: Engine, at: CatalogVersion | undefined) => Uint8Array, detail: string): Promise<Uint8Array> {
+    if (!this.logsReads()) return this.view(read)
+    return this.mutate((e) => {
+      const data = read(e, undefined)
+      e.note({ action: 'read', path, size: data.length, sha256: contentHash(data), detail })
+      return data
+    })
   }
 
   /** Reads a file as UTF-8 text. */

@@ -28,7 +28,7 @@ const PIECE = 1 << 20
  * read), so memory stays bounded whatever the container's size. The caller holds the container's
  * writer for the duration, so nothing the state references is reused meanwhile.
  */
-export async function freezeEngine(e: Engine, root: BlockPtr, out: string, options: FreezeOptions & { source?: { snapshot?: string } }): Promise<EngramSummary> {
+export async function freezeEngine(e: Engine, root: BlockPtr, out: string, options: FreezeOptions & { source?: { snapshot?: string }; audit?: { size: number; root: Uint8Array } }): Promise<EngramSummary> {
   let totalBytes = 0
   for (const [key, value] of e.catalog.entries({ at: { root } })) totalBytes += decodeFileRecord(value, key).size
   const files = (async function* (): AsyncGenerator<EngramSourceFile> {
@@ -52,6 +52,7 @@ export async function freezeEngine(e: Engine, root: BlockPtr, out: string, optio
     manifest: {
       slug: m.slug, title: m.title, created: new Date(m.created).toISOString(),
       source: { uuid: Buffer.from(m.uuid).toString('hex'), txn: m.txn, ...(options.source?.snapshot ? { snapshot: options.source.snapshot } : {}) },
+      ...(options.audit ? { audit: { size: options.audit.size, root: Buffer.from(options.audit.root).toString('hex') } } : {}),
     },
   })
 }

@@ -25,3 +25,10 @@ export type { RecompressOptions, RecompressResult, RestoreOptions, SnapshotInfo,
 export { SnapshotView } from './snapshot-view.js'
 export type { SnapshotChange } from './snapshot-diff.js'
 export type { VacuumOptions, VacuumProgress, VacuumResult } from './vacuum.js'
+export {
+  checkpointText, verifyAuditCheckpoint, verifyAuditConsistency, verifyAuditInclusion,
+  type AuditCheckpoint, type AuditConsistencyProof, type AuditHead, type AuditInclusionProof, type AuditProblem, type AuditQuery,
+  type AuditReport, type AuditStatus, type VerifyAuditOptions,
+} from './audit-api.js'
+export { verifyAuditArchive, type AuditArchiveReport, type RotateAuditOptions, type RotateAuditResult } from './audit-rotate.js'
+export { decodeAuditEntry, type AuditEntry } from '@cartridge/audit'

@@ -4,7 +4,7 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { FilePageStore } from '@cartridge/pager'
 import { Engine } from './engine.js'
 import type { EncryptionSetting } from './encryption.js'
-import { copyContainer, type CopyOptions } from './reseal.js'
+import { copyAuditLog, copyContainer, type CopyOptions } from './reseal.js'
 
 /** Options of `enableEncryption` and `rekey`. */
 export type ResealOptions = CopyOptions
@@ -17,7 +17,7 @@ export type ResealOptions = CopyOptions
  * Until the rename nothing of `src` changes; a failure or an abort removes the copy. Returns the
  * engine of the new file, open for writing.
  */
-export async function resealFile(src: Engine, path: string, encryption: EncryptionSetting, options: ResealOptions): Promise<Engine> {
+export async function resealFile(src: Engine, path: string, encryption: EncryptionSetting, options: ResealOptions, action = 'key.rekey'): Promise<Engine> {
   const lock = (src.store as { lockKind?: string }).lockKind
   if (lock !== undefined && lock !== 'os') {
     throw new CartridgeError(ErrorCodes.UNSUPPORTED, 'rewriting a container in place needs the native writer lock (the .lock-file fallback cannot pass to a new file)')
@@ -41,6 +41,10 @@ export async function resealFile(src: Engine, path: string, encryption: Encrypti
     )
     await copyContainer(src, dst, options)
     if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'aborted: the container is as it was', { cause: options.signal.reason })
+    // The log comes along entry for entry (same roots), and records the rewrite in the commit that completes it.
+    await copyAuditLog(src, dst)
+    const d = dst
+    d.apply(() => d.note({ action, detail: 'aes-256-gcm' }))
     dst.commit(true)
     renameSync(tmp, path)
   } catch (err) {

@@ -4,6 +4,7 @@ import type { Engine } from './engine.js'
 import { CHUNK_SHIFT, PAGED_CHUNK_SHIFT, RecordKind, type ChunkRecord, type FileRecord } from './file-record.js'
 import { chunkAt, loadChunk, recompressContent, recordFor, storeChunk, type LeafCursor } from './content.js'
 import { diffCatalogs } from './snapshot-diff.js'
+import { storedEntries } from '@cartridge/audit'
 
 /** Progress of {@link copyContainer}: file bytes copied so far of all it has to copy. */
 export interface ResealProgress {
@@ -96,4 +97,27 @@ function copyRecord(src: Engine, r: FileRecord, path: string, dst: Engine): File
     chunks.push(storeChunk(dst, dst.allocate(1), bytes, i))
   }
   return recordFor(dst, r.size, chunks, r.created, r.modified, PAGED_CHUNK_SHIFT)
+}
+
+/** Entries copied per commit of the new container. */
+const AUDIT_BATCH = 8192
+
+/**
+ * Copies `src`'s audit log into `dst` (whose log is off) byte for byte: the same entries, base
+ * and frontier, so heads, proofs and archives made before stay valid. In commits of
+ * {@link AUDIT_BATCH} entries (bounded memory).
+ */
+export async function copyAuditLog(src: Engine, dst: Engine): Promise<void> {
+  const s = src.audit.committed
+  if (!s) return
+  dst.apply(() => dst.audit.adopt(s))
+  let n = 0
+  for (const { bytes } of storedEntries(src, s, s.base)) {
+    dst.apply(() => dst.audit.appendRaw(bytes.slice()))
+    if (++n % AUDIT_BATCH === 0) {
+      dst.commit(false)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  dst.commit(false)
 }

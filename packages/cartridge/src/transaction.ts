@@ -33,6 +33,10 @@ export class Transaction extends FileOps {
     }
   }
 
+  protected override logsReads(): boolean {
+    return this.#engine.audit.logsReads
+  }
+
   protected view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T> {
     try {
       this.#check()

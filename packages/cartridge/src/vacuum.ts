@@ -3,6 +3,7 @@ import { PAGE_SIZE, type BlockPtr } from '@cartridge/pager'
 import { PAGES_PER_LEAF } from '@cartridge/allocator'
 import type { Engine } from './engine.js'
 import { Relocator } from './relocator.js'
+import { relocateAuditPages } from '@cartridge/audit'
 
 /** Progress of {@link vacuumEngine}, reported after each step. */
 export interface VacuumProgress {
@@ -52,9 +53,18 @@ function moveStep(e: Engine, limit: number, step: number): number {
       const roots = new Map<number, BlockPtr>()
       for (const s of e.snapshots) roots.set(s.id, r.catalog(s.catalogRoot))
       e.installRoots(live, roots)
+      let moved = r.movedPages
+      const log = e.audit.workingState
+      if (log && moved < step) {
+        const m = relocateAuditPages(e.structureIO, log.state, log.head, limit, () => e.alloc.allocateBelow(1, limit), step - moved)
+        if (m) {
+          e.audit.relocated(m.state, m.head)
+          moved += m.moved
+        }
+      }
       e.alloc.relocateMap(limit)
       e.alloc.rewind()
-      return r.movedPages
+      return moved
     })
   } catch (err) {
     e.abort()
@@ -127,8 +137,12 @@ export async function vacuumEngine(host: VacuumHost, options: VacuumOptions = {}
 
   // Durable first, so no page is held back for the previous commit.
   e.commit(true)
-  const swept = e.apply(() => e.sweep())
-  if (swept > 0) {
+  const swept = e.apply(() => {
+    const n = e.sweep()
+    e.note({ action: 'vacuum', detail: `swept ${n} pages` })
+    return n
+  })
+  if (swept > 0 || e.audit.enabled) {
     e.commit(true)
     commits++
   }

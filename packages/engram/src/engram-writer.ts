@@ -35,6 +35,12 @@ export interface EngramManifest {
   compression: CodecName
   /** Where it came from: the container's id, the commit, and the snapshot when one was frozen. */
   source?: { uuid?: string; txn?: number; snapshot?: string }
+  /**
+   * The source container's audit log head when it was frozen (entries and the RFC 9162 root, hex),
+   * so the signed archive pins the log as it stood; `base` and `baseRoot` too for an archive of a
+   * rotated log segment (entries base … size − 1).
+   */
+  audit?: { size: number; root: string; base?: number; baseRoot?: string }
 }
 
 /** Options of {@link writeEngram}. */
@@ -43,7 +49,7 @@ export interface WriteEngramOptions {
   /** Codec of the blocks (default zstd): each 64 KiB block on its own, raw when it does not shrink. */
   compression?: CodecName
   level?: number
-  manifest: Pick<EngramManifest, 'slug' | 'title' | 'created'> & Partial<Pick<EngramManifest, 'source'>>
+  manifest: Pick<EngramManifest, 'slug' | 'title' | 'created'> & Partial<Pick<EngramManifest, 'source' | 'audit'>>
   /** Bytes of content written so far, of `totalBytes`. */
   onProgress?: (p: { bytesDone: number; bytesTotal: number; files: number }) => void
   signal?: AbortSignal
@@ -140,6 +146,7 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
       format: 'cartridge-engram', version: 1, slug: options.manifest.slug, title: options.manifest.title, created: options.manifest.created,
       frozen: new Date().toISOString(), fileCount: entries.length, totalBytes, signer: keyId(publicKey), compression: options.compression ?? 'zstd',
       ...(options.manifest.source ? { source: options.manifest.source } : {}),
+      ...(options.manifest.audit ? { audit: options.manifest.audit } : {}),
     }
     const manifestBytes = utf8(JSON.stringify(manifest))
     write(manifestBytes)

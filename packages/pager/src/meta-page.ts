@@ -5,7 +5,8 @@ import { PAGE_SIZE } from './page-format.js'
 /** The 8 magic bytes that open both meta pages: `CARTRIDG`. */
 export const MAGIC = utf8('CARTRIDG')
 export const FORMAT_MAJOR = 1
-export const FORMAT_MINOR = 2
+/** Highest minor version this code writes (1.3: the audit log). A container without an audit log is written as 1.2, so 1.2 writers still open it. */
+export const FORMAT_MINOR = 3
 /** Longest slug, bytes. */
 export const MAX_SLUG_BYTES = 214
 /** Longest title, bytes. */
@@ -39,13 +40,15 @@ export interface Meta {
   codec: number
   /** Level of that codec (Zstd 1–22; 0 = the codec's default or none). */
   codecLevel: number
+  /** Head page of the audit log (format 1.3, spec §26); null or absent when the log is off. */
+  auditRoot?: BlockPtr
   /** Minor format version the slot was written with (decoding only; writers write {@link FORMAT_MINOR}). */
   minor?: number
 }
 
 const OFF = {
   magic: 0, major: 8, minor: 10, pageSize: 12, txn: 16, baseTxn: 24, totalPages: 32, fileCount: 40, created: 48,
-  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
+  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
 } as const
 
 /** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
@@ -54,7 +57,8 @@ export function encodeMeta(m: Meta): Uint8Array {
   const v = viewOf(page)
   page.set(MAGIC, OFF.magic)
   v.setUint16(OFF.major, FORMAT_MAJOR, true)
-  v.setUint16(OFF.minor, FORMAT_MINOR, true)
+  const audited = m.auditRoot !== undefined && m.auditRoot.page !== 0
+  v.setUint16(OFF.minor, audited ? 3 : 2, true)
   v.setUint32(OFF.pageSize, PAGE_SIZE, true)
   setU64(v, OFF.txn, m.txn)
   setU64(v, OFF.baseTxn, m.baseTxn)
@@ -68,6 +72,7 @@ export function encodeMeta(m: Meta): Uint8Array {
   writeBlockPtr(v, OFF.catalog, m.catalogRoot)
   writeBlockPtr(v, OFF.freeMap, m.freeMapRoot)
   writeBlockPtr(v, OFF.snapshots, m.snapshotsRoot)
+  if (audited) writeBlockPtr(v, OFF.audit, m.auditRoot!)
   page.set(m.uuid.subarray(0, 16), OFF.uuid)
   const slug = utf8(m.slug)
   const title = utf8(m.title)
@@ -114,6 +119,7 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       catalogRoot: readBlockPtr(v, OFF.catalog),
       freeMapRoot: readBlockPtr(v, OFF.freeMap),
       snapshotsRoot: readBlockPtr(v, OFF.snapshots),
+      auditRoot: readBlockPtr(v, OFF.audit),
       slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
       title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
     },

@@ -16,6 +16,10 @@ export const PageType = {
   POINTER_NODE: 5,
   CHUNK_MAP_LEAF: 6,
   SNAPSHOT_TABLE: 7,
+  /** The audit log's head (format 1.3, spec §26). */
+  AUDIT_HEAD: 8,
+  /** Entries of the audit log (format 1.3, spec §26). */
+  AUDIT_ENTRIES: 9,
 } as const
 export type PageType = (typeof PageType)[keyof typeof PageType]
 
