@@ -16,6 +16,7 @@ import { vacuum } from './commands/vacuum.js'
 import { compress } from './commands/compress.js'
 import { keyChange, keyReseal } from './commands/key.js'
 import { engramCat, engramGet, engramLs, freeze, keygen, thaw, verify } from './commands/engram.js'
+import { audit, auditCheckpoint, auditEnable, auditHead, auditRotate } from './commands/audit.js'
 import { resolveKeys, type KeyFlags } from './keys.js'
 
 export type { Io } from './io.js'
@@ -78,6 +79,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--compress <codec>', 'compress new writes: lz4 (fast) or zstd').choices(['none', 'lz4', 'zstd']))
     .option('--level <n>', 'zstd level, 1 (fast) to 22 (small); default 3', positiveInt)
     .option('--encrypt', 'encrypt it (AES-256-GCM) with --passphrase-env, --key-file, or a passphrase typed twice')
+    .option('--audit', 'keep a tamper-evident audit log of every operation from the first commit')
     .action(run((file: string, o) => create(io, file, o)))
 
   program
@@ -316,7 +318,46 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('-q, --quiet', 'no progress bar and no summary')
     .action(run((file: string, source: string, db: string | undefined, o) => sqlImport(io, file, source, db, o)))
 
+  // `audit <cart>` is the command's own action; enable, head, checkpoint and rotate are subcommands.
+  const auditCommand = program
+    .command('audit')
+    .description("list a container's audit log, or verify it (--verify); enable, head, checkpoint and rotate it")
+    .usage('[options] <cart>\n       cartridge audit enable|head|checkpoint|rotate …')
+    .argument('<cart>', 'container file')
+    .option('--verify', 'recompute the log and check every entry, kept heads (--trusted), checkpoints and archives; exit 1 on a problem')
+    .option('--since <time>', 'entries at or after this time (ISO 8601 or ms since the epoch)')
+    .option('--until <time>', 'entries before this time')
+    .option('--path <path>', 'entries about this path, or under it when it ends with /')
+    .option('--action <action...>', 'only these actions (write, delete, rename, read, snapshot.create, …)')
+    .option('--from <index>', 'start at this entry', nonNegativeInt)
+    .option('--trusted <file...>', 'with --verify: heads (`audit head --json`) or checkpoints kept from earlier, which the log must still extend')
+    .option('--archive <file...>', 'with --verify: rotated archives, which must verify and chain onto the container')
+    .option('--pub <file>', 'with --verify: the public key that signed checkpoints and archives')
+    .option('--json', 'print one JSON object per entry (with --verify: the report)')
+    .action(run((file: string, o) => audit(io, file, o)))
+  auditCommand.command('enable').description('start logging every operation (once on, the log stays on)')
+    .argument('<cart>', 'container file').option('--reads', 'log content reads too')
+    .action(run((file: string, o) => auditEnable(io, file, o)))
+  auditCommand.command('head').description("print the log's head (size and root) to keep for a later --verify --trusted")
+    .argument('<cart>', 'container file').option('--json', 'print JSON: { size, root, base, enabled, reads }')
+    .action(run((file: string, _o, cmd: Command) => auditHead(io, file, cmd.optsWithGlobals())))
+  auditCommand.command('checkpoint').description('sign the current head with an Ed25519 key (and log that it was signed)')
+    .argument('<cart>', 'container file').requiredOption('--key <file>', 'secret key file from `cartridge keygen`')
+    .option('-o, --out <file>', 'write the checkpoint JSON here instead of stdout').option('-f, --force', 'replace the output file')
+    .action(run((file: string, o) => auditCheckpoint(io, file, o)))
+  auditCommand.command('rotate').description('move the stored entries into a signed archive (an engram) and drop them; the chain goes on')
+    .argument('<cart>', 'container file').argument('<archive>', 'engram file to write (.eng)')
+    .requiredOption('--key <file>', 'secret key file from `cartridge keygen`').option('-f, --force', 'replace the archive if it exists')
+    .option('--json', 'print JSON: { file, base, size, root }')
+    .action(run((file: string, out: string, _o, cmd: Command) => auditRotate(io, file, out, cmd.optsWithGlobals())))
+
   return program
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer')
+  return n
 }
 
 function positiveInt(value: string): number {

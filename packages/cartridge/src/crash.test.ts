@@ -4,6 +4,7 @@ import type { CrashMode } from '@cartridge/pager'
 import { bytes, readAll, rng, sameFiles } from './testing/helpers.js'
 import { crashTrial } from './testing/crash-trial.js'
 import { VARIANTS, type ContainerVariant } from './testing/variants.js'
+import { auditDisagreements } from './testing/audit-replay.js'
 
 const POINTS = Number(process.env.CARTRIDGE_CRASH_POINTS ?? 2000)
 const SIZES = [0, 7, 300, 600, 5000, 65_536, 70_000, 200_000, 400_000]
@@ -57,6 +58,12 @@ async function crashRun(v: ContainerVariant, trial: number, mode: CrashMode, dur
   if (!ok) throw new Error(`trial ${trial} (${mode}, ${durability}): reopened state is not an allowed commit`)
   const report = await reopened.check({ data: true })
   if (!report.ok) throw new Error(`trial ${trial} (${mode}, ${durability}): ${report.problems.slice(0, 3).join('; ')}`)
+  if (v.create.auditLog) {
+    const disagree = await auditDisagreements(reopened, files)
+    if (disagree.length > 0) throw new Error(`trial ${trial} (${mode}, ${durability}): the audit log disagrees: ${disagree.slice(0, 3).join('; ')}`)
+    const verified = await reopened.verifyAudit()
+    if (!verified.valid) throw new Error(`trial ${trial} (${mode}, ${durability}): ${verified.problems[0]?.what}`)
+  }
   await reopened.close()
   return { crashed, acked: sameFiles(allowed[durability === 'full' ? 0 : allowed.length - 1], files) }
 }

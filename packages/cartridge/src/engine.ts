@@ -408,13 +408,14 @@ export class Engine implements ContentIO {
   }
 
   /**
-   * Pages a commit's audit entries may need: the pending entries and one more (a delete's),
-   * the rewritten last entry page, the pointer-tree path above it and the head page.
+   * Pages a commit's audit entries may need: entry pages for the pending entries and one more (a
+   * delete's; the last page rewritten is among them), the pointer-tree path above them plus one
+   * node when the tree grows a level, and the head page.
    */
   #auditReserve(): number {
     if (!this.audit.enabled) return 0
     const height = this.audit.committed?.entries.aux ?? 0
-    return Math.ceil((this.audit.pendingBytes + MAX_ENTRY_BYTES + 2) / PAGE_PAYLOAD) + 3 + height
+    return Math.ceil((this.audit.pendingBytes + MAX_ENTRY_BYTES + 2) / PAGE_PAYLOAD) + height + 2
   }
 
   /**

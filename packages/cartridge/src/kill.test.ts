@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from './index.js'
-import { rng, runUntilKilled, tempDir } from './testing/helpers.js'
+import { readAll, rng, runUntilKilled, tempDir } from './testing/helpers.js'
+import { auditDisagreements } from './testing/audit-replay.js'
 import { CHILD_OPEN_ENV, VARIANTS, type ContainerVariant } from './testing/variants.js'
 
 const tmp = tempDir()
@@ -73,6 +74,10 @@ describe.skipIf(!built).each(VARIANTS)('kill -9 mid-write ($name)', (v) => {
       if (landed) expected.set(maybePath, maybe)
       if (maybeDeleted && !(await re.exists(maybeDeleted))) expected.delete(maybeDeleted)
       expect(report.files).toBe(expected.size)
+      if (v.create.auditLog) {
+        expect(await auditDisagreements(re, await readAll(re))).toEqual([])
+        expect((await re.verifyAudit()).valid).toBe(true)
+      }
       await re.close()
       next = lastAck + 2
     }

@@ -103,6 +103,7 @@ describe('model-based random testing', () => {
     expect(coverage.get('batch FULL')).toBeGreaterThan(0)
     expect(coverage.get('compressed chunks')).toBeGreaterThan(RUNS / 10)
     expect(coverage.get('encrypted sequences')).toBeGreaterThan(RUNS / 10)
+    expect(coverage.get('audited sequences')).toBeGreaterThan(RUNS / 10)
     expect(coverage.get('raw chunks in compressing containers')).toBeGreaterThan(RUNS / 20)
   }, timeout(RUNS, 60))
 
@@ -120,6 +121,7 @@ describe('model-based random testing', () => {
       armWithin: fc.integer({ min: 1, max: 60 }),
       compression: fc.constantFrom('none' as const, 'none' as const, 'lz4' as const, 'zstd' as const),
       encrypted: fc.boolean(),
+      audited: fc.boolean(),
     })
     await checkProperty(
       caseArb,
@@ -133,7 +135,7 @@ describe('model-based random testing', () => {
         title: 'crash trials over model sequences',
         numRuns: CRASH_RUNS,
         format: (c) =>
-          `await runCrashCase({ seed: ${c.seed}, mode: '${c.mode[0]}', durability: '${c.mode[1]}', compression: '${c.compression}', encrypted: ${c.encrypted}, warmup: ${c.warmup}, armWithin: ${c.armWithin}, ops: [\n${c.ops.map((o) => `  ${formatOp(o)},`).join('\n')}\n] })`,
+          `await runCrashCase({ seed: ${c.seed}, mode: '${c.mode[0]}', durability: '${c.mode[1]}', compression: '${c.compression}', encrypted: ${c.encrypted}, audited: ${c.audited}, warmup: ${c.warmup}, armWithin: ${c.armWithin}, ops: [\n${c.ops.map((o) => `  ${formatOp(o)},`).join('\n')}\n] })`,
       },
     )
     console.log(`model crash trials: ${trials} trials (${crashed} cut power), ${steps} steps in ${((Date.now() - started) / 1000).toFixed(1)} s`)

@@ -3,6 +3,7 @@ import { Cartridge, FaultyPageStore, MemoryPageStore } from './index.js'
 import type { CrashMode } from '@cartridge/pager'
 import { bytes, readAll, rng, sameFiles } from './testing/helpers.js'
 import { crashTrial } from './testing/crash-trial.js'
+import { auditDisagreements } from './testing/audit-replay.js'
 import { VARIANTS, type ContainerVariant } from './testing/variants.js'
 
 const POINTS = Number(process.env.CARTRIDGE_SNAPSHOT_CRASH_POINTS ?? 1200)
@@ -99,6 +100,11 @@ async function crashRun(v: ContainerVariant, trial: number, mode: CrashMode, dur
   }
   const report = await reopened.check({ data: true })
   if (!report.ok) throw new Error(`trial ${trial} (${mode}): ${report.problems.slice(0, 3).join('; ')}`)
+  if (v.create.auditLog) {
+    const disagree = await auditDisagreements(reopened, await readAll(reopened))
+    if (disagree.length > 0) throw new Error(`trial ${trial} (${mode}): the audit log disagrees: ${disagree.slice(0, 3).join('; ')}`)
+    if (!(await reopened.verifyAudit()).valid) throw new Error(`trial ${trial} (${mode}): the audit log does not verify`)
+  }
   // The reopened container keeps working: every snapshot can be deleted and a vacuum runs.
   for (const s of await reopened.listSnapshots()) await reopened.deleteSnapshot(s.id)
   await reopened.vacuum()

@@ -11,6 +11,7 @@ export interface CreateFlags {
   compress?: CodecName
   level?: number
   encrypt?: boolean
+  audit?: boolean
 }
 
 /** `cartridge create <file>`: a new, empty container; the slug is the file's base name. */
@@ -23,7 +24,7 @@ export async function create(io: Io, file: string, flags: CreateFlags): Promise<
     const keys = io.keys ?? {}
     encryption = keys.key ? { key: keys.key } : { passphrase: keys.passphrase ?? (await promptNewPassphrase(io)) }
   }
-  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks, compression, encryption })
+  const cart = await Cartridge.create(slug, flags.title, { path, maxBlocks: flags.maxBlocks, compression, encryption, ...(flags.audit ? { auditLog: true } : {}) })
   await cart.close()
   println(io.stdout, `created ${relative(io.cwd, path) || path} (slug ${slug})`)
   return 0

@@ -11,7 +11,7 @@ import { println, type Io } from '../io.js'
 import { resolveOutput, writeOutput } from '../output-file.js'
 
 /** Reads a key file written by `cartridge keygen` (the text form), naming the file on failure. */
-function readKey(io: Io, file: string, kind: 'secret' | 'public'): Uint8Array {
+export function readKey(io: Io, file: string, kind: 'secret' | 'public'): Uint8Array {
   const path = resolve(io.cwd, file)
   let text: string
   try {

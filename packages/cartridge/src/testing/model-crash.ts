@@ -1,7 +1,8 @@
 import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import type { CrashMode } from '@cartridge/pager'
 import { crashTrial } from './crash-trial.js'
-import { rng } from './helpers.js'
+import { readAll, rng } from './helpers.js'
+import { auditDisagreements } from './audit-replay.js'
 import { ModelMismatch, compareState } from './model-compare.js'
 import { DEFAULT_CONFIG, type FileOp, type Op, type StreamOp, formatOp, write } from './model-ops.js'
 import { step } from './model-runner.js'
@@ -26,6 +27,8 @@ export interface CrashCase {
   compression?: 'none' | 'lz4' | 'zstd'
   /** Encrypted with the test passphrase. */
   encrypted?: boolean
+  /** Keeps an audit log, which must agree with the reopened files. */
+  audited?: boolean
   /** Operations committed (and flushed) before the fault is armed. */
   warmup: number
   /** The power fails within this many writes and syncs of arming. */
@@ -44,6 +47,7 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
     options: {
       compression: { codec: c.compression ?? 'none' },
       ...(c.encrypted ? { encryption: TEST_ENCRYPTION, passphrase: TEST_PASSPHRASE } : {}),
+      ...(c.audited ? { auditLog: true } : {}),
     },
     slug: 'model',
     initial: emptyModel(),
@@ -84,6 +88,10 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
     }
     const report = await reopened.check({ data: true })
     if (!report.ok) throw new ModelMismatch(`after a power cut in ${current ? formatOp(current) : '?'}: check found ${report.problems.slice(0, 5).join('; ')}`)
+    if (c.audited) {
+      const disagree = await auditDisagreements(reopened, await readAll(reopened))
+      if (disagree.length > 0) throw new ModelMismatch(`after a power cut in ${current ? formatOp(current) : '?'}: the audit log disagrees: ${disagree.slice(0, 3).join('; ')}`)
+    }
     // The reopened container keeps working: a write that grows it, then everything again.
     const after = await step({ cart: reopened, config }, match, write('/after-crash', 200_000, 1))
     await compareState(reopened, after)

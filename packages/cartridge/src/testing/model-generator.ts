@@ -214,5 +214,10 @@ export const configArb: fc.Arbitrary<ModelConfig> = fc
       { weight: 1, arbitrary: fc.constantFrom('lz4' as const, 'zstd' as const) },
     ),
     encrypted: fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    audited: fc.oneof({ withCrossShrink: true }, { weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   })
-  .map((c) => ({ ...c, maxBlocks: c.maxBlocks === 0 ? 0 : Math.max(c.maxBlocks, c.initialBlocks) }))
+  .map((c) => ({
+    ...c, maxBlocks: c.maxBlocks === 0 ? 0 : Math.max(c.maxBlocks, c.initialBlocks),
+    // A log needs a few pages of its own plus its share of the delete reserve: not in the tiniest containers.
+    audited: c.audited && (c.maxBlocks === 0 || Math.max(c.maxBlocks, c.initialBlocks) >= 16),
+  }))

@@ -86,10 +86,12 @@ export interface ModelConfig {
   compression: 'none' | 'lz4' | 'zstd'
   /** Encrypted with a passphrase (testing/variants.ts). */
   encrypted: boolean
+  /** Keeps an audit log from the first commit (checked against the files at the end). */
+  audited: boolean
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
-  store: 'memory', durability: 'full', initialBlocks: 3, maxBlocks: 0, growthThresholdPercent: 10, bufferPoolSize: 2048, compression: 'none', encrypted: false,
+  store: 'memory', durability: 'full', initialBlocks: 3, maxBlocks: 0, growthThresholdPercent: 10, bufferPoolSize: 2048, compression: 'none', encrypted: false, audited: false,
 }
 
 // ---- constructors (the vocabulary of printed sequences and regression tests) ---------------

@@ -1,6 +1,8 @@
 import { TEST_PASSPHRASE } from './variants.js'
 import { ErrorCodes } from '@cartridge/core'
 import { Cartridge } from '../cartridge.js'
+import { auditDisagreements } from './audit-replay.js'
+import { readAll } from './helpers.js'
 import { runBatch } from './model-batches.js'
 import { callFileOp, runStream } from './model-calls.js'
 import { ModelMismatch, compareFiles, compareState, expectedBytes, mismatch } from './model-compare.js'
@@ -206,6 +208,13 @@ export async function runSequence(config: ModelConfig, ops: readonly Op[], stats
       await t.reopen!()
       await compareState(t.cart, s, { check: false })
       if (t.config.encrypted) coverage.add('encrypted sequences')
+      if (t.config.audited) {
+        coverage.add('audited sequences')
+        const disagree = await auditDisagreements(t.cart, await readAll(t.cart))
+        if (disagree.length > 0) mismatch(`the audit log disagrees with the files: ${disagree.slice(0, 3).join('; ')}`)
+        const report = await t.cart.verifyAudit()
+        if (!report.valid) mismatch(`the audit log does not verify: ${report.problems[0]?.what}`)
+      }
       if (t.config.compression !== 'none') {
         const stats = await t.cart.contentStats()
         coverage.add('compressed chunks', stats.compressedChunks)

@@ -25,6 +25,7 @@ export async function openTarget(config: ModelConfig): Promise<Target> {
     growthThresholdPercent: config.growthThresholdPercent, bufferPoolSize: config.bufferPoolSize,
     compression: { codec: config.compression },
     ...(config.encrypted ? { encryption: TEST_ENCRYPTION } : {}),
+    ...(config.audited ? { auditLog: true } : {}),
   }
   const keyOptions = config.encrypted ? { passphrase: TEST_PASSPHRASE } : {}
   const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize, ...keyOptions }

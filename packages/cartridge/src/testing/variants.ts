@@ -18,8 +18,13 @@ export const TEST_ENCRYPTION = { passphrase: TEST_PASSPHRASE, scrypt: { logN: 10
 
 export const VARIANTS: ContainerVariant[] = [
   { name: 'plain', create: {}, open: {} },
-  { name: 'zstd', create: { compression: { codec: 'zstd' } }, open: {} },
-  { name: 'encrypted zstd', create: { compression: { codec: 'zstd' }, encryption: TEST_ENCRYPTION }, open: { passphrase: TEST_PASSPHRASE } },
+  // The compressed variants keep an audit log too: the suites then also check that the log alone
+  // rebuilds the files they reopen with (no operation without its entry, no entry without its operation).
+  { name: 'zstd audited', create: { compression: { codec: 'zstd' }, auditLog: true }, open: {} },
+  {
+    name: 'encrypted zstd audited', create: { compression: { codec: 'zstd' }, encryption: TEST_ENCRYPTION, auditLog: true },
+    open: { passphrase: TEST_PASSPHRASE },
+  },
 ]
 
 /** Open options for child processes, from `CARTRIDGE_TEST_OPEN` (JSON). */
