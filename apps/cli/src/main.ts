@@ -340,6 +340,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .action(run((file: string, o) => auditEnable(io, file, o)))
   auditCommand.command('head').description("print the log's head (size and root) to keep for a later --verify --trusted")
     .argument('<cart>', 'container file').option('--json', 'print JSON: { size, root, base, enabled, reads }')
+    .option('-o, --out <file>', 'write that JSON to a file').option('-f, --force', 'replace the output file')
     .action(run((file: string, _o, cmd: Command) => auditHead(io, file, cmd.optsWithGlobals())))
   auditCommand.command('checkpoint').description('sign the current head with an Ed25519 key (and log that it was signed)')
     .argument('<cart>', 'container file').requiredOption('--key <file>', 'secret key file from `cartridge keygen`')

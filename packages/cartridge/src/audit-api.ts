@@ -53,6 +53,8 @@ export interface VerifyAuditOptions {
   /** Public key that signed the `trusted` checkpoints (required when any is a checkpoint). */
   publicKey?: Uint8Array
   signal?: AbortSignal
+  /** Called every few thousand entries: entries checked of those stored, and their bytes (the total is the pages they fill). */
+  onProgress?: (p: { checked: number; total: number; bytesDone: number; bytesTotal: number }) => void
 }
 
 /** A signed statement that a container's audit log had head (size, root) at a time. */
@@ -223,6 +225,9 @@ export async function verifyAuditLog(e: () => Engine, options: VerifyAuditOption
   let position = s.base
   let checked = 0
   let prevFailed = false
+  let bytesDone = 0
+  const bytesTotal = s.entryPages * 4096
+  const progress = () => options.onProgress?.({ checked, total: s.size - s.base, bytesDone: Math.min(bytesDone, bytesTotal), bytesTotal })
   try {
     for (const { bytes } of storedEntries(e(), s, s.base)) {
       if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'audit verification aborted', { cause: options.signal.reason })
@@ -248,13 +253,19 @@ export async function verifyAuditLog(e: () => Engine, options: VerifyAuditOption
       f.append(leafHash(bytes))
       position++
       checked++
+      bytesDone += 2 + bytes.length
       checkTrusted()
-      if (checked % 4096 === 0) await pause()
+      if (checked % 4096 === 0) {
+        progress()
+        await pause()
+      }
     }
   } catch (err) {
     if (err instanceof CartridgeError && err.code === ErrorCodes.ABORTED) throw err
     blame(position, `the log's pages are damaged at entry ${position}: ${(err as Error).message}`)
   }
+  bytesDone = bytesTotal
+  progress()
   if (position !== s.size) blame(Math.min(position, s.size - 1), `the log holds entries up to ${position - 1}, its head says ${s.size - 1}: entries were removed or added`)
   else if (!same(f.root(), s.root)) blame(s.size - 1, `the last entry (${s.size - 1}) was changed, or the head's root was`)
   for (const size of trusted.keys()) if (size > position) blame(undefined, `a trusted head of ${size} entries could not be checked`)

@@ -9,6 +9,8 @@ export interface RotateAuditOptions {
   /** The archive signer's Ed25519 secret key. */
   secretKey: Uint8Array
   signal?: AbortSignal
+  /** Bytes of entries archived so far, of all. */
+  onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void
 }
 
 /** What a rotation archived. */
@@ -79,7 +81,8 @@ export async function rotateAuditLog(e: Engine, file: string, options: RotateAud
   })()
   const baseRoot = MerkleFrontier.restore(s.base, s.baseFrontier).root()
   const summary = await writeEngram(file, files, {
-    secretKey: options.secretKey, signal: options.signal,
+    secretKey: options.secretKey, signal: options.signal, totalBytes: entriesBytes,
+    onProgress: options.onProgress && ((p) => options.onProgress!({ bytesDone: Math.min(p.bytesDone, entriesBytes), bytesTotal: entriesBytes })),
     manifest: {
       slug: `${e.meta.slug}-audit`.slice(0, 214), title: `Audit log of ${e.meta.slug}, entries ${s.base}–${s.size - 1}`,
       created: new Date(e.meta.created).toISOString(),

@@ -7,6 +7,7 @@ import { withCartridge } from '../open.js'
 import { formatDate, plural } from '../format.js'
 import { println, type Io } from '../io.js'
 import { readKey } from './engram.js'
+import { progressBar } from '../progress.js'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -70,7 +71,16 @@ export async function audit(io: Io, file: string, flags: {
     }
     const publicKey = flags.pub ? readKey(io, flags.pub, 'public') : undefined
     const trusted = (flags.trusted ?? []).map((f) => readTrusted(io, f))
-    const report = await cart.verifyAudit({ trusted, publicKey })
+    let bar: ReturnType<typeof progressBar>
+    let shown = 0
+    const report = await cart.verifyAudit({
+      trusted, publicKey, onProgress: (p) => {
+        bar ??= progressBar(io, p.bytesTotal, flags.json === true)
+        bar?.advance(p.bytesDone - shown)
+        shown = p.bytesDone
+      },
+    })
+    bar?.finish()
     const problems = [...report.problems]
     // Rotated archives: each must verify on its own and chain onto the next (the last onto the container).
     if ((flags.archive ?? []).length > 0) {
@@ -106,9 +116,14 @@ export async function auditEnable(io: Io, file: string, flags: { reads?: boolean
 }
 
 /** `cartridge audit head <cart>`: the head to keep (JSON with `--json`, for `--trusted`). */
-export async function auditHead(io: Io, file: string, flags: { json?: boolean }): Promise<number> {
+export async function auditHead(io: Io, file: string, flags: { json?: boolean; out?: string; force?: boolean }): Promise<number> {
   const head = await withCartridge(file, io, {}, (cart) => cart.auditHead())
-  if (flags.json) println(io.stdout, JSON.stringify({ size: head.size, root: hex(head.root), base: head.base, enabled: head.enabled, reads: head.reads }))
+  const json = JSON.stringify({ size: head.size, root: hex(head.root), base: head.base, enabled: head.enabled, reads: head.reads })
+  if (flags.out) {
+    const target = resolve(io.cwd, flags.out)
+    if (existsSync(target) && !flags.force) throw new CartridgeError(ErrorCodes.EXISTS, `${target} exists (--force replaces it)`, { path: target })
+    writeFileSync(target, `${json}\n`)
+  } else if (flags.json) println(io.stdout, json)
   else println(io.stdout, head.enabled ? `${head.size} ${hex(head.root)}` : 'no audit log')
   return 0
 }
@@ -131,7 +146,21 @@ export async function auditRotate(io: Io, file: string, out: string, flags: { ke
   const secretKey = readKey(io, flags.key, 'secret')
   const target = resolve(io.cwd, out)
   if (existsSync(target) && !flags.force) throw new CartridgeError(ErrorCodes.EXISTS, `${target} exists (--force replaces it)`, { path: target })
-  const r = await withCartridge(file, io, { write: true }, (cart) => cart.rotateAudit(target, { secretKey }))
+  const r = await withCartridge(file, io, { write: true }, async (cart) => {
+    let bar: ReturnType<typeof progressBar>
+    let shown = 0
+    try {
+      return await cart.rotateAudit(target, {
+        secretKey, onProgress: (p) => {
+          bar ??= progressBar(io, p.bytesTotal, flags.json === true)
+          bar?.advance(p.bytesDone - shown)
+          shown = p.bytesDone
+        },
+      })
+    } finally {
+      bar?.finish()
+    }
+  })
   if (flags.json) println(io.stdout, JSON.stringify({ file: r.file, base: r.base, size: r.size, root: hex(r.root) }))
   else println(io.stdout, `rotated entries ${r.base}–${r.size - 1} into ${out}; the log goes on from ${r.size}`)
   return 0

@@ -3,8 +3,8 @@ import { Cartridge, type CreateOptions } from '../cartridge.js'
 
 /**
  * One random operation of a crash trial: applies it to `cart` and returns the state it leaves.
- * Before it starts, it calls `plan` with that state, so a trial knows what a commit cut short
- * may have left.
+ * Before it starts, it calls `plan` with that state (once per commit it makes, in order, when it
+ * makes more than one), so a trial knows what a commit cut short, or an unsynced commit, may have left.
  */
 export type CrashOp<S> = (cart: Cartridge, state: S, random: () => number, seed: number, plan: (s: S) => void) => Promise<S>
 
@@ -47,12 +47,14 @@ export async function crashTrial<S>(o: CrashTrialOptions<S>): Promise<CrashTrial
   let allowed = [state]
   store.failAfter(1 + Math.floor(o.random() * o.armWithin))
   for (let i = 0; i < 30 && !store.crashed; i++) {
-    let inflight: S | undefined
+    // The states the operation's commits leave, in order (an operation may commit more than once).
+    const planned: S[] = []
     try {
-      state = await o.op(cart, state, o.random, o.seed + 10 + i, (s) => (inflight = s))
-      // Without syncs every commit since the last durable one may be what a crash leaves.
+      state = await o.op(cart, state, o.random, o.seed + 10 + i, (s) => planned.push(s))
+      // Without syncs every commit since the last durable one may be what a crash leaves, those
+      // an operation made on its way included.
       if (o.durability === 'full') allowed = [state]
-      else allowed.push(state)
+      else allowed.push(...planned.slice(0, -1), state)
       if (o.durability === 'none' && o.random() < 0.2) {
         await cart.flush()
         allowed = [state]
@@ -61,7 +63,7 @@ export async function crashTrial<S>(o: CrashTrialOptions<S>): Promise<CrashTrial
       if (!store.crashed) throw err
       // A commit cut short was never acknowledged; it may still have landed whole, when its
       // writes all survived ('random') or its torn sectors held what they already held.
-      if (inflight) allowed.push(inflight)
+      allowed.push(...planned)
     }
   }
   const crashed = store.crashed

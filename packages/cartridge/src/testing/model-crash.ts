@@ -61,7 +61,7 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
       // A step may commit more than once (a snapshot inside a batch, a stream's end): any of its
       // commits may be what the power cut leaves.
       inflight = committedStates(state, op)
-      plan(inflight[inflight.length - 1])
+      for (const s of inflight) plan(s)
       const target: Target = { cart, config }
       return step(target, state, op)
     },
