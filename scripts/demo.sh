@@ -20,7 +20,7 @@ printf '# Guide\n\nOne file, many files inside.\n' > "$out/input/docs/guide.md"
 head -c 3000000 /dev/urandom > "$out/input/docs/data.bin"
 
 cd "$out"
-step create notes --title "My Notes"
+step create notes --title "My Notes" --audit
 step put notes.cart input/readme.txt input/docs --to /
 step ls notes.cart / -l
 step ls notes.cart / -r
@@ -47,6 +47,8 @@ step keygen signer
 step freeze notes.cart notes.eng --key signer.key
 step verify notes.eng --pub signer.pub
 step engram cat notes.eng /readme.txt --pub signer.pub
+step audit notes.cart
+step audit notes.cart --verify
 echo
 echo "Demo finished: $out/notes.cart"
 echo "To run cartridge yourself: alias cartridge='node $repo/apps/cli/dist/index.js'"

@@ -409,4 +409,31 @@ describe('audit log', () => {
     expect(minor(tmp.path('v12.cart'))).toBe(2)
     expect(minor(tmp.path('v13.cart'))).toBe(3)
   })
+
+  it.skipIf(process.env.CARTRIDGE_SKIP_SQLITE === '1')('each SQLite commit is logged as db.write in the commit that makes it', async () => {
+    const cart = await Cartridge.create('db', 'db', { path: tmp.path('db.cart'), auditLog: true })
+    const db = cart.sqlite('/app.db')
+    db.exec('CREATE TABLE t (x)')
+    db.prepare('INSERT INTO t VALUES (?)').run(1)
+    db.transaction(() => {
+      for (let i = 0; i < 100; i++) db.prepare('INSERT INTO t VALUES (?)').run(i)
+    })()
+    db.close()
+    const writes = (await entries(cart)).filter((e) => e.action === 'db.write')
+    expect(writes.length).toBeGreaterThanOrEqual(3)
+    expect(writes.every((e) => e.path === '/app.db' && (e.size ?? 0) > 0 && /pages/.test(e.detail))).toBe(true)
+    expect((await cart.verifyAudit()).valid).toBe(true)
+    await cart.close()
+  })
+
+  it('reads inside a transaction are logged with it when reads are logged', async () => {
+    const cart = await Cartridge.create('txr', 'txr', { path: tmp.path('txr.cart'), auditLog: { reads: true } })
+    await cart.write('/x', 'x')
+    await cart.transaction(async (tx) => {
+      await tx.read('/x')
+      await tx.write('/y', 'y')
+    })
+    expect((await entries(cart)).map((e) => e.action)).toEqual(['audit.enable', 'write', 'read', 'write'])
+    await cart.close()
+  })
 })

@@ -63,7 +63,7 @@ export async function audit(io: Io, file: string, flags: {
       for await (const e of cart.auditLog(query)) {
         if (flags.json) println(io.stdout, JSON.stringify(entryJson(e)))
         else {
-          const what = e.target ? `${e.path} -> ${e.target}` : e.path
+          const what = e.target && e.path ? `${e.path} -> ${e.target}` : e.path || e.target
           println(io.stdout, [String(e.index).padStart(6), formatDate(new Date(e.time)), e.principal, e.action, what, e.size !== undefined ? `${e.size} B` : '', e.detail].filter((x) => x !== '').join('  '))
         }
       }
