@@ -1,6 +1,7 @@
 // Workload 4: N durable single-file commits one after another (each awaited before the next).
 // Also runnable as a child process (`--child <impl> <n> <dir>`) so that strace can count the
 // fsync-family calls per commit.
+import { createHash } from 'node:crypto'
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +29,14 @@ function makeImpls(data) {
       teardown: (/** @type {any} */ { cart }) => cart.close(),
     },
     {
+      // The same commits with the audit log on: each also appends its entry (with the content's SHA-256) in the same commit.
+      name: 'cartridge-audited',
+      setup: async (/** @type {string} */ dir) => ({ cart: await Cartridge.create('bench', 'bench', { path: join(dir, 'bench.cart'), durability: 'full', auditLog: true }) }),
+      commit: (/** @type {any} */ { cart }, /** @type {number} */ i) => cart.write(name(i), data),
+      readOne: (/** @type {any} */ { cart }, /** @type {number} */ i) => cart.read(name(i)),
+      teardown: (/** @type {any} */ { cart }) => cart.close(),
+    },
+    {
       name: 'fs-onefile',
       setup: (/** @type {string} */ dir) => ({ fd: openSync(join(dir, 'one.bin'), 'w+') }),
       commit({ fd }, i) {
@@ -43,6 +52,24 @@ function makeImpls(data) {
       name: 'sqlite',
       setup: (dir) => openSqlite(join(dir, 'files.db'), 'FULL'),
       commit: ({ insert }, i) => insert.run(name(i), data),
+      readOne: ({ select }, i) => select.get(name(i)),
+      teardown: ({ db }) => db.close(),
+    })
+    // The usual way to audit with SQLite: an append-only audit table written in the same transaction
+    // (action, path, size, SHA-256 of the content, time), without a hash chain.
+    impls.push({
+      name: 'sqlite-audited',
+      setup: (dir) => {
+        const s = openSqlite(join(dir, 'files.db'), 'FULL')
+        s.db.exec('CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, time INTEGER, action TEXT, path TEXT, size INTEGER, sha256 BLOB)')
+        const log = s.db.prepare('INSERT INTO audit(time, action, path, size, sha256) VALUES (?, ?, ?, ?, ?)')
+        const write = s.db.transaction((/** @type {string} */ p, /** @type {Uint8Array} */ d) => {
+          s.insert.run(p, d)
+          log.run(Date.now(), 'write', p, d.length, createHash('sha256').update(d).digest())
+        })
+        return { ...s, write }
+      },
+      commit: ({ write }, i) => write(name(i), data),
       readOne: ({ select }, i) => select.get(name(i)),
       teardown: ({ db }) => db.close(),
     })

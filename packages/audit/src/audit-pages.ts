@@ -154,25 +154,36 @@ const pageBytes = (entries: readonly Uint8Array[]) => entries.reduce((n, e) => n
  * changed pages and a new head page are written. `io.free` receives every page the new state no
  * longer references. Returns the new state and its head pointer.
  */
-export function appendAuditEntries(io: PageIO, s: AuditLogState, oldHead: BlockPtr, encoded: readonly Uint8Array[]): { state: AuditLogState; head: BlockPtr } {
-  const frontier = MerkleFrontier.restore(s.size, s.frontier)
-  for (const e of encoded) frontier.append(leafHash(e))
+export function appendAuditEntries(
+  io: PageIO, s: AuditLogState, oldHead: BlockPtr, encoded: readonly Uint8Array[], hint: AppendHint = {},
+): { state: AuditLogState; head: BlockPtr; tail: AuditTail | undefined } {
+  let frontier = hint.frontier
+  if (!frontier || frontier.size !== s.size + encoded.length) {
+    frontier = MerkleFrontier.restore(s.size, s.frontier)
+    for (const e of encoded) frontier.append(leafHash(e))
+  }
   const updates = new Map<number, BlockPtr>()
   let pages = s.entryPages
   let pending: Uint8Array[] = []
   let firstNew = pages
   if (pages > 0 && encoded.length > 0) {
     // Fill the last page first (it is rewritten: a committed page never changes in place).
-    const last = lookupPointerTree(io, s.entries, pages - 1)
-    const kept = readEntryPage(io, last).map((e) => e.slice())
+    const known = hint.tail && hint.tail.index === pages - 1 ? hint.tail : undefined
+    const last = known?.ptr ?? lookupPointerTree(io, s.entries, pages - 1)
+    const kept = known?.entries ?? readEntryPage(io, last)
     if (pageBytes(kept) + 2 + encoded[0].length <= PAGE_PAYLOAD) {
-      pending = kept
+      pending = [...kept]
       firstNew = pages - 1
     }
   }
   let index = firstNew
+  let tail: AuditTail | undefined
   const flushPage = () => {
-    if (pending.length > 0) updates.set(index++, writeEntryPage(io, pending))
+    if (pending.length > 0) {
+      const ptr = writeEntryPage(io, pending)
+      tail = { index, ptr, entries: pending }
+      updates.set(index++, ptr)
+    }
     pending = []
   }
   for (const e of encoded) {
@@ -188,7 +199,22 @@ export function appendAuditEntries(io: PageIO, s: AuditLogState, oldHead: BlockP
     ...s, size: s.size + encoded.length, root: frontier.root(), entries, entryPages: pages, frontier: frontier.hashes(),
   }
   if (!isNullPtr(oldHead)) io.free(oldHead)
-  return { state, head: writeAuditHead(io, state) }
+  return { state, head: writeAuditHead(io, state), tail: tail ?? (hint.tail?.index === pages - 1 ? hint.tail : undefined) }
+}
+
+/** The last entry page as a writer last wrote it (kept in memory so the next append need not read it back). */
+export interface AuditTail {
+  index: number
+  ptr: BlockPtr
+  entries: readonly Uint8Array[]
+}
+
+/** What a writer already knows, so that an append does no work twice. */
+export interface AppendHint {
+  /** The frontier after the entries being appended. */
+  frontier?: MerkleFrontier
+  /** The current last entry page. */
+  tail?: AuditTail
 }
 
 /**

@@ -9,5 +9,5 @@ export {
 } from './audit-entry.js'
 export {
   AuditFlags, MAX_AUDIT_ENTRIES, appendAuditEntries, dropStoredEntries, emptyAuditState, entryIndexOf, readAuditHead, readEntryPage,
-  relocateAuditPages, storedEntries, visitAuditPages, writeAuditHead, type AuditLogState,
+  relocateAuditPages, storedEntries, visitAuditPages, writeAuditHead, type AppendHint, type AuditLogState, type AuditTail,
 } from './audit-pages.js'

@@ -128,6 +128,8 @@ export function verifyConsistency(first: number, second: number, firstRoot: Uint
 export class MerkleFrontier {
   #size = 0
   readonly #stack: { size: number; hash: Uint8Array }[] = []
+  /** The root, once computed, until the next append. */
+  #root: Uint8Array | undefined
 
   /** Number of leaves appended (or restored) so far. */
   get size(): number {
@@ -180,13 +182,16 @@ export class MerkleFrontier {
     }
     this.#stack.push(node)
     this.#size++
+    this.#root = undefined
   }
 
   /** The root of the tree so far (RFC 9162 MTH). */
   root(): Uint8Array {
     if (this.#stack.length === 0) return EMPTY_ROOT
+    if (this.#root) return this.#root
     let r = this.#stack[this.#stack.length - 1].hash
     for (let i = this.#stack.length - 2; i >= 0; i--) r = nodeHash(this.#stack[i].hash, r)
+    this.#root = r
     return r
   }
 }

@@ -4,7 +4,7 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { NULL_PTR, isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
 import {
   AuditFlags, MAX_AUDIT_ENTRIES, entryIndexOf, MerkleFrontier, appendAuditEntries, clipUtf8, dropStoredEntries, emptyAuditState, encodeAuditEntry, leafHash,
-  readAuditHead, storedEntries, visitAuditPages, type AuditLogState,
+  readAuditHead, storedEntries, visitAuditPages, type AuditLogState, type AuditTail,
 } from '@cartridge/audit'
 
 /** What an operation records about itself; the trail adds index, time, principal and prevRoot. */
@@ -68,6 +68,7 @@ export class AuditTrail {
   /** Loads the committed log at `head` (null: the log is off). */
   load(io: Pick<PageIO, 'read'>, head: BlockPtr): void {
     this.#head = head
+    this.#tail = undefined
     this.#committed = isNullPtr(head) ? undefined : readAuditHead(io, head)
     this.#reset()
   }
@@ -203,17 +204,22 @@ export class AuditTrail {
     }
     let s = this.#state
     if (this.#drop) s = dropStoredEntries(io, s)
-    this.#flushed = appendAuditEntries(io, s, this.#workHead, this.#pending)
+    this.#flushed = appendAuditEntries(io, s, this.#workHead, this.#pending, {
+      frontier: this.#drop ? undefined : this.#frontier, tail: this.#drop || this.#workHead !== this.#head ? undefined : this.#tail,
+    })
     return this.#flushed.head
   }
 
-  #flushed: { state: AuditLogState; head: BlockPtr } | undefined
+  #flushed: { state: AuditLogState; head: BlockPtr; tail?: AuditTail } | undefined
+  /** The committed last entry page as written, when this writer wrote it. */
+  #tail: AuditTail | undefined
 
   /** The commit that wrote {@link flush}'s pages is done. */
   afterCommit(): void {
     if (this.#flushed) {
       this.#committed = this.#flushed.state
       this.#head = this.#flushed.head
+      this.#tail = this.#flushed.tail
       this.#flushed = undefined
     }
     this.#reset()

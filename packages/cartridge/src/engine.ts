@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, directoryPrefix, getU64, viewOf } from '@cartridge/core'
 import {
   CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, Pager, verifyPage,
   type BlockPtr, type Meta, type PageIO, type PageStore, type PageType, type RecoveryNote,
@@ -178,6 +178,11 @@ export class Engine implements ContentIO {
     }
     this.#nodeCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.75)))
     this.#pageCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.25)))
+    // Structure pages a commit writes stay cached (a log's last page and the nodes above it are read again by the next commit).
+    this.pager.onWritten = (no, page) => {
+      const v = viewOf(page)
+      this.#pageCache.set(no, { txn: getU64(v, 8), checksum: v.getUint32(0, true), page } satisfies CachedPage)
+    }
     const self = this
     this.#direct = {
       get txn() {

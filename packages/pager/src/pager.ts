@@ -71,6 +71,11 @@ export class Pager {
    */
   readonly direct: PageStore
   #staged = new Map<number, Uint8Array>()
+  /**
+   * Called with each staged page (plaintext) as a commit writes it, so a caller can keep it in
+   * its page cache: the next commit that rewrites the same structure need not read it back.
+   */
+  onWritten: ((pageNo: number, page: Uint8Array) => void) | undefined
   #durable: { slot: number; txn: number } = { slot: 1, txn: 0 }
   #meta: Meta | undefined
   #highestTxn = 0
@@ -261,6 +266,7 @@ export class Pager {
     const sealer = this.sealer
     for (const no of pages) {
       const page = this.#staged.get(no)!
+      this.onWritten?.(no, page)
       this.store.write(no, sealer ? sealer.sealPage(page) : page)
     }
     this.#staged.clear()
