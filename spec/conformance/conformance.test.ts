@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { crc32 } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from 'cartridge'
-import { VECTOR_NAMES, bytes, keysOf, prose, sha256, summary, type Expected, type FileSummary } from '../vectors/content.js'
+import { VECTOR_NAMES, auditSummary, bytes, keysOf, prose, sha256, summary, type Expected, type FileSummary } from '../vectors/content.js'
 import { ReadError, decodeChunk, openContainer, readContainer, type KeyOptions } from './reader.js'
 
 const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url))
@@ -126,6 +126,21 @@ describe.each(VECTOR_NAMES)('vector %s', (name) => {
     expect(ref.txn).toBe(ours.meta.txn)
     const shape = (list: Array<{ files: Map<string, Uint8Array> }>) => list.map((s) => ({ ...s, files: summary(s.files) }))
     expect(shape(ref.snapshots)).toEqual(shape(independentSnapshots(ours)))
+  })
+
+  it.skipIf(!present)('both readers find an audit log (§26) exactly when the vector has one', async () => {
+    const expected = expectedOf(name)
+    const c = openContainer(file, keys)
+    expect(c.meta.auditRoot.page === 0).toBe(expected.audit === undefined)
+    expect(c.meta.minor === 3).toBe(expected.audit !== undefined) // 1.3 only with a log (no vector stores a policy)
+    const log = c.audit()
+    expect(log?.entries.map(auditSummary)).toEqual(expected.audit?.entries)
+    const cart = await Cartridge.open(file, { readOnly: true, ...keys })
+    try {
+      expect((await cart.auditHead()).enabled).toBe(expected.audit !== undefined)
+    } finally {
+      await cart.close()
+    }
   })
 })
 
@@ -475,6 +490,210 @@ describe('a vacuumed container (§23: moved pages keep their birth txn, sealed a
     expect(summary(r.files)).toEqual(summary(ref.files))
     expect(independentSnapshots(r).map((s) => ({ ...s, files: summary(s.files) }))).toEqual(ref.snapshots.map((s) => ({ ...s, files: summary(s.files) })))
     expect(ref.snapshots.map((s) => s.name)).toEqual(['odd'])
+  })
+})
+
+describe('the audit log (§26)', () => {
+  const vector = join(VECTORS, 'audited.cart')
+  const present = existsSync(vector)
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+  /**
+   * Where the log's entries lie in `image`, read by hand: the AUDIT_ENTRIES pages under the head at
+   * `auditRoot` (a POINTER_NODE over them: height 1), each with its entries' image offset and length.
+   */
+  function entryPagesOf(image: Buffer): Array<{ page: number; entries: Array<{ at: number; length: number }> }> {
+    const head = openContainer(image).meta.auditRoot.page
+    const h = image.subarray(head * PAGE, (head + 1) * PAGE)
+    expect(h[4]).toBe(8) // AUDIT_HEAD
+    const [root, height] = [Number(h.readBigUInt64LE(32 + 56)), h.readUInt32LE(32 + 56 + 20)]
+    expect(height).toBe(1)
+    const node = image.subarray(root * PAGE, (root + 1) * PAGE)
+    expect(node[4]).toBe(5) // POINTER_NODE
+    return Array.from({ length: node.readUInt16LE(6) }, (_, i) => {
+      const page = Number(node.readBigUInt64LE(32 + 24 * i))
+      const p = image.subarray(page * PAGE, (page + 1) * PAGE)
+      expect(p[4]).toBe(9) // AUDIT_ENTRIES
+      const entries: Array<{ at: number; length: number }> = []
+      for (let k = 0, off = 32; k < p.readUInt16LE(6); k++, off += 2 + p.readUInt16LE(off)) entries.push({ at: page * PAGE + off + 2, length: p.readUInt16LE(off) })
+      return { page, entries }
+    })
+  }
+  /** A scratch copy of the audited vector after `change`. */
+  function damaged(label: string, change: (image: Buffer) => void): string {
+    const path = copyOf('audited', label)
+    const image = readFileSync(path)
+    change(image)
+    writeFileSync(path, image)
+    return path
+  }
+  /** What the reference's verifyAudit reports, read-only. */
+  async function referenceVerify(path: string) {
+    const cart = await Cartridge.open(path, { readOnly: true })
+    try {
+      return await cart.verifyAudit()
+    } finally {
+      await cart.close()
+    }
+  }
+  /** The files still read exactly as expected, through the same commit: log damage is not file damage. */
+  function filesIntact(path: string): void {
+    const c = openContainer(path)
+    expect(c.meta.txn).toBe(openContainer(vector).meta.txn)
+    expect(summary(c.files())).toEqual(expectedOf('audited').files)
+  }
+
+  it.skipIf(!present)('audited is 1.3 with a log over several entry pages under a POINTER_NODE; the independent reader decodes it as expected and it verifies', () => {
+    const expected = expectedOf('audited').audit!
+    const c = openContainer(vector)
+    expect(c.meta.minor).toBe(3)
+    expect(c.meta.auditRoot.aux).toBe(0)
+    const log = c.audit()!
+    expect(log.entryPages).toBeGreaterThanOrEqual(2)
+    expect(entryPagesOf(readFileSync(vector)).length).toBe(log.entryPages)
+    expect([log.size, log.base, log.reads]).toEqual([expected.size, expected.base, false])
+    expect(log.entries.map(auditSummary)).toEqual(expected.entries)
+    expect(log.entries.map((e) => e.index)).toEqual(expected.entries.map((_, i) => i))
+    expect(log.entries.every((e, i) => e.principal.length > 0 && (i === 0 || e.time >= log.entries[i - 1].time))).toBe(true)
+    expect(log.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['rename', 'delete', 'snapshot.create', 'snapshot.restore']))
+    expect([log.valid, log.problems, log.firstBad]).toEqual([true, [], undefined])
+    expect(log.computed).toEqual({ size: log.size, root: log.root })
+    // The empty tree's root is SHA-256 of nothing, and the first entry records it as what came before.
+    expect(log.entries[0].prevRoot).toBe(sha256(new Uint8Array(0)))
+    expect(log.baseRoot).toBe(sha256(new Uint8Array(0)))
+  })
+
+  it.skipIf(!present)('the reference reports the same head and the same entries', async () => {
+    const log = openContainer(vector).audit()!
+    const cart = await Cartridge.open(vector, { readOnly: true })
+    try {
+      const head = await cart.auditHead()
+      expect({ enabled: head.enabled, reads: head.reads, size: head.size, root: hex(head.root), base: head.base, baseRoot: hex(head.baseRoot) })
+        .toEqual({ enabled: true, reads: log.reads, size: log.size, root: log.root, base: log.base, baseRoot: log.baseRoot })
+      const entries = []
+      for await (const e of cart.auditLog()) {
+        entries.push({ ...e, prevRoot: hex(e.prevRoot), ...(e.sha256 ? { sha256: hex(e.sha256) } : {}) })
+      }
+      expect(entries).toEqual(log.entries)
+      const report = await cart.verifyAudit()
+      expect([report.valid, report.size, hex(report.root)]).toEqual([true, log.size, log.root])
+    } finally {
+      await cart.close()
+    }
+  })
+
+  it.skipIf(!present)('a path changed in one entry, every checksum forged up to the meta pages: only the chain catches it, at that entry, for both readers', async () => {
+    let k = -1
+    const path = damaged('path', (image) => {
+      const { page, entries } = entryPagesOf(image)[1] // an entry of the second page: the POINTER_NODE is forged too
+      const { at } = entries[2]
+      const e = image.subarray(at)
+      k = Number(e.readBigUInt64LE(8))
+      const [action, principal] = [e[96], e[97 + e[96]]]
+      const pathAt = 98 + action + principal // its u16 length, then the path
+      const text = e.toString('utf8', pathAt + 2, pathAt + 2 + e.readUInt16LE(pathAt))
+      expect(text).toMatch(/^\/churn\/file-\d\.txt$/)
+      const digit = at - page * PAGE + pathAt + 2 + text.length - 5 // the N of file-N.txt
+      forge(image, page, (p) => void (p[digit] = p[digit] === 0x39 ? 0x38 : 0x39))
+    })
+    expect(k).toBeGreaterThan(30)
+    filesIntact(path)
+    const log = openContainer(path).audit()!
+    expect(log.valid).toBe(false)
+    expect(log.firstBad).toBe(k)
+    expect(log.problems[0]).toEqual({ index: k, what: `entry ${k} was changed (entry ${k + 1} recorded another root before it)` })
+    expect(log.entries[k].path).toMatch(/^\/churn\/file-\d\.txt$/) // it still decodes: nothing but the chain shows the change
+    expect(log.computed.size).toBe(log.size)
+    expect(log.computed.root).not.toBe(log.root)
+    expect((await referenceVerify(path)).firstBad).toBe(k)
+  })
+
+  it.skipIf(!present)('an entry removed from its page, the page and its parents forged: the first entry missing is located, for both readers', async () => {
+    let k = -1
+    const path = damaged('removed', (image) => {
+      const { page, entries } = entryPagesOf(image)[2]
+      const { at, length } = entries[1]
+      k = Number(image.readBigUInt64LE(at + 8))
+      forge(image, page, (p) => {
+        const [from, used] = [at - page * PAGE - 2, p.readUInt32LE(24)]
+        p.copy(p, from, from + 2 + length, 32 + used)
+        p.fill(0, 32 + used - 2 - length, 32 + used)
+        p.writeUInt16LE(p.readUInt16LE(6) - 1, 6)
+        p.writeUInt32LE(used - 2 - length, 24)
+      })
+    })
+    filesIntact(path)
+    const log = openContainer(path).audit()!
+    expect(log.firstBad).toBe(k)
+    expect(log.problems[0]).toEqual({ index: k, what: `entry ${k} is missing (the entry at its place says ${k + 1})` })
+    expect(log.computed.size).toBe(log.size - 1)
+    expect(log.entries.length).toBe(log.size - 1)
+    expect((await referenceVerify(path)).firstBad).toBe(k)
+  })
+
+  it.skipIf(!present)('a flipped byte in an entry page is damage: the independent reader refuses the log, the reference reports it; the files still read', async () => {
+    let page = 0
+    const path = damaged('flip', (image) => {
+      const [first] = entryPagesOf(image)
+      page = first.page
+      image[first.entries[3].at + 110] ^= 0x01
+    })
+    filesIntact(path) // the page was born before baseTxn: recovery does not read it again
+    expect(() => openContainer(path).audit()).toThrow(new RegExp(`^checksum: page ${page}: checksum mismatch`))
+    const report = await referenceVerify(path)
+    expect(report.valid).toBe(false)
+  })
+
+  it('a rotated log (base > 0, a frontier at base) with unsynced commits, and a sealed log, read the same in both readers (built on the fly)', async () => {
+    /** The independent reader's log beside the reference's head and entries, for `path` opened with `keys`. */
+    const both = async (path: string, keys?: KeyOptions) => {
+      const log = openContainer(path, keys).audit()!
+      const cart = await Cartridge.open(path, { readOnly: true, ...keys })
+      try {
+        const head = await cart.auditHead()
+        const entries = []
+        for await (const e of cart.auditLog()) entries.push({ ...e, prevRoot: hex(e.prevRoot), ...(e.sha256 ? { sha256: hex(e.sha256) } : {}) })
+        expect([log.size, log.base, log.root, log.baseRoot]).toEqual([head.size, head.base, hex(head.root), hex(head.baseRoot)])
+        expect(log.entries).toEqual(entries)
+        expect([log.valid, log.problems]).toEqual([true, []])
+        return log
+      } finally {
+        await cart.close()
+      }
+    }
+    const rotated = join(tmp, 'rotated.cart')
+    let cart = await Cartridge.create('rotated', 'Rotated', { path: rotated, auditLog: true })
+    for (let i = 0; i < 6; i++) await cart.write(`/r/${i}.txt`, `before ${i}`)
+    const { size } = await cart.rotateAudit(join(tmp, 'rotated-archive.eng'), { secretKey: bytes(32, 5) })
+    await cart.close()
+    cart = await Cartridge.open(rotated, { durability: 'none' })
+    for (let i = 0; i < 60; i++) await cart.write(`/r/${i % 7}.txt`, `after ${i}`)
+    await cart.close()
+    const { meta } = openContainer(rotated)
+    expect(meta.baseTxn).toBeLessThan(meta.txn - 1) // recovery walks the entry pages born since
+    const log = await both(rotated)
+    expect([log.base, log.size]).toEqual([size, size + 61]) // the rotation's own entry, then the writes
+    expect(log.entries[0]).toMatchObject({ index: size, action: 'audit.rotate' })
+    expect(log.baseRoot).not.toBe(sha256(new Uint8Array(0)))
+
+    const sealed = join(tmp, 'sealed-audit.cart')
+    const key = { key: bytes(32, 6) }
+    cart = await Cartridge.create('sealed-audit', 'Sealed audit', { path: sealed, auditLog: true, encryption: key })
+    for (let i = 0; i < 5; i++) await cart.write(`/s/${i}.txt`, bytes(100 + i, i))
+    await cart.rename('/s/0.txt', '/s/zero.txt')
+    await cart.close()
+    expect((await both(sealed, key)).entries.map((e) => e.action)).toEqual(['audit.enable', 'write', 'write', 'write', 'write', 'write', 'rename'])
+    expect(readFileSync(sealed).indexOf('/s/zero.txt')).toBe(-1)
+  })
+
+  it.skipIf(!present)('a damaged AUDIT_HEAD, which both meta slots share, leaves no intact commit, for both readers; a forged root must be the fold of the frontier', async () => {
+    const head = openContainer(vector).meta.auditRoot.page
+    const flip = damaged('head-flip', (image) => void (image[head * PAGE + 32 + 30] ^= 0x01))
+    expect(() => openContainer(flip)).toThrow(new RegExp(`^corrupt: no meta page leads to an intact commit \\(checksum: page ${head}: checksum mismatch`))
+    await expect(referenceRead(flip)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT' })
+    const root = damaged('head-root', (image) => forge(image, head, (p) => void (p[32 + 24] ^= 0x01)))
+    expect(() => openContainer(root)).toThrow(new RegExp(`^corrupt: no meta page leads to an intact commit \\(corrupt: audit head page ${head}: root is not the fold of the frontier`))
+    await expect(referenceRead(root)).rejects.toMatchObject({ code: 'CARTRIDGE_CORRUPT' })
   })
 })
 

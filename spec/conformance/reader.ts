@@ -1,6 +1,7 @@
 /**
- * An independent Cartridge reader of format 1.2 and of sealed (encrypted, major 2) containers,
- * written from spec/FORMAT.md alone (nothing from packages/*). It opens a container the way the
+ * An independent Cartridge reader of format 1.3 (all of it but the stored access policy of §27,
+ * which it ignores) and of sealed (encrypted, major 2) containers, written from spec/FORMAT.md
+ * alone (nothing from packages/*). It opens a container the way the
  * spec says (meta selection and recovery), walks the catalog and reads every file, verifying every
  * page and every chunk on the way. It also reads the snapshot table (§22) and the files of each
  * snapshot.
@@ -16,8 +17,15 @@
  * binding index, length and codec; CRC-32 over the sealed bytes, as recovery uses it) are opened
  * with AES-256-GCM. Errors: `bad-key` when no slot's wrap opens (or no key was given), `auth` when
  * anything sealed does not authenticate or is plain where it must be sealed.
+ *
+ * The audit log (§26, format 1.3): the AUDIT_HEAD page at `auditRoot` and the pointer tree of
+ * AUDIT_ENTRIES pages under it are verified like every structure (recovery reads the head and
+ * the entry pages born after `baseTxn`); `Container.audit()` decodes every stored entry and
+ * verifies the log as an RFC 9162 Merkle tree (SHA-256 of `node:crypto`): each entry's index is
+ * its position and its prevRoot the root of the entries before it (from the frontier at `base`),
+ * and the entries add up to the head's size and root.
  */
-import { createDecipheriv, scryptSync } from 'node:crypto'
+import { createDecipheriv, createHash, scryptSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import * as zlib from 'node:zlib'
 import { Decompress as ZstdStream } from 'fzstd'
@@ -29,7 +37,8 @@ const PTR = 24
 const CHUNK_RECORD = 48
 const RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / CHUNK_RECORD) // 84
 const PAGES_PER_FREEMAP_LEAF = PAYLOAD * 8 // 32512
-const T = { CATALOG_LEAF: 2, CATALOG_BRANCH: 3, FREEMAP_LEAF: 4, POINTER_NODE: 5, CHUNK_MAP_LEAF: 6, SNAPSHOT_TABLE: 7 } as const
+const T = { CATALOG_LEAF: 2, CATALOG_BRANCH: 3, FREEMAP_LEAF: 4, POINTER_NODE: 5, CHUNK_MAP_LEAF: 6, SNAPSHOT_TABLE: 7, AUDIT_HEAD: 8, AUDIT_ENTRIES: 9 } as const
+const POINTERS_PER_NODE = Math.floor(PAYLOAD / PTR) // 169
 const SNAPSHOT_ENTRY = 58 // fixed part of a snapshot table entry; the name follows
 // §25: a sealed chunk record is the 48 bytes of §10 and a 16-byte GCM tag; a sealed page stores a 96-bit tag.
 const SEALED_RECORD = 64
@@ -56,12 +65,139 @@ export interface Meta {
   /** The codec new writes use and its level (§3, §24): writer policy, read here only to be shown. */
   codec: number; codecLevel: number
   catalogRoot: Ptr; freeMapRoot: Ptr; snapshotsRoot: Ptr
+  /** 1.3 (§26, §27): the audit log's AUDIT_HEAD page and the stored access policy; null (page 0) when absent. */
+  auditRoot: Ptr; policyRoot: Ptr
   /** A sealed slot's clear header (§25): how its wrap's KEK is made (scrypt cost zero for `key`). */
   sealed?: { kdf: 'key' | 'scrypt'; logN: number; r: number; p: number }
 }
 /** A snapshot table entry (§22). */
 export interface Snapshot { id: number; name: string; txn: number; created: number; fileCount: number; catalogRoot: Ptr }
 export interface SnapshotTable { nextId: number; snapshots: Snapshot[] }
+
+/** One audit log entry (§26), decoded; hashes in hex. `size` and `sha256` only when their flag is set. */
+export interface AuditEntry {
+  index: number; time: number; action: string; principal: string; path: string; target: string
+  size?: number; sha256?: string; detail: string; prevRoot: string
+}
+/** A problem found while verifying the log, at the entry it locates (none: about the log as a whole). */
+export interface AuditProblem { index?: number; what: string }
+/**
+ * The audit log of a commit (§26): its AUDIT_HEAD (size, base, root and the root at `base`, in
+ * hex), the stored entries `base` … `size` − 1 in order (an entry that does not decode is left out
+ * and reported), and the verification: the size and root recomputed from the entries, and the
+ * problems in log order, `firstBad` being the first entry they locate.
+ */
+export interface AuditLog {
+  reads: boolean; size: number; base: number; root: string; baseRoot: string; entryPages: number
+  entries: AuditEntry[]
+  computed: { size: number; root: string }
+  valid: boolean
+  firstBad?: number
+  problems: AuditProblem[]
+}
+/** The decoded AUDIT_HEAD payload (§26), checked: counts match popcounts, `base` ≤ `size`, root = fold of the frontier. */
+interface AuditHead { reads: boolean; size: number; base: number; root: Buffer; entries: Ptr; entryPages: number; frontier: Buffer[]; baseFrontier: Buffer[] }
+
+const AUDIT_HEAD_FIXED = 88 // payload bytes before the frontier hashes
+const MAX_AUDIT_ENTRY = 3495 // 96 + (1 + 64) + (1 + 255) + 3 × (2 + 1024)
+const MAX_AUDIT_SIZE = 2 ** 48
+const AUDIT_ACTION = /^[a-z][a-z0-9.-]*$/
+
+/** RFC 9162 §2.1 with SHA-256: leaf = H(0x00 ‖ entry), node = H(0x01 ‖ left ‖ right), empty tree = H(). */
+const sha256 = (...parts: Uint8Array[]): Buffer => {
+  const h = createHash('sha256')
+  for (const part of parts) h.update(part)
+  return h.digest()
+}
+const leafHash = (entry: Uint8Array): Buffer => sha256(Buffer.of(0), entry)
+const nodeHash = (left: Uint8Array, right: Uint8Array): Buffer => sha256(Buffer.of(1), left, right)
+/** The set bits of `n` (< 2^53) from the highest down: the sizes of the perfect subtrees of a log of `n` entries. */
+function subtreeSizes(n: number): number[] {
+  const out: number[] = []
+  for (let bit = 2 ** 52; bit >= 1; bit /= 2) if (Math.floor(n / bit) % 2 === 1) out.push(bit)
+  return out
+}
+/** The root of a log from its frontier: the right fold N(h₁, N(h₂, … N(hₖ₋₁, hₖ))); the empty log's root is SHA-256 of nothing. */
+function foldFrontier(hashes: readonly Buffer[]): Buffer {
+  if (hashes.length === 0) return sha256()
+  let root = hashes[hashes.length - 1]
+  for (let i = hashes.length - 2; i >= 0; i--) root = nodeHash(hashes[i], root)
+  return root
+}
+/** A log's frontier, appended to leaf by leaf (two perfect subtrees of one size merge into one). */
+class Frontier {
+  readonly subtrees: Array<{ size: number; hash: Buffer }>
+  constructor(public size: number, hashes: readonly Buffer[]) {
+    const sizes = subtreeSizes(size)
+    if (sizes.length !== hashes.length) throw new Error('frontier does not match its size')
+    this.subtrees = sizes.map((s, i) => ({ size: s, hash: hashes[i] }))
+  }
+  append(leaf: Buffer): void {
+    let top = { size: 1, hash: leaf }
+    while (this.subtrees.length > 0 && this.subtrees[this.subtrees.length - 1].size === top.size) {
+      const left = this.subtrees.pop()!
+      top = { size: left.size * 2, hash: nodeHash(left.hash, top.hash) }
+    }
+    this.subtrees.push(top)
+    this.size++
+  }
+  root(): Buffer {
+    return foldFrontier(this.subtrees.map((t) => t.hash))
+  }
+}
+/** The smallest pointer-tree height over `n` ≥ 1 leaves (§7: 169^h ≥ n). */
+function treeHeight(n: number): number {
+  let h = 0
+  for (let span = 1; span < n; span *= POINTERS_PER_NODE) h++
+  return h
+}
+
+/**
+ * Decodes one audit entry (§26); throws a message when it is malformed. Every length is checked
+ * against what is left, reserved bytes and unset flags' fields must be zero, text must be UTF-8.
+ */
+function decodeAuditEntry(b: Buffer): AuditEntry {
+  const bad = (why: string): never => {
+    throw new Error(why)
+  }
+  if (b.length > MAX_AUDIT_ENTRY) bad(`${b.length} bytes, more than ${MAX_AUDIT_ENTRY}`)
+  if (b.length < 96) bad('shorter than its fixed part')
+  if (b[0] !== 1) bad(`unknown version ${b[0]}`)
+  const flags = b[1]
+  if (flags & ~3) bad(`unknown flags ${flags}`)
+  if (b.subarray(2, 8).some((x) => x !== 0)) bad('reserved bytes 2..7 are not zero')
+  const num = (off: number): number => {
+    const n = b.readBigUInt64LE(off)
+    return n > BigInt(Number.MAX_SAFE_INTEGER) ? bad(`u64 at ${off} is out of range`) : Number(n)
+  }
+  const [index, time, size] = [num(8), num(16), num(24)]
+  const sha = b.subarray(64, 96)
+  if (!(flags & 1) && size !== 0) bad('size is not zero while its flag is clear')
+  if (!(flags & 2) && sha.some((x) => x !== 0)) bad('sha256 is not zero while its flag is clear')
+  let off = 96
+  const field = (what: string, lenBytes: 1 | 2, max: number): string => {
+    if (off + lenBytes > b.length) bad(`${what} runs past the end`)
+    const len = lenBytes === 1 ? b[off] : b.readUInt16LE(off)
+    if (len > max || off + lenBytes + len > b.length) bad(`${what} length ${len} out of range`)
+    const bytes = b.subarray(off + lenBytes, (off += lenBytes + len))
+    try {
+      return utf8.decode(bytes)
+    } catch {
+      return bad(`${what} is not valid UTF-8`)
+    }
+  }
+  const action = field('action', 1, 64)
+  if (!AUDIT_ACTION.test(action)) bad(`action ${JSON.stringify(action)} does not match [a-z][a-z0-9.-]*`)
+  const principal = field('principal', 1, 255)
+  const path = field('path', 2, 1024)
+  const target = field('target', 2, 1024)
+  const detail = field('detail', 2, 1024)
+  if (off !== b.length) bad('bytes follow the last field')
+  return {
+    index, time, action, principal, path, target, ...(flags & 1 ? { size } : {}), ...(flags & 2 ? { sha256: sha.toString('hex') } : {}),
+    detail, prevRoot: b.toString('hex', 32, 64),
+  }
+}
 /** A chunk record (§10): `offset` 0 heads a run of `runPages` pages (0: as many as `stored` needs), above 0 continues one. */
 export interface Chunk {
   page: number; txn: number; stored: number; logical: number; checksum: number; codec: number; cipher: number; runPages: number; offset: number
@@ -94,6 +230,7 @@ function metaFields(p: Buffer, slot: number): Meta {
     slot, major: p.readUInt16LE(8), minor: p.readUInt16LE(10), txn: u64(p, 16), baseTxn: u64(p, 24), totalPages: u64(p, 32), fileCount: u64(p, 40),
     created: u64(p, 48), maxPages: u64(p, 56), growthThresholdPercent: p[64], codec: p[65], codecLevel: p[66],
     catalogRoot: ptrAt(p, 72), freeMapRoot: ptrAt(p, 96), snapshotsRoot: ptrAt(p, 120), uuid: p.toString('hex', 144, 160), slug: text(256, 214), title: text(512, 1024),
+    auditRoot: ptrAt(p, 160), policyRoot: ptrAt(p, 184),
   }
 }
 
@@ -514,6 +651,97 @@ class View {
     return table
   }
 
+  /** The AUDIT_HEAD page at `ptr` (§26), verified (§4) and checked: reserved bits zero, counts = popcounts, `base` ≤ `size` < 2^48, root = fold of the frontier. */
+  auditHead(ptr: Ptr): AuditHead {
+    const n = this.node(ptr, [T.AUDIT_HEAD])
+    const bad = (why: string): never => fail('corrupt', `audit head page ${ptr.page}: ${why}`)
+    const [p, o] = [n.page, HEADER]
+    if (n.level !== 0 || n.count !== 0) bad(`level ${n.level} and count ${n.count}, not 0 and 0`)
+    if (n.used < AUDIT_HEAD_FIXED) bad('payload too short')
+    const flags = p.readUInt32LE(o)
+    if (flags & ~1) bad(`unknown flags ${flags}`)
+    if (p.readUInt32LE(o + 4) !== 0 || p.readUInt16LE(o + 86) !== 0) bad('reserved bytes are not zero')
+    const [size, base] = [u64(p, o + 8), u64(p, o + 16)]
+    if (size >= MAX_AUDIT_SIZE || base > size) bad(`size ${size} and base ${base} out of range`)
+    const [fc, bc] = [p[o + 84], p[o + 85]]
+    if (fc !== subtreeSizes(size).length || bc !== subtreeSizes(base).length) bad('frontier counts are not the popcounts of size and base')
+    if (n.used !== AUDIT_HEAD_FIXED + 32 * (fc + bc)) bad('payload length does not match its frontiers')
+    const hash = (i: number) => Buffer.from(p.subarray(o + AUDIT_HEAD_FIXED + 32 * i, o + AUDIT_HEAD_FIXED + 32 * (i + 1)))
+    const frontier = Array.from({ length: fc }, (_, i) => hash(i))
+    const baseFrontier = Array.from({ length: bc }, (_, i) => hash(fc + i))
+    const root = Buffer.from(p.subarray(o + 24, o + 56))
+    if (!foldFrontier(frontier).equals(root)) bad('root is not the fold of the frontier')
+    const [entries, entryPages] = [ptrAt(p, o + 56), p.readUInt32LE(o + 80)]
+    if ((entries.page === 0) !== (entryPages === 0)) bad(`${entryPages} entry pages under a ${entries.page === 0 ? 'null' : 'non-null'} pointer`)
+    if (entryPages > size - base) bad(`${entryPages} entry pages for ${size - base} stored entries`) // every page holds one at least
+    if (entryPages > 0 && entries.aux !== treeHeight(entryPages)) bad(`entry tree of height ${entries.aux} over ${entryPages} pages`)
+    return { reads: (flags & 1) === 1, size, base, root, entries, entryPages, frontier, baseFrontier }
+  }
+
+  /** The entries of an AUDIT_ENTRIES page (§26), already verified as a leaf: `count` ≥ 1 entries, each u16 length then its bytes, filling exactly `used`. */
+  auditEntries(page: Buffer): Buffer[] {
+    const bad = (why: string): never => fail('corrupt', `audit entry page ${u64(page, 16)}: ${why}`)
+    const [count, end] = [page.readUInt16LE(6), HEADER + page.readUInt32LE(24)]
+    if (page[5] !== 0 || count < 1) bad(`level ${page[5]}, count ${count}`)
+    const out: Buffer[] = []
+    let off = HEADER
+    for (let i = 0; i < count; i++) {
+      if (off + 2 > end) bad('entries run past the payload')
+      const len = page.readUInt16LE(off)
+      if (len < 1 || len > MAX_AUDIT_ENTRY || off + 2 + len > end) bad(`entry length ${len} out of range`)
+      out.push(Buffer.from(page.subarray(off + 2, (off += 2 + len))))
+    }
+    if (off !== end) bad('payload length does not match its entries')
+    return out
+  }
+
+  /**
+   * The audit log (§26) of this commit, every page verified (damage throws, as elsewhere), every
+   * entry decoded and the log verified as §26 "Verifying" says; undefined when `auditRoot` is null.
+   */
+  auditLog(): AuditLog | undefined {
+    if (this.meta.auditRoot.page === 0) return undefined
+    const head = this.auditHead(this.meta.auditRoot)
+    const pages = head.entryPages === 0 ? [] : this.treeLeaves(head.entries, T.AUDIT_ENTRIES, -1)
+    if (pages.length !== head.entryPages) fail('corrupt', `audit log: ${pages.length} entry pages, its head says ${head.entryPages}`)
+    const problems: AuditProblem[] = []
+    let firstBad: number | undefined
+    const blame = (index: number | undefined, what: string) => {
+      if (firstBad === undefined && index !== undefined) firstBad = index
+      problems.push({ ...(index !== undefined ? { index } : {}), what })
+    }
+    const f = new Frontier(head.base, head.baseFrontier)
+    const entries: AuditEntry[] = []
+    let inRun = false // a mismatch goes on until the chain agrees again: each run is reported once
+    for (const bytes of pages.flatMap((page) => this.auditEntries(page))) {
+      const p = f.size
+      let e: AuditEntry | undefined
+      try {
+        e = decodeAuditEntry(bytes)
+      } catch (err) {
+        blame(p, `entry ${p} does not decode: ${(err as Error).message}`)
+      }
+      if (e) {
+        entries.push(e)
+        const mismatch = e.index > p ? [p, `entry ${p} is missing (the entry at its place says ${e.index})`] as const
+          : e.index < p ? [Math.max(head.base, p - 1), `an entry was inserted or moved before position ${p} (the entry there says ${e.index})`] as const
+            : e.prevRoot !== f.root().toString('hex')
+              ? [Math.max(head.base, p - 1), p > head.base ? `entry ${p - 1} was changed (entry ${p} recorded another root before it)` : `entry ${p} does not continue the log at base ${head.base}`] as const
+              : undefined
+        if (mismatch && !inRun) blame(...mismatch)
+        inRun = mismatch !== undefined
+      }
+      f.append(leafHash(bytes))
+    }
+    if (f.size !== head.size) blame(Math.min(f.size, head.size - 1), `the stored entries end at ${f.size - 1}, the head's log at ${head.size - 1}`)
+    else if (!f.root().equals(head.root)) blame(head.size - 1, `the entries' root is not the head's: entry ${head.size - 1} (or the head) was changed`)
+    return {
+      reads: head.reads, size: head.size, base: head.base, root: head.root.toString('hex'), baseRoot: foldFrontier(head.baseFrontier).toString('hex'),
+      entryPages: head.entryPages, entries, computed: { size: f.size, root: f.root().toString('hex') },
+      valid: problems.length === 0, ...(firstBad !== undefined ? { firstBad } : {}), problems,
+    }
+  }
+
   /** Recovery check: the free map is whole, the snapshot table reads, and everything the commit wrote after `baseTxn` (live or in a snapshot) reads back intact. */
   verifyCommit(): SnapshotTable | undefined {
     const { totalPages, txn, baseTxn, freeMapRoot, catalogRoot } = this.meta
@@ -526,6 +754,11 @@ class View {
       for (const c of r.chunks) if (c.txn > baseTxn) this.stored(path, c, r.chunkSize) // CRC-32 only, as §13 says
     })
     newPages(catalogRoot)
+    // The audit log (§26): its head always (one page, which a writer continues from), its entry pages born after baseTxn.
+    if (this.meta.auditRoot.page !== 0) {
+      const head = this.auditHead(this.meta.auditRoot)
+      if (head.entryPages > 0) for (const page of this.treeLeaves(head.entries, T.AUDIT_ENTRIES, baseTxn)) this.auditEntries(page)
+    }
     const table = this.snapshotTable()
     // A snapshot of an unsynced commit holds pages only this commit made durable (§13).
     for (const s of table?.snapshots ?? []) if (s.txn > baseTxn) newPages(s.catalogRoot)
@@ -553,6 +786,8 @@ export interface Container {
   chunks(path: string, snapshot?: number): Chunk[]
   /** Every file: path → content, in key order; throws at the first file that does not read. */
   files(snapshot?: number): Map<string, Buffer>
+  /** The audit log (§26), read, decoded and verified (a damaged page throws); undefined when the container keeps none. */
+  audit(): AuditLog | undefined
 }
 
 /**
@@ -602,6 +837,7 @@ export function openContainer(file: string | Buffer, keys?: KeyOptions): Contain
       read: (path, id) => view.content(path, value(path, id)),
       chunks: (path, id) => view.record(path, value(path, id), -1).chunks,
       files: (id) => new Map([...entries(id)].map(([path, v]) => [path, view.content(path, v)])),
+      audit: () => view.auditLog(),
     }
   }
   // In a sealed container a candidate that fails because something does not authenticate is reported as that (§25).

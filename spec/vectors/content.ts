@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 export { seededBytes as bytes, utf8 as text } from '@cartridge/core'
 
 /** The committed vectors: spec/vectors/<name>.cart and <name>.expected.json. */
-export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed', 'encrypted-passphrase', 'encrypted-key']
+export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed', 'encrypted-passphrase', 'encrypted-key', 'audited']
 
 const WORDS = ('the a of container page chunk record run head continuation codec frame block catalog leaf branch pointer ' +
   'map free commit txn meta slot snapshot vacuum reader writer byte offset length checksum zstd lz4 raw packed').split(' ')
@@ -42,11 +42,28 @@ export interface SnapshotSummary { id: number; name: string; fileCount: number; 
 export interface KeyMaterial { passphrase?: string; keyHex?: string }
 
 /**
- * `<name>.expected.json`: the live files in key order; for a vector with a snapshot table or key
- * material (§25), an object with those files, the table's `nextId` and its snapshots in id order
- * (when it has a table), and its `passphrase` or `keyHex` (when it is encrypted).
+ * One entry of an expected audit log (§26), as the model knows it: action, path and target, and
+ * `size` and `sha256` (hex) exactly when the operation records them (a write: the new content's;
+ * a delete: the removed file's size). Time, principal, detail and prevRoot are not modelled.
  */
-export type Expected = FileSummary[] | ({ files: FileSummary[]; nextId?: number; snapshots?: SnapshotSummary[] } & KeyMaterial)
+export interface AuditEntrySummary { action: string; path: string; target: string; size?: number; sha256?: string }
+
+/** The expected audit log of a vector (§26): the head's size and base, and the stored entries in index order. */
+export interface AuditSummary { size: number; base: number; entries: AuditEntrySummary[] }
+
+/** The modelled part of a decoded entry (the reference's or the independent reader's), in the shape of {@link AuditEntrySummary}. */
+export function auditSummary(e: { action: string; path: string; target: string; size?: number; sha256?: Uint8Array | string }): AuditEntrySummary {
+  const hash = e.sha256 === undefined ? undefined : typeof e.sha256 === 'string' ? e.sha256 : Buffer.from(e.sha256).toString('hex')
+  return { action: e.action, path: e.path, target: e.target, ...(e.size !== undefined ? { size: e.size } : {}), ...(hash !== undefined ? { sha256: hash } : {}) }
+}
+
+/**
+ * `<name>.expected.json`: the live files in key order; for a vector with a snapshot table, key
+ * material (§25) or an audit log (§26), an object with those files, the table's `nextId` and its
+ * snapshots in id order (when it has a table), its `passphrase` or `keyHex` (when it is
+ * encrypted), and its `audit` log (when it keeps one).
+ */
+export type Expected = FileSummary[] | ({ files: FileSummary[]; nextId?: number; snapshots?: SnapshotSummary[]; audit?: AuditSummary } & KeyMaterial)
 
 /** The key options of `Cartridge.open` and of the independent reader for the key material of `e` (none for a plain vector). */
 export function keysOf(e: KeyMaterial): { passphrase: string } | { key: Uint8Array } | undefined {

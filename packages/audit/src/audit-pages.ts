@@ -1,6 +1,6 @@
 import { CartridgeError, ErrorCodes, getU64, setU64, viewOf } from '@cartridge/core'
 import {
-  NULL_PTR, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PageType, isNullPtr, lookupPointerTree, readBlockPtr, readPointerNode,
+  NULL_PTR, PAGE_HEADER_SIZE, PAGE_PAYLOAD, PageType, isNullPtr, lookupPointerTree, pointerTreeHeight, readBlockPtr, readPointerNode,
   updatePointerTree, writeBlockPtr, writeNode, type BlockPtr, type PageIO,
 } from '@cartridge/pager'
 import { MAX_ENTRY_BYTES } from './audit-entry.js'
@@ -81,9 +81,11 @@ export function readAuditHead(io: Pick<PageIO, 'read'>, ptr: BlockPtr): AuditLog
   const base = getU64(v, o + HEAD.base)
   const fc = v.getUint8(o + HEAD.frontierCount)
   const bc = v.getUint8(o + HEAD.baseFrontierCount)
-  if ((flags & ~AuditFlags.READS) !== 0 || v.getUint32(o + 4, true) !== 0) corrupt(ptr.page, 'unknown flags')
-  if (size > MAX_AUDIT_ENTRIES || base > size) corrupt(ptr.page, `size ${size}, base ${base}`)
+  if ((flags & ~AuditFlags.READS) !== 0 || v.getUint32(o + 4, true) !== 0 || v.getUint16(o + 86, true) !== 0) corrupt(ptr.page, 'unknown flags or reserved bytes set')
+  if (v.getUint8(5) !== 0 || v.getUint16(6, true) !== 0) corrupt(ptr.page, 'level and count must be 0')
+  if (size >= MAX_AUDIT_ENTRIES || base > size) corrupt(ptr.page, `size ${size}, base ${base}`)
   if (fc !== popcount(size) || bc !== popcount(base) || fc > MAX_FRONTIER || bc > MAX_FRONTIER) corrupt(ptr.page, 'frontier does not match the size')
+  if (v.getUint32(24, true) !== HEAD.hashes + 32 * (fc + bc)) corrupt(ptr.page, 'used does not match the frontiers')
   const hash = (i: number) => page.slice(o + HEAD.hashes + 32 * i, o + HEAD.hashes + 32 * (i + 1))
   const frontier = Array.from({ length: fc }, (_, i) => hash(i))
   const baseFrontier = Array.from({ length: bc }, (_, i) => hash(fc + i))
@@ -92,6 +94,7 @@ export function readAuditHead(io: Pick<PageIO, 'read'>, ptr: BlockPtr): AuditLog
   const entries = readBlockPtr(v, o + HEAD.entries)
   const entryPages = v.getUint32(o + HEAD.entryPages, true)
   if (isNullPtr(entries) !== (entryPages === 0) || entryPages > size - base) corrupt(ptr.page, `${entryPages} entry pages for ${size - base} entries`)
+  if (entryPages > 0 && entries.aux !== pointerTreeHeight(entryPages)) corrupt(ptr.page, 'the entry tree has the wrong height')
   return { flags, size, base, root, entries, entryPages, frontier, baseFrontier }
 }
 
