@@ -60,6 +60,12 @@ describe('README examples', () => {
     mkdirSync(join(dir, 'photos'), { recursive: true })
     writeFileSync(join(dir, 'photos', 'cat.jpg'), new Uint8Array(3000).fill(7))
     writeFileSync(join(dir, 'readme.txt'), 'hello')
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({
+      version: 1, name: 'readme', statements: [
+        { effect: 'Allow', actions: ['read', 'list', 'metadata'], resources: ['/**'] },
+        { effect: 'Allow', actions: ['*'], resources: ['/', '/**'], conditions: { StringEquals: { principal: 'admin' } } },
+      ],
+    }))
     for (const block of cliBlocks) {
       for (const line of block.code.split('\n')) {
         const cmd = line.replace(/\s+#.*$/, '').trim()

@@ -14,6 +14,8 @@ export interface Io {
   stdin?: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }
   /** The key or passphrase of the global options, resolved before a command runs. */
   keys?: KeyOptions
+  /** `--as`: the principal requests are made for (default: the OS user). */
+  principal?: string
 }
 
 /** Writes one line of text. */

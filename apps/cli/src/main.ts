@@ -17,6 +17,7 @@ import { compress } from './commands/compress.js'
 import { keyChange, keyReseal } from './commands/key.js'
 import { engramCat, engramGet, engramLs, freeze, keygen, thaw, verify } from './commands/engram.js'
 import { audit, auditCheckpoint, auditEnable, auditHead, auditRotate } from './commands/audit.js'
+import { policyClear, policySet, policyShow, policyTest } from './commands/policy.js'
 import { resolveKeys, type KeyFlags } from './keys.js'
 
 export type { Io } from './io.js'
@@ -64,8 +65,11 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .helpCommand(true)
     .option('--passphrase-env <name>', 'an encrypted container: read its passphrase from this environment variable (a terminal is asked otherwise)')
     .option('--key-file <file>', 'an encrypted container: its 32-byte key, raw or as 64 hex digits')
+    .option('--as <principal>', "act as this principal: the container's access policy decides for it, and the audit log records it (default: the OS user)")
     .hook('preAction', () => {
-      io.keys = resolveKeys(program.opts<KeyFlags>(), io)
+      const opts = program.opts<KeyFlags & { as?: string }>()
+      io.keys = resolveKeys(opts, io)
+      io.principal = opts.as
     })
   const run = (action: (...args: any[]) => Promise<number>) => async (...args: any[]) => setCode(await action(...args))
 
@@ -351,6 +355,22 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .requiredOption('--key <file>', 'secret key file from `cartridge keygen`').option('-f, --force', 'replace the archive if it exists')
     .option('--json', 'print JSON: { file, base, size, root }')
     .action(run((file: string, out: string, _o, cmd: Command) => auditRotate(io, file, out, cmd.optsWithGlobals())))
+
+  const policyCommand = program.command('policy').description("the container's access policy: who may do what to which paths")
+  policyCommand.command('set').description('store a policy (JSON) in the container; every later open enforces it')
+    .argument('<cart>', 'container file').argument('<file>', 'policy JSON file: { version: 1, name, statements: [...] }')
+    .action(run((file: string, json: string) => policySet(io, file, json)))
+  policyCommand.command('show').description('print the stored policy as JSON').argument('<cart>', 'container file')
+    .action(run((file: string) => policyShow(io, file)))
+  policyCommand.command('clear').description('remove the stored policy (everything is allowed again)').argument('<cart>', 'container file')
+    .action(run((file: string) => policyClear(io, file)))
+  policyCommand.command('test').description('print the decision for an action on a path and the statement that made it; exit 1 when denied')
+    .argument('<cart>', 'container file').argument('<action>', 'read, write, delete, list, metadata, snapshot:read, …').argument('<path>', 'path in the container')
+    .option('--principal <principal>', 'the principal asking (default: --as, else none)')
+    .option('--tag <key=value...>', 'request tags, for conditions on tag:<key>')
+    .option('--size <bytes>', 'the size of a write, for conditions on size', nonNegativeInt)
+    .option('--json', 'print the decision as JSON')
+    .action(run((file: string, action: string, path: string, o) => policyTest(io, file, action, path, o)))
 
   return program
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { userInfo } from 'node:os'
 import { basename, resolve } from 'node:path'
 import { Cartridge, ErrorCodes, isCartridgeError } from 'cartridge'
 import { println, type Io } from './io.js'
@@ -44,14 +45,26 @@ export async function withCartridge<T>(
  */
 export async function openCartridge(path: string, io: Io, readOnly: boolean): Promise<Cartridge> {
   const keys = io.keys ?? {}
+  let cart: Cartridge
   try {
-    return await Cartridge.open(path, { readOnly, ...keys })
+    cart = await Cartridge.open(path, { readOnly, ...keys })
   } catch (err) {
     const asked = keys.key !== undefined || keys.passphrase !== undefined
     if (asked || !isCartridgeError(err, ErrorCodes.BAD_KEY) || !io.stdin?.isTTY || !/passphrase/.test(err.message)) throw err
     const passphrase = await promptPassphrase(io, 'Passphrase: ')
     io.keys = { passphrase }
-    return Cartridge.open(path, { readOnly, passphrase })
+    cart = await Cartridge.open(path, { readOnly, passphrase })
+  }
+  // Every request of the CLI comes from the CLI, for the principal --as names (the OS user otherwise).
+  return cart.as({ source: 'cli', ...(io.principal !== undefined ? { principal: io.principal } : { principal: userInfoName() }) })
+}
+
+/** The operating-system user (what an API call without `as()` is made for too). */
+function userInfoName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return `uid:${process.getuid?.() ?? 'unknown'}`
   }
 }
 

@@ -35,6 +35,9 @@ import {
   type AuditStatus, type VerifyAuditOptions,
 } from './audit-api.js'
 import { rotateAuditLog, type RotateAuditOptions, type RotateAuditResult } from './audit-rotate.js'
+import { Action, Policy } from '@cartridge/iam'
+import { AccessGuard, type RequestContext } from './access-guard.js'
+import type { Access } from './file-ops.js'
 
 /** Options when opening a container. */
 export interface OpenOptions extends EngineOptions {
@@ -199,18 +202,113 @@ export class Cartridge extends FileOps {
   /** The key or passphrase the container was opened or created with (a rekey wraps the new data key with it). */
   #keys: KeySource | undefined
   #mount: DatabaseMount | undefined
+  /** The access policy in force and the request context of each call. */
+  readonly #guard: AccessGuard
 
-  private constructor(engine: Engine, path: string | undefined, keys?: KeySource) {
+  private constructor(engine: Engine, path: string | undefined, keys?: KeySource, guard = new AccessGuard()) {
     super()
     this.#keys = keys
     this.#engine = engine
     this.#path = path
     this.#queue = new CommitQueue(engine, () => this.#engine.options.durability === 'full')
-    this.#guard(engine)
+    this.#guardDatabases(engine)
+    this.#guard = guard
+    guard.policy = storedPolicy(engine)
+  }
+
+  protected override access(): Access {
+    return this.#guard.bound()
+  }
+
+  /** {@link #allow} for a method that returns a promise: the rejection when refused, else undefined. */
+  #refused(action: string, path = '/'): Promise<never> | undefined {
+    try {
+      this.#allow(action, path)
+      return undefined
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** Checks `action` on `path` (default `/`) for the call being made; throws `CARTRIDGE_ACCESS_DENIED`. */
+  #allow(action: string, path = '/'): void {
+    this.#guard.check(action, path)
+  }
+
+  /** `op` run with the caller's principal as the principal of the audit entries it appends. */
+  #as<T>(op: (e: Engine) => T): (e: Engine) => T {
+    const principal = this.#guard.principal
+    return (e) => {
+      e.audit.principal = principal
+      try {
+        return op(e)
+      } finally {
+        e.audit.principal = undefined
+      }
+    }
+  }
+
+  /**
+   * A view of this container whose calls carry `context` (principal, tags, source): the policy's
+   * conditions see it, and the audit log records its principal. The view has every method of the
+   * container; closing it closes the container.
+   */
+  as(context: RequestContext): Cartridge {
+    if (typeof context !== 'object' || context === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'as() takes a context object: { principal?, tags?, source? }')
+    const ctx: RequestContext = { ...context, ...(context.tags ? { tags: { ...context.tags } } : {}) }
+    const guard = this.#guard
+    return new Proxy(this, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown
+        if (typeof value !== 'function' || prop === 'constructor') return value
+        return (...args: unknown[]) => {
+          const result = guard.run(ctx, () => (value as (...a: unknown[]) => unknown).apply(target, args))
+          // An async generator's body runs on each next(): keep the context there too.
+          if (result && typeof result === 'object' && typeof (result as AsyncGenerator)[Symbol.asyncIterator] === 'function' && typeof (result as AsyncGenerator).next === 'function') {
+            const it = result as AsyncGenerator
+            return {
+              next: (...a: [unknown?]) => guard.run(ctx, () => it.next(...a)),
+              return: (v: unknown) => guard.run(ctx, () => it.return(v)),
+              throw: (e: unknown) => guard.run(ctx, () => it.throw(e)),
+              [Symbol.asyncIterator]() {
+                return this
+              },
+            }
+          }
+          return result
+        }
+      },
+    })
+  }
+
+  /**
+   * Sets the access policy every later call is decided by (`null`: none, everything allowed). With
+   * `persist`, it is stored in the container, in one commit, and other processes and the CLI
+   * opening it enforce it; otherwise it holds for this handle only. Changing the policy is itself
+   * the `policy:admin` action, decided by the policy in force. Takes effect for the next call.
+   */
+  async setPolicy(policy: Policy | null, options: { persist?: boolean } = {}): Promise<void> {
+    if (this.#closed) throw closedError()
+    if (policy !== null && !(policy instanceof Policy)) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'setPolicy takes a Policy (Policy.fromJSON for its JSON form) or null')
+    this.#allow(Action.PolicyAdmin)
+    if (options.persist) {
+      const json = policy ? new TextEncoder().encode(JSON.stringify(policy.toJSON())) : undefined
+      await this.#queue.alone(this.#as((e) => {
+        e.setStoredPolicy(json)
+        e.note({ action: 'policy.set', detail: policy ? `${policy.name} (${policy.statements.length} statements)` : 'none' })
+      }))
+    }
+    this.#guard.policy = policy ?? undefined
+  }
+
+  /** The access policy in force (undefined: none). Reading it is the `policy:admin` action. */
+  getPolicy(): Policy | undefined {
+    this.#allow(Action.PolicyAdmin)
+    return this.#guard.policy
   }
 
   /** Refuses changes to database files SQLite has open, through `engine`. */
-  #guard(engine: Engine): void {
+  #guardDatabases(engine: Engine): void {
     engine.guard = (p) => {
       if (this.#mount?.isOpen(p)) {
         throw new CartridgeError(ErrorCodes.LOCKED, `${p} is a database SQLite has open; close it (or use SQL) to change it`, { path: p })
@@ -227,6 +325,7 @@ export class Cartridge extends FileOps {
    * `transaction()` runs fail with SQLITE_BUSY.
    */
   sqlite(path: string, options: OpenDatabaseOptions = {}): Database {
+    this.#allow(options.readonly ? Action.SqliteRead : Action.SqliteWrite, normalizeFilePath(path))
     return this.#databaseMount().open(path, options)
   }
 
@@ -235,6 +334,8 @@ export class Cartridge extends FileOps {
    * this container: `db.prepare('ATTACH DATABASE ? AS other').run(cart.sqliteName('/other.db'))`.
    */
   sqliteName(path: string): string {
+    // An attached database can be written through the connection it is attached to.
+    this.#allow(Action.SqliteWrite, normalizeFilePath(path))
     return this.#databaseMount().nameOf(path)
   }
 
@@ -344,7 +445,7 @@ export class Cartridge extends FileOps {
 
   protected mutate<T>(op: (e: Engine) => T): Promise<T> {
     if (this.#closed) return Promise.reject(closedError())
-    return this.#queue.mutate(op)
+    return this.#queue.mutate(this.#as(op))
   }
 
   protected async view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T> {
@@ -371,9 +472,11 @@ export class Cartridge extends FileOps {
     if (this.#closed) throw closedError()
     const { signal } = options
     throwIfAborted(signal)
+    const access = this.access()
+    const principal = this.#guard.principal
     return this.#queue.exclusive(async () => {
       throwIfAborted(signal)
-      const tx = new Transaction(this.#engine)
+      const tx = new Transaction(this.#engine, access, principal)
       let result: T
       try {
         result = await untilAborted(Promise.resolve().then(() => body(tx)), signal)
@@ -391,9 +494,10 @@ export class Cartridge extends FileOps {
   /** Streams every file path under `prefix` in byte order, fetching `batchSize` at a time (bounded memory). */
   async *scan(prefix = '/', options: ScanOptions = {}): AsyncGenerator<string> {
     const p = normalizePath(prefix)
+    const access = this.access()
     const batch = options.batchSize ?? 1024
     const dir = directoryPrefix(p)
-    if (p !== '/' && (await this.view((e, at) => e.record(p, at) !== undefined))) yield p
+    if (p !== '/' && access.allows('list', p) && (await this.view((e, at) => e.record(p, at) !== undefined))) yield p
     let from = dir
     let skipFirst = false
     for (;;) {
@@ -407,7 +511,7 @@ export class Cartridge extends FileOps {
         }
         return out
       })
-      for (const k of keys) yield k
+      for (const k of keys) if (access.allows('list', k)) yield k
       if (keys.length < batch) return
       from = keys[keys.length - 1]
       skipFirst = true
@@ -416,6 +520,7 @@ export class Cartridge extends FileOps {
 
   /** Size, free space, file count, snapshots and what a vacuum would reclaim. */
   async info(): Promise<CartridgeInfo> {
+    this.#allow(Action.Metadata)
     return this.view((e) => {
       const { totalPages, freePages } = e.alloc
       return {
@@ -434,6 +539,8 @@ export class Cartridge extends FileOps {
    * it. The setting is stored in the container.
    */
   enableCompression(codec: CodecName, options: CodecOptions = {}): Promise<void> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     return this.#queue.mutate((e) => e.setCompression({ codec, ...options }))
   }
 
@@ -445,6 +552,8 @@ export class Cartridge extends FileOps {
    * copy is also compacted (as after a vacuum). Later opens need the key or passphrase.
    */
   enableEncryption(key: Uint8Array | EncryptionSetting, options: ResealOptions = {}): Promise<void> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     const setting: EncryptionSetting = key instanceof Uint8Array ? { key } : key
     return this.#reseal('enable encryption', setting, options, (e) => {
       if (e.encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is encrypted already: use changeKey or rekey')
@@ -457,6 +566,8 @@ export class Cartridge extends FileOps {
    * stays; use it when a data key may have leaked, or after very many writes.
    */
   rekey(options: ResealOptions = {}): Promise<void> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     return this.#reseal('rekey', undefined, options, (e) => {
       if (!e.encryption) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is not encrypted: use enableEncryption')
     })
@@ -469,6 +580,8 @@ export class Cartridge extends FileOps {
    * when the old passphrase leaked.)
    */
   changeKey(key: Uint8Array | EncryptionSetting): Promise<void> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     if (this.#closed) return Promise.reject(closedError())
     const setting: EncryptionSetting = key instanceof Uint8Array ? { key } : key
     return this.#queue.exclusive(async () => {
@@ -489,6 +602,8 @@ export class Cartridge extends FileOps {
    * encrypted) engram. Writes to the container wait until the freeze ends.
    */
   freezeToEngram(file: string, options: FreezeOptions): Promise<EngramSummary> {
+    const denied = this.#refused(Action.EngramFreeze)
+    if (denied) return denied
     if (this.#closed) return Promise.reject(closedError())
     return this.#queue.exclusive(async () => {
       if (!this.#engine.store.readOnly) this.#queue.flushNow(this.#engine.options.durability === 'full')
@@ -551,7 +666,7 @@ export class Cartridge extends FileOps {
       const next = await resealFile(src, path, encryption, options, what === 'rekey' ? 'key.rekey' : 'encryption.enable')
       this.#engine = next
       this.#queue.rebind(next)
-      this.#guard(next)
+      this.#guardDatabases(next)
       this.#mount = undefined
       src.store.close()
       if (setting) this.#keys = keySource(setting)
@@ -565,6 +680,7 @@ export class Cartridge extends FileOps {
    * Snapshots keep the old versions until they are deleted. Stops between files on `signal`.
    */
   async recompress(options: RecompressOptions = {}): Promise<RecompressResult> {
+    this.#allow(Action.ContainerAdmin)
     const setting = options.codec === undefined ? undefined : compressionOption({ codec: options.codec, level: options.level })
     const codec = setting === undefined ? this.#engine.defaultCodec : setting === null ? undefined : this.#engine.codecFor(setting)
     const paths = await this.list('/')
@@ -587,6 +703,7 @@ export class Cartridge extends FileOps {
    * chunk records (no content is read; O(files + chunk-map pages)).
    */
   async contentStats(options: { signal?: AbortSignal } = {}): Promise<ContentStats> {
+    this.#allow(Action.Metadata)
     return this.view((e) => contentStats(e, options.signal))
   }
 
@@ -600,17 +717,20 @@ export class Cartridge extends FileOps {
    * @param name unique name (default `snapshot-<id>`)
    */
   createSnapshot(name?: string): Promise<SnapshotInfo> {
+    const denied = this.#refused(Action.SnapshotCreate)
+    if (denied) return denied
     return this.#exclusiveCommit((e) => snapshotInfo(e.addSnapshot(name ?? `snapshot-${e.nextSnapshotId}`)))
   }
 
   /** A read-only view of snapshot `ref` (its id, or its name, looked up at the view's first read). */
   snapshot(ref: number | string): SnapshotView {
     if (this.#closed) throw closedError()
-    return new SnapshotView(ref, (read) => this.view((e) => read(e)))
+    return new SnapshotView(ref, (read) => this.view((e) => read(e)), this.access())
   }
 
   /** Every snapshot, oldest first, with the bytes only it holds (one walk over all of them). */
   async listSnapshots(): Promise<SnapshotListing[]> {
+    this.#allow(Action.SnapshotRead)
     if (this.#closed) throw closedError()
     return this.#queue.exclusive(async () => {
       const e = this.#engine
@@ -627,6 +747,8 @@ export class Cartridge extends FileOps {
    * while a SQLite database in the container is open.
    */
   restoreSnapshot(ref: number | string, options: RestoreOptions = {}): Promise<SnapshotInfo> {
+    const denied = this.#refused(Action.SnapshotRestore)
+    if (denied) return denied
     return this.#exclusiveCommit((e) => {
       this.#refuseWithDatabases('restore a snapshot')
       // Resolve `ref` before saving: a missing ref is NOT_FOUND and saves nothing, and a ref
@@ -639,6 +761,8 @@ export class Cartridge extends FileOps {
 
   /** Deletes snapshot `ref` and frees exactly the pages nothing else holds; resolves to the bytes freed. */
   deleteSnapshot(ref: number | string): Promise<{ freedBytes: number }> {
+    const denied = this.#refused(Action.SnapshotDelete)
+    if (denied) return denied
     return this.#exclusiveCommit((e) => ({ freedBytes: e.deleteSnapshot(ref).freedPages * PAGE_SIZE }))
   }
 
@@ -647,6 +771,7 @@ export class Cartridge extends FileOps {
    * out): paths added, removed or changed, in path order.
    */
   async diffSnapshots(from: number | string, to?: number | string): Promise<SnapshotChange[]> {
+    this.#allow(Action.SnapshotRead)
     return this.view((e) => diffCatalogs(e, e.findSnapshot(from).catalogRoot, to === undefined ? e.meta.catalogRoot : e.findSnapshot(to).catalogRoot))
   }
 
@@ -657,6 +782,7 @@ export class Cartridge extends FileOps {
    * `CARTRIDGE_LOCKED` while a SQLite database is open or a write stream is in progress.
    */
   async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    this.#allow(Action.Vacuum)
     if (this.#closed) throw closedError()
     if (this.#engine.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     return this.#queue.exclusive(async () => {
@@ -689,6 +815,8 @@ export class Cartridge extends FileOps {
    * only changes `reads`, and that change is logged.
    */
   enableAuditLogging(options: { reads?: boolean } = {}): Promise<void> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     return this.#exclusiveCommit((e) => e.audit.enable(options.reads === true))
   }
 
@@ -698,6 +826,7 @@ export class Cartridge extends FileOps {
 
   /** The committed log's head: size and Merkle root (RFC 9162), base of the stored part, and whether it is on. Keep heads to check later that the log only grew. */
   async auditHead(): Promise<AuditStatus> {
+    this.#allow(Action.AuditRead)
     return this.view((e) => auditStatus(e))
   }
 
@@ -707,6 +836,7 @@ export class Cartridge extends FileOps {
    * prefixes of it (which a rewrite of the whole log cannot fake).
    */
   async verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditReport> {
+    this.#allow(Action.AuditRead)
     if (this.#closed) throw closedError()
     await this.#queue.settled()
     return this.#queue.exclusive(async () => verifyAuditLog(() => this.#engine, options, () => new Promise((r) => setImmediate(r))))
@@ -714,6 +844,7 @@ export class Cartridge extends FileOps {
 
   /** Entries of the audit log, oldest first, read in batches (bounded memory), filtered by `query`. */
   async *auditLog(query: AuditQuery = {}): AsyncGenerator<AuditEntry> {
+    this.#allow(Action.AuditRead)
     let next = query.from ?? 0
     for (;;) {
       throwIfAborted(query.signal)
@@ -726,11 +857,13 @@ export class Cartridge extends FileOps {
 
   /** Proof that entry `index` is in the log (check it with `verifyAuditInclusion`, without the container). */
   async auditInclusionProof(index: number): Promise<AuditInclusionProof> {
+    this.#allow(Action.AuditRead)
     return this.view((e) => auditInclusionProof(e, index))
   }
 
   /** Proof that the log of an older head (or of its first `oldSize` entries) is a prefix of today's (check with `verifyAuditConsistency`). */
   async auditConsistencyProof(old: number | AuditHead): Promise<AuditConsistencyProof> {
+    this.#allow(Action.AuditRead)
     return this.view((e) => auditConsistencyProof(e, typeof old === 'number' ? old : old.size))
   }
 
@@ -740,6 +873,8 @@ export class Cartridge extends FileOps {
    * log still extends it.
    */
   auditCheckpoint(options: { secretKey: Uint8Array }): Promise<AuditCheckpoint> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     return this.#exclusiveCommit((e) => {
       const status = auditStatus(e)
       if (!status.enabled) throw new CartridgeError(ErrorCodes.NOT_FOUND, 'audit logging is not enabled in this container')
@@ -756,6 +891,8 @@ export class Cartridge extends FileOps {
    * the chain is unbroken: the archive's manifest holds the head the container continues from.
    */
   rotateAudit(file: string, options: RotateAuditOptions): Promise<RotateAuditResult> {
+    const denied = this.#refused(Action.ContainerAdmin)
+    if (denied) return denied
     if (this.#closed) return Promise.reject(closedError())
     return this.#queue.exclusive(async () => {
       this.#queue.flushNow(this.#engine.options.durability === 'full')
@@ -776,6 +913,7 @@ export class Cartridge extends FileOps {
    * With `data: true` it also reads and verifies every content chunk.
    */
   async check(options: { data?: boolean } = {}): Promise<CheckReport> {
+    this.#allow(Action.ContainerAdmin)
     if (this.#closed) throw closedError()
     await this.#queue.settled()
     return this.#queue.exclusive(async () => checkEngine(this.#engine, options))
@@ -788,9 +926,17 @@ export class Cartridge extends FileOps {
    */
   createReadStream(path: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): Readable {
     const p = normalizeFilePath(path)
+    this.#allow(Action.Read, p)
     const self = this
+    const logged = this.logsReads()
+    const note = this.#as((e: Engine) => e.note({ action: 'read', path: p, size: e.record(p)?.size, detail: 'stream' }))
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      const first = await self.metadata(p)
+      const first = await self.view((e, at) => {
+        const r = e.record(p, at)
+        if (!r) throw new CartridgeError(e.isDirectory(p, at) ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND, `no such file: ${p}`, { path: p })
+        return { size: r.size, modified: new Date(r.modified) }
+      })
+      if (logged) await self.#queue.mutate(note)
       let pos = options.start ?? 0
       const end = Math.min(first.size, options.end === undefined ? first.size : options.end + 1)
       while (pos < end) {
@@ -819,12 +965,14 @@ export class Cartridge extends FileOps {
   createWriteStream(path: string, options: WriteStreamOptions = {}): Writable {
     const p = normalizeFilePath(path)
     if (this.#closed) throw closedError()
+    this.#allow(Action.Write, p)
     if (options.layout !== undefined && options.layout !== 'chunks' && options.layout !== 'pages') {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "layout must be 'chunks' or 'pages'", { path: p })
     }
     const setting = compressionOption(options.compression)
     const codec = setting === undefined ? this.#engine.defaultCodec : setting === null ? undefined : this.#engine.codecFor(setting)
-    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(op), p, options.layout === 'pages', codec)
+    const access = this.access()
+    const writer = new ChunkWriter(this.#engine, (op) => this.#queue.mutate(this.#as(op)), p, options.layout === 'pages', codec, (size) => access.check(Action.Write, p, size))
     this.#writers.add(writer)
     const done = () => this.#writers.delete(writer)
     return new Writable({
@@ -879,6 +1027,20 @@ export class Cartridge extends FileOps {
   /** `await using cart = await Cartridge.open(…)` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
+  }
+}
+
+/**
+ * The policy stored in the container, if any. A stored policy that cannot be read is damage:
+ * opening fails rather than run without it.
+ */
+function storedPolicy(engine: Engine): Policy | undefined {
+  const bytes = engine.storedPolicy
+  if (!bytes) return undefined
+  try {
+    return Policy.fromJSON(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)))
+  } catch (err) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, 'the access policy stored in the container cannot be read; it is not opened without it', { cause: err })
   }
 }
 

@@ -132,6 +132,7 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
   const files = walkTree(e.meta.catalogRoot, '', false)
   for (const p of e.alloc.mapPages) claim(p.page, 1, 'free map', -1)
   for (const p of e.snapshotTablePages) claim(p.page, 1, 'snapshot table', -1)
+  for (const p of e.policyPages) claim(p.page, 1, 'access policy', -1)
   try {
     e.audit.visit(e, (p) => claim(p.page, 1, 'audit log', -1))
   } catch (err) {

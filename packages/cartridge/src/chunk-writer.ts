@@ -33,7 +33,11 @@ export class ChunkWriter {
    * `paged`: store 4 KiB chunks (the layout of SQLite database files) instead of 64 KiB.
    * `codec`: compress each 64 KiB chunk that shrinks (paged files are never compressed).
    */
-  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string, paged = false, codec?: Codec) {
+  /** Called with the file's final size before it is installed; throws to refuse (an access policy's size conditions). */
+  readonly #check: ((size: number) => void) | undefined
+
+  constructor(engine: Engine, mutate: <T>(op: (e: Engine) => T) => Promise<T>, path: string, paged = false, codec?: Codec, check?: (size: number) => void) {
+    this.#check = check
     this.#shift = paged ? PAGED_CHUNK_SHIFT : CHUNK_SHIFT
     this.#codec = paged ? undefined : codec
     this.#buf = new Uint8Array(2 ** this.#shift)
@@ -103,6 +107,14 @@ export class ChunkWriter {
 
   /** Stores the tail and installs the file atomically. */
   async finish(): Promise<void> {
+    if (this.#check) {
+      try {
+        this.#check(this.#size)
+      } catch (err) {
+        this.abort()
+        throw err
+      }
+    }
     if (this.#size <= INLINE_MAX && this.#shift === CHUNK_SHIFT) {
       const data = this.#buf.slice(0, this.#fill)
       this.#done = true

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, directoryPrefix, getU64, viewOf } from '@cartridge/core'
 import {
-  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, Pager, verifyPage,
-  type BlockPtr, type Meta, type PageIO, type PageStore, type PageType, type RecoveryNote,
+  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, PageType, Pager, readBlob, verifyPage, writeBlob,
+  type BlockPtr, type Meta, type PageIO, type PageStore, type RecoveryNote,
 } from '@cartridge/pager'
 import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
 import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
@@ -77,6 +77,9 @@ interface DefaultCodec {
 
 const NO_CODEC: DefaultCodec = { id: 0, level: 0, codec: undefined }
 
+/** Largest stored access policy, bytes of JSON. */
+export const MAX_POLICY_BYTES = 256 * 1024
+
 interface Savepoint {
   catalogObject: Catalog
   catalog: CatalogVersion
@@ -86,6 +89,7 @@ interface Savepoint {
   rootOverride: BlockPtr | undefined
   grows: boolean
   audit: AuditMark
+  policy: Uint8Array | undefined
 }
 
 /** Options of {@link Engine.commit} beyond `sync`. */
@@ -152,6 +156,11 @@ export class Engine implements ContentIO {
   #grows = false
   /** What the running operation is: 'grows' unless it declared itself a delete ({@link shrinks}). */
   #opKind: 'none' | 'grows' | 'shrinks' = 'none'
+  /** The stored access policy (JSON bytes) of the state being built, and of the last commit (same object when unchanged). */
+  #policy: Uint8Array | undefined
+  #committedPolicy: Uint8Array | undefined
+  /** Pages of the committed policy. */
+  #policyPages: BlockPtr[] = []
   /** The audit log: entries appended by operations, written in the same commit as they are. */
   readonly audit = new AuditTrail()
   /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
@@ -259,6 +268,8 @@ export class Engine implements ContentIO {
     let alloc: BitmapAllocator | undefined
     let table: SnapshotTable = EMPTY_TABLE
     let tablePages: BlockPtr[] = []
+    let policy: Uint8Array | undefined
+    let policyPages: BlockPtr[] = []
     const meta = e.pager.recover((m) => {
       if (m.totalPages < 3 || m.txn < 1) throw new CartridgeError(ErrorCodes.CORRUPT, 'meta page describes an impossible container')
       e.#openingPages = m.totalPages
@@ -270,7 +281,13 @@ export class Engine implements ContentIO {
       for (const s of table.entries) if (s.txn > m.baseTxn) e.#verifyCommit(m, s.catalogRoot)
       e.audit.load(e, m.auditRoot ?? NULL_PTR)
       e.audit.visit(e, () => {}, m.baseTxn)
+      policyPages = []
+      const bytes = readBlob(e, m.policyRoot ?? NULL_PTR, PageType.POLICY, MAX_POLICY_BYTES, (p) => policyPages.push(p))
+      policy = bytes.length > 0 ? bytes : undefined
     })
+    e.#policy = policy
+    e.#committedPolicy = policy
+    e.#policyPages = policyPages
     e.alloc = alloc!
     e.#setSnapshots(table)
     e.#committedSnapshots = table
@@ -545,7 +562,7 @@ export class Engine implements ContentIO {
   #savepoint(): Savepoint {
     return {
       catalogObject: this.catalog, catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount,
-      snapshots: this.#snapshots, rootOverride: this.#rootOverride, grows: this.#grows, audit: this.audit.mark(),
+      snapshots: this.#snapshots, rootOverride: this.#rootOverride, grows: this.#grows, audit: this.audit.mark(), policy: this.#policy,
     }
   }
 
@@ -558,6 +575,7 @@ export class Engine implements ContentIO {
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
     this.audit.rollback(sp.audit)
+    this.#policy = sp.policy
     // Pages the undone operation staged are free again: their images must not reach the file.
     this.pager.retainStaged((p) => this.alloc.isUsed(p))
     this.#trimStore()
@@ -596,7 +614,8 @@ export class Engine implements ContentIO {
   get dirty(): boolean {
     return (
       this.catalog.dirty || this.alloc.totalPages !== this.#meta.totalPages || this.fileCount !== this.#meta.fileCount ||
-      this.#snapshots !== this.#committedSnapshots || this.#rootOverride !== undefined || this.audit.dirty
+      this.#snapshots !== this.#committedSnapshots || this.#rootOverride !== undefined || this.audit.dirty ||
+      this.#policy !== this.#committedPolicy
     )
   }
 
@@ -618,12 +637,22 @@ export class Engine implements ContentIO {
           this.stage(n, page)
         } }, this.#snapshots)
       }
+      let policyRoot = this.#meta.policyRoot ?? NULL_PTR
+      let policyPages = this.#policyPages
+      if (this.#policy !== this.#committedPolicy) {
+        for (const p of this.#policyPages) this.#direct.free(p)
+        policyPages = []
+        policyRoot = this.#policy ? writeBlob({ ...this.#direct, txn: this.txn, stage: (n, page) => {
+          policyPages.push({ page: n, txn: this.txn, checksum: 0, aux: 0 })
+          this.stage(n, page)
+        } }, PageType.POLICY, this.#policy) : NULL_PTR
+      }
       // The log's pages are freed without snapshot retention too (no snapshot reaches them).
       const auditRoot = this.audit.flush(this.#direct)
       const freeMapRoot = this.alloc.flush(this.#direct)
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
-        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot,
+        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot, policyRoot,
       }
       this.pager.commit(meta, { sync, barrier: options.barrier })
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -633,12 +662,15 @@ export class Engine implements ContentIO {
       this.#committedSnapshots = this.#snapshots
       this.#snapshotPages = tablePages
       this.#rootOverride = undefined
+      this.#committedPolicy = this.#policy
+      this.#policyPages = policyPages
       this.audit.afterCommit()
       this.#afterCommit(meta, sync)
       this.txn++
     } catch (err) {
       this.pager.discard()
       this.audit.discard()
+      this.#policy = this.#committedPolicy
       this.#pageCache.clear()
       this.#nodeCache.clear()
       this.#compression = Engine.#storedCodec(this.#meta)
@@ -841,12 +873,16 @@ export class Engine implements ContentIO {
     this.fileCount--
   }
 
-  /** Deletes every file under `dir`; returns how many (a delete: it may use the delete reserve). */
-  deleteTree(dir: string): number {
+  /**
+   * Deletes every file under `dir`; returns how many (a delete: it may use the delete reserve).
+   * `check` is called with each path first and throws to refuse (then nothing is deleted).
+   */
+  deleteTree(dir: string, check?: (path: string) => void): number {
     this.shrinks()
     const prefix = directoryPrefix(dir)
     const victims: Array<[string, Uint8Array]> = []
     for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) victims.push([k, v])
+    if (check) for (const [k] of victims) check(k)
     let bytes = 0
     for (const [k, v] of victims) {
       this.guard?.(k)
@@ -858,10 +894,18 @@ export class Engine implements ContentIO {
     return victims.length
   }
 
-  /** Renames a file, or a directory with everything under it. Replaces a file at `to` unless `overwrite` is false. */
-  rename(from: string, to: string, overwrite = true): void {
+  /**
+   * Renames a file, or a directory with everything under it. Replaces a file at `to` unless
+   * `overwrite` is false. `check` is called before anything changes with `delete` for each source
+   * path and `write` for each target, and throws to refuse.
+   */
+  rename(from: string, to: string, overwrite = true, check?: (action: 'delete' | 'write', path: string) => void): void {
     this.guard?.(from)
     this.guard?.(to)
+    if (check && (this.record(from) || from === to)) {
+      check('delete', from)
+      check('write', to)
+    }
     if (from === to) {
       if (!this.record(from) && !this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${from}`, { path: from })
       return
@@ -888,6 +932,12 @@ export class Engine implements ContentIO {
     const moves: Array<[string, Uint8Array]> = []
     for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) moves.push([k, v])
     for (const [k] of moves) this.guard?.(k)
+    if (check) {
+      for (const [k] of moves) {
+        check('delete', k)
+        check('write', to + k.slice(from.length))
+      }
+    }
     for (const [k, v] of moves) {
       this.catalog.delete(k)
       this.catalog.put(to + k.slice(from.length), v)
@@ -945,6 +995,29 @@ export class Engine implements ContentIO {
   /** The id the next snapshot gets. */
   get nextSnapshotId(): number {
     return this.#snapshots.nextId
+  }
+
+  /** The stored access policy of the state being built (its JSON bytes), or undefined. */
+  get storedPolicy(): Uint8Array | undefined {
+    return this.#policy
+  }
+
+  /** Stores `json` (or no policy) with the next commit. */
+  setStoredPolicy(json: Uint8Array | undefined): void {
+    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    if (json && json.length > MAX_POLICY_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `a stored policy is at most ${MAX_POLICY_BYTES} bytes of JSON`)
+    this.#policy = json && json.length > 0 ? json : undefined
+    this.#grows = true
+  }
+
+  /** Pages the committed policy occupies. */
+  get policyPages(): readonly BlockPtr[] {
+    return this.#policyPages
+  }
+
+  /** Writes the stored policy again with the next commit (vacuum: so its pages move below `limit`). */
+  movePolicy(limit: number): void {
+    if (this.#policy && this.#policy === this.#committedPolicy && this.#policyPages.some((p) => p.page >= limit)) this.#policy = this.#policy.slice()
   }
 
   /** Pages the committed snapshot table occupies. */
@@ -1067,6 +1140,7 @@ export class Engine implements ContentIO {
     marks.mark(0, 2)
     for (const p of this.alloc.mapPages) marks.mark(p.page, 1)
     for (const p of this.#snapshotPages) marks.mark(p.page, 1)
+    for (const p of this.#policyPages) marks.mark(p.page, 1)
     const log = this.audit.workingState
     if (log) visitAuditPages(this, log.head, (p) => marks.mark(p.page, 1))
     const v = marks.visitor()

@@ -48,11 +48,30 @@ export interface DirEntry {
  * The file operations shared by a container and a transaction. Subclasses decide where
  * mutations go (`mutate`) and which state reads see (`view`).
  */
+/**
+ * The access checks of one request, bound to its context when the call was made (so checks made
+ * later, inside a queued operation, still decide for the right caller).
+ */
+export interface Access {
+  /** Throws `CARTRIDGE_ACCESS_DENIED` unless `action` on `path` is allowed (`size`: a write's bytes). */
+  check(action: string, path: string, size?: number): void
+  /** Whether `action` on `path` is allowed. */
+  allows(action: string, path: string): boolean
+}
+
+/** Access with no policy: everything is allowed. */
+export const OPEN_ACCESS: Access = { check: () => {}, allows: () => true }
+
 export abstract class FileOps {
   /** @internal */
   protected abstract mutate<T>(op: (e: Engine) => T): Promise<T>
   /** @internal Runs a read against the state this object sees. */
   protected abstract view<T>(read: (e: Engine, at: CatalogVersion | undefined) => T): Promise<T>
+
+  /** @internal The access checks of the call being made (none by default). */
+  protected access(): Access {
+    return OPEN_ACCESS
+  }
 
   /**
    * Creates or replaces the file at `path`. Atomic: the old content stays until the new is
@@ -66,6 +85,7 @@ export abstract class FileOps {
       p = normalizeFilePath(path)
       bytes = toBytes(data)
       compression = compressionOption(options.compression)
+      this.access().check('write', p, bytes.length)
     } catch (err) {
       return Promise.reject(asArgError(err, path))
     }
@@ -74,7 +94,7 @@ export abstract class FileOps {
 
   /** Reads a file, or a range of it (`offset`, `length`; clamped to the file's size). */
   read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
-    return this.#withPath(path, (p) => this.readLogged(p, (e, at) => e.readFile(p, at, options.offset ?? 0, options.length),
+    return this.#withPath(path, (p) => this.#checked('read', p) ?? this.readLogged(p, (e, at) => e.readFile(p, at, options.offset ?? 0, options.length),
       options.offset !== undefined || options.length !== undefined ? `range ${options.offset ?? 0}+${options.length ?? 'end'}` : ''))
   }
 
@@ -108,16 +128,18 @@ export abstract class FileOps {
   delete(path: string): Promise<void> {
     return this.#withPath(path, (p) => {
       const tree = path.endsWith('/')
+      const access = this.access()
+      if (!tree) return this.#checked('delete', p) ?? this.mutate((e) => e.deleteFile(p))
+      // Every file of the subtree must be deletable, or nothing is deleted.
       return this.mutate((e) => {
-        if (!tree) return e.deleteFile(p)
-        if (e.deleteTree(p) === 0) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
+        if (e.deleteTree(p, (k) => access.check('delete', k)) === 0) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
       })
     })
   }
 
   /** Whether a file, or a directory holding files, is at `path`. */
   exists(path: string): Promise<boolean> {
-    return this.#withPath(path, (p) => this.view((e, at) => p === '/' || e.record(p, at) !== undefined || e.isDirectory(p, at)))
+    return this.#withPath(path, (p) => this.#checked('metadata', p) ?? this.view((e, at) => p === '/' || e.record(p, at) !== undefined || e.isDirectory(p, at)))
   }
 
   /**
@@ -127,18 +149,20 @@ export abstract class FileOps {
   rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     let a: string
     let b: string
+    const access = this.access()
     try {
       a = normalizeFilePath(from)
       b = normalizeFilePath(to)
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.mutate((e) => e.rename(a, b, options.overwrite ?? true))
+    // A rename is a delete of each source and a write of each target (a directory: of every file in it).
+    return this.mutate((e) => e.rename(a, b, options.overwrite ?? true, (action, path) => access.check(action, path)))
   }
 
   /** Size and times of a file. */
   metadata(path: string): Promise<FileMetadata> {
-    return this.#withPath(path, (p) =>
+    return this.#withPath(path, (p) => this.#checked('metadata', p) ??
       this.view((e, at) => {
         const r = e.record(p, at)
         if (!r) {
@@ -152,12 +176,13 @@ export abstract class FileOps {
 
   /** Every file path under `prefix` (a directory, or a file itself), recursively, in byte order. */
   list(prefix = '/'): Promise<string[]> {
+    const access = this.access()
     return this.#withPath(prefix, (p) =>
       this.view((e, at) => {
         const out: string[] = []
-        if (p !== '/' && e.record(p, at)) out.push(p)
+        if (p !== '/' && e.record(p, at) && access.allows('list', p)) out.push(p)
         const dir = directoryPrefix(p)
-        for (const [k] of e.catalog.entries({ prefix: dir, from: dir, at })) out.push(k)
+        for (const [k] of e.catalog.entries({ prefix: dir, from: dir, at })) if (access.allows('list', k)) out.push(k)
         return out
       }),
     )
@@ -165,9 +190,17 @@ export abstract class FileOps {
 
   /** The immediate children of a directory: files and subdirectories, in byte order. */
   readdir(dir = '/'): Promise<DirEntry[]> {
+    const access = this.access()
     return this.#withPath(dir, (p) =>
       this.view((e, at) => {
         if (p !== '/' && e.record(p, at)) throw new CartridgeError(ErrorCodes.NOT_A_DIRECTORY, `${p} is a file`, { path: p })
+        // Under a policy, a directory shows when the caller may list it or something in it.
+        const visibleDir = (d: string) => {
+          if (access === OPEN_ACCESS || access.allows('list', d)) return true
+          const pre = directoryPrefix(d)
+          for (const [k] of e.catalog.entries({ prefix: pre, from: pre, at })) if (access.allows('list', k)) return true
+          return false
+        }
         const prefix = directoryPrefix(p)
         const out: DirEntry[] = []
         let from = prefix
@@ -177,11 +210,11 @@ export abstract class FileOps {
             const rest = k.slice(prefix.length)
             const slash = rest.indexOf('/')
             if (slash < 0) {
-              out.push({ name: rest, kind: 'file' })
+              if (access.allows('list', k)) out.push({ name: rest, kind: 'file' })
               continue
             }
             const name = rest.slice(0, slash)
-            out.push({ name, kind: 'dir' })
+            if (visibleDir(prefix + name)) out.push({ name, kind: 'dir' })
             // Skip the subtree: '0' is the character after '/'.
             next = prefix + name + '0'
             break
@@ -193,6 +226,16 @@ export abstract class FileOps {
         return out.sort((a, b) => compareKeys(a.name, b.name))
       }),
     )
+  }
+
+  /** Checks `action` on `p` now; a rejected promise when it is denied, else undefined (go on). */
+  #checked(action: string, p: string): Promise<never> | undefined {
+    try {
+      this.access().check(action, p)
+      return undefined
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   #withPath<T>(path: string, body: (p: string) => Promise<T>): Promise<T> {

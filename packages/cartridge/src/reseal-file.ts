@@ -44,6 +44,8 @@ export async function resealFile(src: Engine, path: string, encryption: Encrypti
     // The log comes along entry for entry (same roots), and records the rewrite in the commit that completes it.
     await copyAuditLog(src, dst)
     const d = dst
+    const policy = src.storedPolicy
+    if (policy) d.apply(() => d.setStoredPolicy(policy))
     d.apply(() => d.note({ action, detail: 'aes-256-gcm' }))
     dst.commit(true)
     renameSync(tmp, path)

@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
 import type { Engine } from './engine.js'
-import { FileOps } from './file-ops.js'
+import { FileOps, OPEN_ACCESS, type Access } from './file-ops.js'
 
 /** Runs a read against the container's committed state (after pending writes settle). */
 export type ReadRunner = <T>(read: (e: Engine) => T) => Promise<T>
@@ -17,12 +17,22 @@ export class SnapshotView extends FileOps {
   readonly #run: ReadRunner
   #id: number | undefined
 
-  /** @internal */
-  constructor(ref: number | string, run: ReadRunner) {
+  readonly #access: Access
+
+  /** @internal `access`: the checks of the `snapshot()` call; every read of a snapshot is the `snapshot:read` action. */
+  constructor(ref: number | string, run: ReadRunner, access: Access = OPEN_ACCESS) {
     super()
     this.#ref = ref
     this.#id = typeof ref === 'number' ? ref : undefined
     this.#run = run
+    this.#access = access === OPEN_ACCESS ? access : {
+      check: (_action, path, size) => access.check('snapshot:read', path, size),
+      allows: (_action, path) => access.allows('snapshot:read', path),
+    }
+  }
+
+  protected override access(): Access {
+    return this.#access
   }
 
   /** Id of the snapshot (undefined until a view made from a name has read once). */

@@ -20,6 +20,9 @@ describe('SQLite errors keep the container error behind them', () => {
     expect(caught).toMatchObject({ code: 'CARTRIDGE_CORRUPT', path: '/notes.txt', message: expect.stringMatching(/not a SQLite database \(SQLITE_NOTADB\)/) })
     expect(caught!.cause?.code).toBe('SQLITE_NOTADB')
     expect(cart.databases).toEqual([])
+    // The failed open let go of the file: it can be changed and deleted (found by the bypass corpus).
+    await cart.write('/notes.txt', 'changed')
+    await cart.delete('/notes.txt')
     expect(() => cart.sqlite('/missing.db', { fileMustExist: true })).toThrow(expect.objectContaining({ code: 'CARTRIDGE_NOT_FOUND' }))
     await cart.close()
   })

@@ -1,7 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
 import type { Engine } from './engine.js'
-import { FileOps } from './file-ops.js'
+import { FileOps, OPEN_ACCESS, type Access } from './file-ops.js'
 
 /**
  * The handle passed to `cart.transaction(async tx => …)`. Its operations see the transaction's
@@ -12,11 +12,19 @@ import { FileOps } from './file-ops.js'
 export class Transaction extends FileOps {
   #engine: Engine
   #open = true
+  readonly #access: Access
+  readonly #principal: string | undefined
 
-  /** @internal */
-  constructor(engine: Engine) {
+  /** @internal `access`: the checks of the `transaction()` call; `principal`: who it is, for the audit log. */
+  constructor(engine: Engine, access: Access = OPEN_ACCESS, principal?: string) {
     super()
     this.#engine = engine
+    this.#access = access
+    this.#principal = principal
+  }
+
+  protected override access(): Access {
+    return this.#access
   }
 
   /** @internal */
@@ -27,7 +35,15 @@ export class Transaction extends FileOps {
   protected mutate<T>(op: (e: Engine) => T): Promise<T> {
     try {
       this.#check()
-      return Promise.resolve(this.#engine.apply(() => op(this.#engine)))
+      const e = this.#engine
+      return Promise.resolve(e.apply(() => {
+        e.audit.principal = this.#principal
+        try {
+          return op(e)
+        } finally {
+          e.audit.principal = undefined
+        }
+      }))
     } catch (err) {
       return Promise.reject(err)
     }

@@ -62,6 +62,7 @@ function moveStep(e: Engine, limit: number, step: number): number {
           moved += m.moved
         }
       }
+      e.movePolicy(limit)
       e.alloc.relocateMap(limit)
       e.alloc.rewind()
       return moved

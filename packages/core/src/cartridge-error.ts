@@ -21,6 +21,7 @@ export const ErrorCodes = {
   CONFLICT: 'CARTRIDGE_CONFLICT',
   BAD_KEY: 'CARTRIDGE_BAD_KEY',
   AUTH_FAILED: 'CARTRIDGE_AUTH_FAILED',
+  ACCESS_DENIED: 'CARTRIDGE_ACCESS_DENIED',
 } as const
 
 /** One of the stable `CARTRIDGE_*` error codes. */
@@ -53,6 +54,27 @@ export class CartridgeError extends Error {
     this.code = code
     if (options.path !== undefined) this.path = options.path
     if (options.page !== undefined) this.page = options.page
+  }
+}
+
+/**
+ * `CARTRIDGE_ACCESS_DENIED`: the container's access policy does not allow the request. Says which
+ * action on which (normalized) path, for whom, and the statement that decided (none when no
+ * statement allowed it: an implicit deny).
+ */
+export class AccessDeniedError extends CartridgeError {
+  /** The action that was refused, e.g. `read`. */
+  readonly action: string
+  /** The principal of the request, when it had one. */
+  readonly principal?: string
+  /** The deciding statement: its position in the policy and its sid; undefined for an implicit deny. */
+  readonly statement?: { index: number; sid?: string }
+
+  constructor(message: string, d: { action: string; path: string; principal?: string; statement?: { index: number; sid?: string } }) {
+    super(ErrorCodes.ACCESS_DENIED, message, { path: d.path })
+    this.action = d.action
+    if (d.principal !== undefined) this.principal = d.principal
+    if (d.statement !== undefined) this.statement = d.statement
   }
 }
 

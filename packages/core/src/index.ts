@@ -1,4 +1,4 @@
-export { CartridgeError, ErrorCodes, isCartridgeError, toCartridgeError } from './cartridge-error.js'
+export { AccessDeniedError, CartridgeError, ErrorCodes, isCartridgeError, toCartridgeError } from './cartridge-error.js'
 export type { ErrorCode, CartridgeErrorOptions } from './cartridge-error.js'
 export {
   normalizePath, normalizeFilePath, directoryPrefix, compareKeys, MAX_PATH_BYTES, MAX_SEGMENT_BYTES,

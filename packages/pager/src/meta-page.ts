@@ -42,13 +42,15 @@ export interface Meta {
   codecLevel: number
   /** Head page of the audit log (format 1.3, spec §26); null or absent when the log is off. */
   auditRoot?: BlockPtr
+  /** The stored access policy (format 1.3, spec §27): JSON in POLICY pages; null or absent when none is stored. */
+  policyRoot?: BlockPtr
   /** Minor format version the slot was written with (decoding only; writers write {@link FORMAT_MINOR}). */
   minor?: number
 }
 
 const OFF = {
   magic: 0, major: 8, minor: 10, pageSize: 12, txn: 16, baseTxn: 24, totalPages: 32, fileCount: 40, created: 48,
-  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
+  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, policy: 184, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
 } as const
 
 /** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
@@ -58,7 +60,8 @@ export function encodeMeta(m: Meta): Uint8Array {
   page.set(MAGIC, OFF.magic)
   v.setUint16(OFF.major, FORMAT_MAJOR, true)
   const audited = m.auditRoot !== undefined && m.auditRoot.page !== 0
-  v.setUint16(OFF.minor, audited ? 3 : 2, true)
+  const guarded = m.policyRoot !== undefined && m.policyRoot.page !== 0
+  v.setUint16(OFF.minor, audited || guarded ? 3 : 2, true)
   v.setUint32(OFF.pageSize, PAGE_SIZE, true)
   setU64(v, OFF.txn, m.txn)
   setU64(v, OFF.baseTxn, m.baseTxn)
@@ -73,6 +76,7 @@ export function encodeMeta(m: Meta): Uint8Array {
   writeBlockPtr(v, OFF.freeMap, m.freeMapRoot)
   writeBlockPtr(v, OFF.snapshots, m.snapshotsRoot)
   if (audited) writeBlockPtr(v, OFF.audit, m.auditRoot!)
+  if (guarded) writeBlockPtr(v, OFF.policy, m.policyRoot!)
   page.set(m.uuid.subarray(0, 16), OFF.uuid)
   const slug = utf8(m.slug)
   const title = utf8(m.title)
@@ -120,6 +124,7 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       freeMapRoot: readBlockPtr(v, OFF.freeMap),
       snapshotsRoot: readBlockPtr(v, OFF.snapshots),
       auditRoot: readBlockPtr(v, OFF.audit),
+      policyRoot: readBlockPtr(v, OFF.policy),
       slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
       title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
     },

@@ -20,6 +20,8 @@ export const PageType = {
   AUDIT_HEAD: 8,
   /** Entries of the audit log (format 1.3, spec §26). */
   AUDIT_ENTRIES: 9,
+  /** The stored access policy (format 1.3, spec §27). */
+  POLICY: 10,
 } as const
 export type PageType = (typeof PageType)[keyof typeof PageType]
 

@@ -94,6 +94,8 @@ export class DatabaseMount {
       if (!readonly) db.pragma(`journal_mode = ${mode === 'wal' ? 'WAL' : 'MEMORY'}`)
     } catch (err) {
       db.close()
+      // Release the file SQLite had opened, or the path would stay "open" (and locked) for good.
+      this.#host.reapClosed()
       throw openError(err, p)
     }
     const close = db.close.bind(db)
