@@ -10,6 +10,8 @@ import {
 /** What an operation records about itself; the trail adds index, time, principal and prevRoot. */
 export interface AuditNote {
   action: string
+  /** Who did it (default: the trail's current principal, else the OS user). */
+  principal?: string
   path?: string
   target?: string
   size?: number
@@ -166,7 +168,7 @@ export class AuditTrail {
     const index = s.size + this.#pending.length
     if (index >= MAX_AUDIT_ENTRIES) throw new CartridgeError(ErrorCodes.FULL, 'the audit log is full: rotate it into an archive')
     const bytes = encodeAuditEntry({
-      index, time: Date.now(), action: note.action, principal: new TextDecoder().decode(clipUtf8(this.principal ?? defaultPrincipal(), 255)),
+      index, time: Date.now(), action: note.action, principal: new TextDecoder().decode(clipUtf8(note.principal ?? this.principal ?? defaultPrincipal(), 255)),
       path: note.path ?? '', target: note.target ?? '', size: note.size, sha256: note.sha256, detail: note.detail ?? '',
       prevRoot: this.#frontier!.root(),
     })

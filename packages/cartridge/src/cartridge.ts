@@ -235,6 +235,20 @@ export class Cartridge extends FileOps {
     this.#guard.check(action, path)
   }
 
+  /**
+   * Runs the body of an operation that holds the writer for a while (vacuum, rotation) with the
+   * caller's principal on the audit entries it appends.
+   */
+  async #asWhile<T>(body: () => Promise<T>): Promise<T> {
+    const e = this.#engine
+    e.audit.principal = this.#guard.principal
+    try {
+      return await body()
+    } finally {
+      e.audit.principal = undefined
+    }
+  }
+
   /** `op` run with the caller's principal as the principal of the audit entries it appends. */
   #as<T>(op: (e: Engine) => T): (e: Engine) => T {
     const principal = this.#guard.principal
@@ -586,7 +600,7 @@ export class Cartridge extends FileOps {
     const setting: EncryptionSetting = key instanceof Uint8Array ? { key } : key
     return this.#queue.exclusive(async () => {
       this.#queue.flushNow(true)
-      this.#engine.apply(() => this.#engine.changeKey(setting))
+      this.#engine.apply(() => this.#as((e) => e.changeKey(setting))(this.#engine))
       this.#engine.commit(true)
       // The second commit writes the other meta slot: neither holds the old key slot any more.
       this.#engine.commit(true)
@@ -610,11 +624,12 @@ export class Cartridge extends FileOps {
       const e = this.#engine
       const snap = options.snapshot === undefined ? undefined : e.findSnapshot(options.snapshot)
       const log = e.audit.committed
+      const principal = this.#guard.principal
       const summary = await freezeEngine(e, snap ? snap.catalogRoot : e.meta.catalogRoot, resolve(file), {
         ...options, source: { snapshot: snap?.name }, ...(log ? { audit: { size: log.size, root: log.root } } : {}),
       })
       if (log && !e.store.readOnly) {
-        e.apply(() => e.note({ action: 'freeze', target: basename(file), detail: `${summary.fileCount} files, engram root ${Buffer.from(summary.root).toString('hex')}${snap ? `, snapshot ${snap.name}` : ''}` }))
+        e.apply(() => e.note({ action: 'freeze', principal, target: basename(file), detail: `${summary.fileCount} files, engram root ${Buffer.from(summary.root).toString('hex')}${snap ? `, snapshot ${snap.name}` : ''}` }))
         e.commit(e.options.durability === 'full')
       }
       return summary
@@ -788,7 +803,7 @@ export class Cartridge extends FileOps {
     return this.#queue.exclusive(async () => {
       this.#refuseWithDatabases('vacuum')
       if (this.#writers.size > 0) throw new CartridgeError(ErrorCodes.LOCKED, 'a write stream is in progress; vacuum when it ends')
-      return vacuumEngine({ engine: this.#engine, pause: () => new Promise((r) => setImmediate(r)) }, options)
+      return this.#asWhile(() => vacuumEngine({ engine: this.#engine, pause: () => new Promise((r) => setImmediate(r)) }, options))
     })
   }
 
@@ -801,7 +816,7 @@ export class Cartridge extends FileOps {
   /** Applies `op` in a commit of its own, after every write issued before it and before any issued after. */
   #exclusiveCommit<T>(op: (e: Engine) => T): Promise<T> {
     if (this.#closed) return Promise.reject(closedError())
-    return this.#queue.alone(op)
+    return this.#queue.alone(this.#as(op))
   }
 
   // ---- audit log ----------------------------------------------------------------------
@@ -896,7 +911,7 @@ export class Cartridge extends FileOps {
     if (this.#closed) return Promise.reject(closedError())
     return this.#queue.exclusive(async () => {
       this.#queue.flushNow(this.#engine.options.durability === 'full')
-      return rotateAuditLog(this.#engine, resolve(file), options)
+      return this.#asWhile(() => rotateAuditLog(this.#engine, resolve(file), options))
     })
   }
 

@@ -91,6 +91,12 @@ describe('access policies on a container', () => {
     const log: string[] = []
     for await (const e of admin.auditLog({ action: 'write' })) log.push(`${e.principal} ${e.path}`)
     expect(log.slice(-2)).toEqual(['alice /public/by-alice.txt', 'alice /public/tx.txt'])
+    // Operations that commit on their own record the caller too.
+    await admin.createSnapshot('by-admin')
+    await admin.vacuum()
+    const last: string[] = []
+    for await (const e of admin.auditLog({ action: ['snapshot.create', 'vacuum'] })) last.push(`${e.principal} ${e.action}`)
+    expect(last).toEqual(['admin snapshot.create', 'admin vacuum'])
     await expect(alice.auditHead()).rejects.toMatchObject({ code: 'CARTRIDGE_ACCESS_DENIED' })
     await cart.close()
   })
