@@ -38,6 +38,7 @@ const workloads = [
   await import('./src/workloads/snapshots.mjs'),
   await import('./src/workloads/codecs.mjs'),
   await import('./src/workloads/engram.mjs'),
+  await import('./src/workloads/access.mjs'),
 ]
 
 const started = new Date()

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { AccessDeniedError } from '@cartridge/core'
-import type { Policy, RequestContext } from '@cartridge/iam'
+import { resolveContext, type Policy, type RequestContext, type ResolvedContext } from '@cartridge/iam'
 import { defaultPrincipal } from './audit-trail.js'
 import { OPEN_ACCESS, type Access } from './file-ops.js'
 
@@ -10,6 +10,15 @@ import { OPEN_ACCESS, type Access } from './file-ops.js'
  */
 export type { RequestContext } from '@cartridge/iam'
 
+/** A request context checked once, as `as()` is called, and kept with its resolved form. */
+export interface PreparedContext {
+  readonly context: RequestContext
+  /** The context resolved; its `time` is the caller's fixed time, or the clock when read. */
+  readonly resolved: ResolvedContext
+  /** The checks bound to this context (made once, on first use). */
+  access?: Access
+}
+
 /**
  * Decides every request of one container against its policy (none: everything is allowed). The
  * request context travels with the call through `AsyncLocalStorage`, so a view made by
@@ -18,7 +27,8 @@ export type { RequestContext } from '@cartridge/iam'
  */
 export class AccessGuard {
   #policy: Policy | undefined
-  readonly #context = new AsyncLocalStorage<RequestContext>()
+  readonly #context = new AsyncLocalStorage<PreparedContext>()
+  #default: PreparedContext | undefined
 
   /** The policy in force (undefined: none, everything is allowed). */
   get policy(): Policy | undefined {
@@ -29,14 +39,29 @@ export class AccessGuard {
     this.#policy = p
   }
 
+  /**
+   * Checks `context` once, for {@link AccessGuard.run}.
+   * @throws CartridgeError `CARTRIDGE_INVALID_ARGUMENT` for a context a policy could not evaluate.
+   */
+  prepare(context: RequestContext): PreparedContext {
+    const resolved = resolveContext(context)
+    const timed = context.time !== undefined
+    // Without a fixed time, each request is at its own time: read the clock only when a condition asks.
+    return { context, resolved: timed ? resolved : Object.defineProperty({ ...resolved }, 'time', { get: () => Date.now(), enumerable: true }) }
+  }
+
   /** Runs `body` with `context` as the request context of every call it makes. */
-  run<T>(context: RequestContext, body: () => T): T {
+  run<T>(context: PreparedContext, body: () => T): T {
     return this.#context.run(context, body)
+  }
+
+  #prepared(): PreparedContext {
+    return this.#context.getStore() ?? (this.#default ??= this.prepare({ principal: defaultPrincipal(), source: 'api' }))
   }
 
   /** The context of the call being made: the one `as()` set, else the operating-system user through the API. */
   get context(): RequestContext {
-    return this.#context.getStore() ?? { principal: defaultPrincipal(), source: 'api' }
+    return this.#prepared().context
   }
 
   /** The principal of the call being made (for the audit log). */
@@ -47,8 +72,13 @@ export class AccessGuard {
   /** The checks of the call being made, bound to its context now (for checks made later, in a queued operation). */
   bound(): Access {
     if (!this.#policy) return OPEN_ACCESS
-    const context = this.context
-    return { check: (a, p, size) => this.run(context, () => this.check(a, p, size)), allows: (a, p) => this.run(context, () => this.allows(a, p)) }
+    const c = this.#prepared()
+    return (c.access ??= { check: (a, p, size) => this.#check(c, a, p, size), allows: (a, p) => this.#allows(c, a, p) })
+  }
+
+  /** The resolved context of one request: its time now unless the caller fixed it, and the size of a write. */
+  static #at(c: PreparedContext, size: number | undefined): ResolvedContext {
+    return size === undefined ? c.resolved : { ...c.resolved, time: c.resolved.time, size }
   }
 
   /**
@@ -56,11 +86,21 @@ export class AccessGuard {
    * the caller, with the one normalizer storage uses). `size` is a write's size, for conditions.
    */
   check(action: string, path: string, size?: number): void {
+    if (this.#policy) this.#check(this.#prepared(), action, path, size)
+  }
+
+  /** Whether `action` on `path` is allowed (listings keep only what the caller may see). */
+  allows(action: string, path: string): boolean {
+    return this.#policy ? this.#allows(this.#prepared(), action, path) : true
+  }
+
+  #check(c: PreparedContext, action: string, path: string, size: number | undefined): void {
     const policy = this.#policy
     if (!policy) return
-    const context = this.context
-    const d = policy.evaluate({ action, path, context: size === undefined ? { ...context, time: context.time ?? new Date() } : { ...context, size, time: context.time ?? new Date() } })
-    if (d.allowed) return
+    const at = AccessGuard.#at(c, size)
+    if (policy.allowsResolved(action, path, at)) return
+    const d = policy.evaluateResolved(action, path, at)
+    const context = c.context
     const who = context.principal !== undefined ? ` for ${JSON.stringify(context.principal)}` : ''
     const why = d.statement ? `statement ${d.statement.sid !== undefined ? JSON.stringify(d.statement.sid) : `#${d.statement.index}`} of policy ${JSON.stringify(policy.name)} denies it` : `no statement of policy ${JSON.stringify(policy.name)} allows it`
     throw new AccessDeniedError(`access denied: ${action} on ${path}${who} (${why})`, {
@@ -68,11 +108,8 @@ export class AccessGuard {
     })
   }
 
-  /** Whether `action` on `path` is allowed (listings keep only what the caller may see). */
-  allows(action: string, path: string): boolean {
+  #allows(c: PreparedContext, action: string, path: string): boolean {
     const policy = this.#policy
-    if (!policy) return true
-    const context = this.context
-    return policy.evaluate({ action, path, context: { ...context, time: context.time ?? new Date() } }).allowed
+    return policy ? policy.allowsResolved(action, path, AccessGuard.#at(c, undefined)) : true
   }
 }

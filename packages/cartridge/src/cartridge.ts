@@ -269,8 +269,8 @@ export class Cartridge extends FileOps {
    */
   as(context: RequestContext): Cartridge {
     if (typeof context !== 'object' || context === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'as() takes a context object: { principal?, tags?, source? }')
-    const ctx: RequestContext = { ...context, ...(context.tags ? { tags: { ...context.tags } } : {}) }
     const guard = this.#guard
+    const ctx = guard.prepare({ ...context, ...(context.tags ? { tags: { ...context.tags } } : {}) })
     return new Proxy(this, {
       get(target, prop) {
         const value = Reflect.get(target, prop, target) as unknown

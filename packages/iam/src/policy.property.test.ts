@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Policy, type Statement } from './index.js'
+import { DECISION_CACHE_SIZE, Policy, resolveContext, type Statement } from './index.js'
 
 // A tiny reference evaluator, written without micromatch or this package's matchers.
 
@@ -77,6 +77,7 @@ describe('Policy.evaluate agrees with a reference evaluator (property)', () => {
         const got = policy.evaluate({ action: act, path: spelled(segs, noise), context: who === undefined ? {} : { principal: who } })
         const want = reference(statements, act, path, who)
         expect({ allowed: got.allowed, effect: got.effect, index: got.statement?.index, path: got.path }).toEqual({ ...want, path })
+        expect(policy.allowsResolved(act, spelled(segs, noise), resolveContext(who === undefined ? {} : { principal: who }))).toBe(want.allowed)
       }),
       { numRuns: 3000 },
     )
@@ -97,5 +98,37 @@ describe('Policy.evaluate agrees with a reference evaluator (property)', () => {
       }),
       { numRuns: 1000 },
     )
+  })
+
+  it('one policy asked many requests in a row (its remembered matches reused across contexts) decides each as the reference does', () => {
+    const request = fc.record({ act: action, segs: segments, noise: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }), who: principal })
+    fc.assert(
+      fc.property(fc.array(statement, { maxLength: 6 }), fc.array(request, { minLength: 1, maxLength: 40 }), fc.constantFrom(0, 3, undefined), (statements, requests, cacheSize) => {
+        const policy = new Policy('reused', statements, cacheSize === undefined ? {} : { cacheSize })
+        for (const { act, segs, noise, who } of [...requests, ...requests.reverse()]) {
+          const path = '/' + segs.join('/')
+          const got = policy.evaluate({ action: act, path: spelled(segs, noise), context: who === undefined ? {} : { principal: who } })
+          expect({ allowed: got.allowed, effect: got.effect, index: got.statement?.index, path: got.path }).toEqual({ ...reference(statements, act, path, who), path })
+          expect(policy.allowsResolved(act, spelled(segs, noise), resolveContext(who === undefined ? {} : { principal: who }))).toBe(got.allowed)
+        }
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('more distinct requests than a policy remembers: every decision still matches a fresh policy', () => {
+    const statements: Statement[] = [
+      { effect: 'Allow', actions: ['read'], resources: ['/t/**'] },
+      { effect: 'Deny', actions: ['read'], resources: ['/t/*/x*'] },
+      { effect: 'Allow', actions: ['*'], resources: ['/**'], conditions: { StringEquals: { principal: 'admin' } } },
+    ]
+    const policy = new Policy('busy', statements)
+    const paths = Array.from({ length: 3 * DECISION_CACHE_SIZE }, (_, i) => `/t/d${i % 97}/${i % 3 ? 'x' : 'y'}${i}`)
+    for (const who of ['alice', 'admin', 'alice']) {
+      for (const path of paths) {
+        const got = policy.evaluate({ action: 'read', path, context: { principal: who } })
+        expect([got.allowed, got.statement?.index]).toEqual([reference(statements, 'read', path, who).allowed, reference(statements, 'read', path, who).index])
+      }
+    }
   })
 })

@@ -292,4 +292,15 @@ describe('the JSON form', () => {
     expect(Object.isFrozen(p.statements[0])).toBe(true)
     expect(Object.isFrozen(p.statements[0].actions)).toBe(true)
   })
+
+  it('refuses a cache size that is not a non-negative integer; decisions are frozen and reused', () => {
+    for (const cacheSize of [-1, 1.5, Number.NaN, Infinity]) {
+      expect(() => new Policy('p', [], { cacheSize })).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
+    }
+    const p = new Policy('p', [{ effect: Effect.Allow, actions: [Action.Read], resources: ['/a/**'] }])
+    const d = p.evaluate({ action: 'read', path: '/a/x' })
+    expect(Object.isFrozen(d)).toBe(true)
+    expect(p.evaluate({ action: 'read', path: '/a/x' })).toBe(d)
+    expect(p.evaluate({ action: 'read', path: '/a/./x' }).path).toBe('/a/x')
+  })
 })

@@ -1,7 +1,8 @@
 import { normalizePath } from '@cartridge/core'
-import { isAction, type Action, type ConcreteAction } from './action.js'
+import { ACTIONS, isAction, type Action, type ConcreteAction } from './action.js'
 import type { Decision } from './decision.js'
-import { resolveContext, type RequestContext } from './request-context.js'
+import { resolveContext, type RequestContext, type ResolvedContext } from './request-context.js'
+import { firstSegment } from './resource-pattern.js'
 import { compileStatement, describeStatement, type CompiledStatement, type Statement } from './statement.js'
 import { expectObject, invalidArgument, show } from './validation.js'
 
@@ -17,6 +18,47 @@ export interface PolicyJSON {
   readonly version: typeof POLICY_VERSION
   readonly name: string
   readonly statements: readonly Statement[]
+}
+
+/** Options of a {@link Policy}. */
+export interface PolicyOptions {
+  /** How many (action, path) requests the policy remembers the matching statements of (default {@link DECISION_CACHE_SIZE}; 0: none). */
+  readonly cacheSize?: number
+}
+
+/** How many (action, path) pairs a policy remembers the matching statements of. */
+export const DECISION_CACHE_SIZE = 16384
+
+/** What a policy remembers of one (action, path): everything but the conditions' outcome. */
+interface CachedRequest {
+  readonly action: ConcreteAction
+  /** The path, normalized. */
+  readonly path: string
+  /** The statements naming the action whose resources match the path, in policy order. */
+  readonly candidates: readonly CompiledStatement[]
+  /** The (frozen, reused) decisions made so far: index 0 by no statement, i + 1 by candidate i. */
+  decisions: Decision[] | undefined
+  /** When no candidate has conditions, the deciding candidate whatever the context (-1: none); else {@link NOT_FIXED}. */
+  readonly fixed: number
+}
+
+/** {@link CachedRequest.fixed} of a request whose outcome depends on the context. */
+const NOT_FIXED = -2
+
+/** The statements naming one action that can match paths of one first segment (or of any other). */
+interface Bucket {
+  readonly statements: readonly CompiledStatement[]
+  /** When each of them covers every path of the segment (`/**`, `/<segment>/**`): the candidates of any such path. */
+  readonly whole: Pick<CachedRequest, 'candidates' | 'fixed'> | undefined
+}
+
+/** The bucket of `statements` for paths whose first segment is `segment` (undefined: any other). */
+function bucket(statements: readonly CompiledStatement[], segment: string | undefined): Bucket {
+  const wholly = (s: CompiledStatement) => s.statement.resources.some((r) => r === '/**' || (segment !== undefined && segment !== '' && r === `/${segment}/**`))
+  if (!statements.every(wholly)) return { statements, whole: undefined }
+  const firstDeny = statements.findIndex((s) => s.deny)
+  const fixed = statements.some((s) => s.conditional) ? NOT_FIXED : firstDeny >= 0 ? firstDeny : statements.length > 0 ? 0 : -1
+  return { statements, whole: { candidates: statements, fixed } }
 }
 
 /** A request to decide: one concrete action on one container path, with its context. */
@@ -38,8 +80,11 @@ export interface EvaluationRequest {
  * (reporting the first one); otherwise the request is denied implicitly. Statement order never
  * changes the outcome, and an empty policy denies everything.
  *
- * A policy is immutable and decisions are not cached: a container that replaces its policy
- * decides the next request with the new one.
+ * A policy is immutable, so what it remembers can never be stale: for each (action, path) it
+ * has been asked about (up to {@link DECISION_CACHE_SIZE} of them; then it starts over) it keeps
+ * the normalized path and the statements whose action and resources match, and evaluates only
+ * their conditions on the next such request. A container that replaces its policy decides the next request with the
+ * new one (and the new one's cache).
  */
 export class Policy {
   /** The policy's name (reported in decisions). */
@@ -47,14 +92,32 @@ export class Policy {
   /** The statements, as frozen canonical copies. */
   readonly statements: readonly Statement[]
   readonly #compiled: readonly CompiledStatement[]
+  /**
+   * Per concrete action, the statements that name it, in policy order: those that can match a
+   * path of a given first segment (for the first segments resources spell out), and those that
+   * can match any path (for every other first segment).
+   */
+  readonly #byAction = new Map<string, { readonly bySegment: ReadonlyMap<string, Bucket>; readonly any: Bucket }>()
+  /** Per action, per path as asked: what does not depend on the context. */
+  readonly #cache = new Map<string, Map<string, CachedRequest>>()
+  /** How many requests {@link Policy.#cache} holds. */
+  #cached = 0
+
+  readonly #cacheSize: number
 
   /**
-   * Checks and compiles a policy.
+   * Checks and compiles a policy. `options.cacheSize`: how many (action, path) requests it
+   * remembers the matching statements of (default {@link DECISION_CACHE_SIZE}; 0: none, every
+   * request is matched afresh).
    * @throws CartridgeError `CARTRIDGE_INVALID_ARGUMENT` for an empty name, a statement list that
    * is not an array, two statements with one sid, or any invalid statement (unknown field,
-   * effect, action, resource, condition operator, key or value).
+   * effect, action, resource, condition operator, key or value), or a cache size that is not a
+   * non-negative integer.
    */
-  constructor(name: string, statements: readonly Statement[]) {
+  constructor(name: string, statements: readonly Statement[], options: PolicyOptions = {}) {
+    const cacheSize = options.cacheSize ?? DECISION_CACHE_SIZE
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) invalidArgument(`cacheSize must be a non-negative integer, not ${show(cacheSize)}`)
+    this.#cacheSize = cacheSize
     if (typeof name !== 'string' || name === '') invalidArgument(`a policy name must be a non-empty string, not ${show(name)}`)
     if (!Array.isArray(statements)) invalidArgument(`a policy's statements must be an array, not ${show(statements)}`)
     const compiled = statements.map((s, i) => compileStatement(s, i))
@@ -67,6 +130,12 @@ export class Policy {
     }
     this.name = name
     this.#compiled = compiled
+    for (const a of ACTIONS) {
+      const named = compiled.filter((c) => c.appliesTo(a))
+      const bySegment = new Map<string, Bucket>()
+      for (const c of named) for (const seg of c.firstSegments ?? []) bySegment.set(seg, bucket(named.filter((s) => s.firstSegments === undefined || s.firstSegments.has(seg)), seg))
+      this.#byAction.set(a, { bySegment, any: bucket(named.filter((c) => c.firstSegments === undefined), undefined) })
+    }
     this.statements = Object.freeze(compiled.map((c) => c.statement))
   }
 
@@ -80,31 +149,107 @@ export class Policy {
    */
   evaluate(request: EvaluationRequest): Decision {
     const req = expectObject(request, ['action', 'path', 'context'], 'the request')
-    const action = req.action
-    if (!isAction(action)) invalidArgument(`cannot evaluate action ${show(action)}: a request names one concrete action`)
-    const path = normalizePath(req.path as string)
-    const context = resolveContext(req.context as RequestContext | undefined)
-    let allow: CompiledStatement | undefined
-    for (const s of this.#compiled) {
-      if (allow !== undefined && !s.deny) continue // an Allow is already found; only a Deny can change the outcome
-      if (!s.appliesTo(action) || !s.covers(path) || !s.holds(context)) continue
-      if (s.deny) return this.#decide(action, path, s)
-      allow = s
+    return this.evaluateResolved(req.action as string, req.path as string, resolveContext(req.context as RequestContext | undefined))
+  }
+
+  /**
+   * {@link Policy.evaluate} for a context already checked and resolved with `resolveContext`
+   * (its `time` is the request's time): what a container calls on every operation, without
+   * checking the context again.
+   * @throws CartridgeError as {@link Policy.evaluate}.
+   */
+  evaluateResolved(action: string, path: string, context: ResolvedContext): Decision {
+    const r = this.#lookup(action, path)
+    return this.#decision(r, Policy.#choose(r, context))
+  }
+
+  /**
+   * Whether {@link Policy.evaluateResolved} would allow the request, without making its
+   * {@link Decision}: the check a container makes on every operation.
+   * @throws CartridgeError as {@link Policy.evaluate}.
+   */
+  allowsResolved(action: string, path: string, context: ResolvedContext): boolean {
+    let r: Pick<CachedRequest, 'candidates' | 'fixed'> | undefined = this.#cache.get(action)?.get(path)
+    if (r === undefined) {
+      // Where every statement that could match covers the whole first segment, the path needs no
+      // matching and nothing to remember.
+      const named = this.#byAction.get(action)
+      r = (named === undefined ? undefined : (named.bySegment.get(firstSegment(normalizePath(path))) ?? named.any).whole) ?? this.#lookup(action, path)
     }
-    return this.#decide(action, path, allow)
+    const i = Policy.#choose(r, context)
+    return i >= 0 && !r.candidates[i].deny
+  }
+
+  /** What the policy remembers of `action` on `path`, matched now if it remembers nothing. */
+  #lookup(action: string, path: string): CachedRequest {
+    let paths = this.#cache.get(action)
+    if (paths === undefined) this.#cache.set(action, (paths = new Map()))
+    let r = paths.get(path)
+    if (r === undefined) {
+      r = this.#match(action, path)
+      if (this.#cacheSize === 0) return r
+      // Bounded: when full, forget everything and start over (cheap, and no bookkeeping on hits).
+      if (++this.#cached > this.#cacheSize) {
+        for (const m of this.#cache.values()) m.clear()
+        this.#cached = 1
+      }
+      paths.set(path, r)
+    }
+    return r
+  }
+
+  /** The candidate of `r` that decides under `context` (the first Deny that holds, else the first Allow), -1 for none. */
+  static #choose(r: Pick<CachedRequest, 'candidates' | 'fixed'>, context: ResolvedContext): number {
+    if (r.fixed !== NOT_FIXED) return r.fixed
+    const candidates = r.candidates
+    let allow = -1
+    for (let i = 0; i < candidates.length; i++) {
+      const s = candidates[i]
+      if (allow >= 0 && !s.deny) continue // an Allow is already found; only a Deny can change the outcome
+      if (!s.holds(context)) continue
+      if (s.deny) return i
+      allow = i
+    }
+    return allow
+  }
+
+  /** The statements that could decide `action` on `path`: those naming the action whose resources match. */
+  #match(action: string, asked: string): CachedRequest {
+    if (!isAction(action)) invalidArgument(`cannot evaluate action ${show(action)}: a request names one concrete action`)
+    const path = normalizePath(asked)
+    const candidates: CompiledStatement[] = []
+    let conditional = false
+    let firstDeny = -1
+    const named = this.#byAction.get(action)!
+    const bucket = named.bySegment.get(firstSegment(path)) ?? named.any
+    if (bucket.whole !== undefined) return { action, path, candidates: bucket.whole.candidates, decisions: undefined, fixed: bucket.whole.fixed }
+    for (const s of bucket.statements) {
+      if (!s.covers(path)) continue
+      if (s.deny && firstDeny < 0) firstDeny = candidates.length
+      if (s.conditional) conditional = true
+      candidates.push(s)
+    }
+    // Without conditions the outcome is fixed: the first Deny, else the first Allow, else none.
+    const fixed = conditional ? NOT_FIXED : firstDeny >= 0 ? firstDeny : candidates.length > 0 ? 0 : -1
+    return { action, path, candidates, decisions: undefined, fixed }
+  }
+
+  /** The decision made by candidate `i` of `r` (-1: by none), made once and reused. */
+  #decision(r: CachedRequest, i: number): Decision {
+    return ((r.decisions ??= [])[i + 1] ??= this.#decide(r.action, r.path, i < 0 ? undefined : r.candidates[i]))
   }
 
   #decide(action: ConcreteAction, path: string, s: CompiledStatement | undefined): Decision {
     const target = `${action} on ${path}`
     if (s === undefined) {
-      return { allowed: false, effect: 'ImplicitDeny', action, path, reason: `no statement of policy ${JSON.stringify(this.name)} allows ${target}` }
+      return Object.freeze({ allowed: false, effect: 'ImplicitDeny', action, path, reason: `no statement of policy ${JSON.stringify(this.name)} allows ${target}` })
     }
     const sid = s.statement.sid
-    const statement = sid === undefined ? { index: s.index } : { index: s.index, sid }
+    const statement = Object.freeze(sid === undefined ? { index: s.index } : { index: s.index, sid })
     const by = `${describeStatement(s.index, sid)} of policy ${JSON.stringify(this.name)}`
-    return s.deny
+    return Object.freeze(s.deny
       ? { allowed: false, effect: 'Deny', statement, action, path, reason: `${by} denies ${target}` }
-      : { allowed: true, effect: 'Allow', statement, action, path, reason: `${by} allows ${target}` }
+      : { allowed: true, effect: 'Allow', statement, action, path, reason: `${by} allows ${target}` })
   }
 
   /** The JSON form (a fresh, mutable copy): `{ version: 1, name, statements }`. */
@@ -119,7 +264,7 @@ export class Policy {
    * @throws CartridgeError `CARTRIDGE_INVALID_ARGUMENT` for text that is not JSON, a missing or
    * other version, an unknown field, or anything the constructor refuses.
    */
-  static fromJSON(json: unknown): Policy {
+  static fromJSON(json: unknown, options: PolicyOptions = {}): Policy {
     let value = json
     if (typeof json === 'string') {
       try {
@@ -130,6 +275,6 @@ export class Policy {
     }
     const p = expectObject(value, ['version', 'name', 'statements'], 'a policy')
     if (p.version !== POLICY_VERSION) invalidArgument(`unsupported policy version ${show(p.version)} (this version reads ${POLICY_VERSION})`)
-    return new Policy(p.name as string, p.statements as Statement[])
+    return new Policy(p.name as string, p.statements as Statement[], options)
   }
 }

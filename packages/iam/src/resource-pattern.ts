@@ -169,7 +169,39 @@ export function compileResourcePattern(pattern: string): (path: string) => boole
     if (micromatch.makeRe(segment, RESOURCE_GLOB_OPTIONS as micromatch.Options).source === '$^') refuse(pattern, `micromatch cannot compile ${JSON.stringify(segment)} (a reversed range such as [z-a]?)`)
     return micromatch.matcher(segment, RESOURCE_GLOB_OPTIONS as micromatch.Options)
   })
-  return (path) => path === pattern || matchSegments(tests, splitPath(path))
+  // The leading segments without glob characters must equal the path's first segments (no
+  // `**` stands before them to absorb a mismatch): a cheap test that rejects most paths before
+  // the segments are split and matched.
+  const parts = splitPath(pattern)
+  let k = 0
+  while (k < parts.length && tests[k] !== 'globstar' && !GLOB_CHARS.test(parts[k])) k++
+  const prefix = k === 0 ? '' : '/' + parts.slice(0, k).join('/')
+  // Literal segments then only `**` (`/**`, `/data/**`): the prefix test is the whole match.
+  if (tests.length > k && tests.slice(k).every((t) => t === 'globstar')) {
+    return (path) => path === pattern || prefix === '' || (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47))
+  }
+  return (path) => {
+    if (path === pattern) return true
+    if (prefix !== '' && !(path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47))) return false
+    return matchSegments(tests, splitPath(path))
+  }
+}
+
+/**
+ * The first segment every path a checked resource pattern matches begins with (`''` for the
+ * pattern `/`, which matches only `/`), or undefined when the pattern's first segment has glob
+ * characters or is `**`, so paths of any first segment may match.
+ */
+export function firstLiteralSegment(pattern: string): string | undefined {
+  const first = splitPath(pattern)[0]
+  if (first === undefined) return ''
+  return first === '**' || GLOB_CHARS.test(first) ? undefined : first
+}
+
+/** The first segment of a normalized path (`''` for `/`). */
+export function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1)
+  return end < 0 ? path.slice(1) : path.slice(1, end)
 }
 
 /** The segments of a normalized path or pattern (none for `/`). */

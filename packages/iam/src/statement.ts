@@ -2,7 +2,7 @@ import { expandActionPattern, type Action } from './action.js'
 import { compileConditions, type ConditionTest, type Conditions } from './condition.js'
 import { Effect } from './effect.js'
 import type { ResolvedContext } from './request-context.js'
-import { compileResourcePattern, hasGlobCharacters } from './resource-pattern.js'
+import { compileResourcePattern, firstLiteralSegment, hasGlobCharacters } from './resource-pattern.js'
 import { expectObject, invalidArgument, show } from './validation.js'
 
 /**
@@ -36,6 +36,10 @@ export interface CompiledStatement {
   covers(path: string): boolean
   /** Whether the conditions hold. */
   holds(context: ResolvedContext): boolean
+  /** Whether the statement has conditions (without them, `holds` is always true). */
+  readonly conditional: boolean
+  /** The first segments of the paths its resources can match; undefined: any. */
+  readonly firstSegments: ReadonlySet<string> | undefined
 }
 
 const FIELDS = ['sid', 'effect', 'actions', 'resources', 'conditions'] as const
@@ -78,6 +82,7 @@ export function compileStatement(raw: unknown, index: number): CompiledStatement
   const resourceList = nonEmptyStrings(fields.resources, 'resources', where)
   const literals = new Set<string>()
   const globs: ((path: string) => boolean)[] = []
+  let firstSegments: Set<string> | undefined = new Set()
   for (const r of resourceList) {
     let matcher: (path: string) => boolean
     try {
@@ -86,6 +91,9 @@ export function compileStatement(raw: unknown, index: number): CompiledStatement
       invalidArgument(`${where}: ${(err as Error).message}`)
     }
     literals.add(r as string) // a path equal to a resource always matches it
+    const first = firstLiteralSegment(r as string)
+    if (first === undefined) firstSegments = undefined
+    else firstSegments?.add(first)
     if (hasGlobCharacters(r as string)) globs.push(matcher)
   }
 
@@ -107,5 +115,7 @@ export function compileStatement(raw: unknown, index: number): CompiledStatement
     appliesTo: (action) => actions.has(action),
     covers: (path) => literals.has(path) || globs.some((m) => m(path)),
     holds: test ?? (() => true),
+    conditional: test !== undefined,
+    firstSegments,
   }
 }

@@ -21,8 +21,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  */
 export function expectObject(value: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
   if (!isPlainObject(value)) invalidArgument(`${what} must be a plain object`)
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) invalidArgument(`${what} has an unknown field ${JSON.stringify(key)} (allowed: ${allowed.join(', ')})`)
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !allowed.includes(key)) invalidArgument(`${what} has an unknown field ${JSON.stringify(key)} (allowed: ${allowed.join(', ')})`)
   }
   return value
 }
