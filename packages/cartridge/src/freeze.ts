@@ -17,10 +17,14 @@ export interface FreezeOptions {
   snapshot?: number | string
   onProgress?: (p: { bytesDone: number; bytesTotal: number; files: number }) => void
   signal?: AbortSignal
+  /** Threads compressing and hashing blocks (default: one per core, at most 4; 1: none besides the caller's). */
+  threads?: number
 }
 
 /** Bytes read from the container per piece of a file being frozen. */
 const PIECE = 1 << 20
+/** Bytes read between two turns of the event loop. */
+const YIELD_EVERY = 8 << 20
 
 /**
  * Writes an engram of the state at catalog `root` of `e` (the last commit or a snapshot): every
@@ -31,6 +35,8 @@ const PIECE = 1 << 20
 export async function freezeEngine(e: Engine, root: BlockPtr, out: string, options: FreezeOptions & { source?: { snapshot?: string }; audit?: { size: number; root: Uint8Array } }): Promise<EngramSummary> {
   let totalBytes = 0
   for (const [key, value] of e.catalog.entries({ at: { root } })) totalBytes += decodeFileRecord(value, key).size
+  // Let other work (timers, I/O callbacks, an abort) run every YIELD_EVERY bytes read, not after every piece.
+  let sinceYield = 0
   const files = (async function* (): AsyncGenerator<EngramSourceFile> {
     for (const [path, value] of e.catalog.entries({ at: { root } })) {
       const r = decodeFileRecord(value, path)
@@ -38,8 +44,13 @@ export async function freezeEngine(e: Engine, root: BlockPtr, out: string, optio
         path, size: r.size, created: r.created, modified: r.modified,
         chunks: async function* () {
           for (let off = 0; off < r.size; off += PIECE) {
-            yield readContent(e, r, path, off, Math.min(PIECE, r.size - off))
-            await new Promise((resolve) => setImmediate(resolve))
+            const n = Math.min(PIECE, r.size - off)
+            yield readContent(e, r, path, off, n)
+            sinceYield += n
+            if (sinceYield >= YIELD_EVERY) {
+              sinceYield = 0
+              await new Promise((resolve) => setImmediate(resolve))
+            }
           }
         },
       }
@@ -48,7 +59,7 @@ export async function freezeEngine(e: Engine, root: BlockPtr, out: string, optio
   const m = e.meta
   if (!options.secretKey) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'freezing needs the signer\'s secretKey')
   return writeEngram(out, files, {
-    secretKey: options.secretKey, compression: options.compression, level: options.level, signal: options.signal, onProgress: options.onProgress, totalBytes,
+    secretKey: options.secretKey, compression: options.compression, level: options.level, signal: options.signal, onProgress: options.onProgress, totalBytes, threads: options.threads,
     manifest: {
       slug: m.slug, title: m.title, created: new Date(m.created).toISOString(),
       source: { uuid: Buffer.from(m.uuid).toString('hex'), txn: m.txn, ...(options.source?.snapshot ? { snapshot: options.source.snapshot } : {}) },

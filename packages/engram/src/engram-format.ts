@@ -149,7 +149,7 @@ const BLOCK_REF = 8 + 4 + 4 + 1 + 32
 
 /** Encoded size of an entry. */
 export function entrySize(e: FileEntry): number {
-  return 2 + utf8(e.path).length + 8 + 8 + 8 + 4 + e.blocks.length * BLOCK_REF
+  return 2 + Buffer.byteLength(e.path, 'utf8') + 8 + 8 + 8 + 4 + e.blocks.length * BLOCK_REF
 }
 
 /** A directory page: `u32 count`, then the entries. */

@@ -2,12 +2,20 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'n
 import { dirname, join, basename } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { CartridgeError, ErrorCodes, compareKeys, utf8 } from '@cartridge/core'
-import { createCodec, type Codec, type CodecName } from '@cartridge/codec'
+import type { CodecName } from '@cartridge/codec'
 import {
   BLOCK_SIZE, DIRECTORY_PAGE_TARGET, HEADER_SIZE, encodeHeader, encodePage, encodeIndex, entrySize, rootHash, sha256, signedMessage,
   type FileEntry, type PageRef,
 } from './engram-format.js'
 import { keyId, publicKeyOf, signMessage } from './signing-key.js'
+import { startSealer, type SealedBatch } from './block-pool.js'
+
+/** Bytes of blocks gathered into one batch for the sealer. */
+const BATCH_BYTES = 1 << 20
+/** Batches handed to the sealer and not yet written, at most. */
+const MAX_IN_FLIGHT = 8
+/** Bytes of output gathered before one write. */
+const OUT_BUFFER = 4 << 20
 
 /** One file to freeze. `chunks` yields its content in order, in pieces of any size. */
 export interface EngramSourceFile {
@@ -55,6 +63,11 @@ export interface WriteEngramOptions {
   signal?: AbortSignal
   /** Content bytes of all files, for progress (optional). */
   totalBytes?: number
+  /**
+   * Threads that compress and hash blocks beside the one reading and writing (default: one per
+   * core, at most 4; 1: all on the calling thread). Below 8 MiB of content, always the calling thread.
+   */
+  threads?: number
 }
 
 /** What {@link writeEngram} wrote. */
@@ -74,16 +87,30 @@ export interface EngramSummary {
  * file and per 64 KiB block) is held until the end.
  */
 export async function writeEngram(out: string, files: AsyncIterable<EngramSourceFile>, options: WriteEngramOptions): Promise<EngramSummary> {
-  const codec: Codec | undefined = createCodec(options.compression ?? 'zstd', options.level === undefined ? {} : { level: options.level })
   const publicKey = publicKeyOf(options.secretKey)
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`)
   let fd = -1
+  const sealer = await startSealer(options.compression ?? 'zstd', options.level, options.totalBytes, options.threads)
   try {
     fd = openSync(tmp, 'wx')
+    // Output goes through a buffer of OUT_BUFFER bytes; `at` is where the next byte lands in the file.
     let at = HEADER_SIZE
-    const write = (bytes: Uint8Array) => {
+    const outBuf = new Uint8Array(OUT_BUFFER)
+    let outFill = 0
+    const flushOut = () => {
       let done = 0
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done)
+      while (done < outFill) done += writeSync(fd, outBuf, done, outFill - done, at - outFill + done)
+      outFill = 0
+    }
+    const write = (bytes: Uint8Array) => {
+      if (outFill + bytes.length > OUT_BUFFER) flushOut()
+      if (bytes.length > OUT_BUFFER) {
+        let done = 0
+        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done)
+      } else {
+        outBuf.set(bytes, outFill)
+        outFill += bytes.length
+      }
       at += bytes.length
     }
     writeSync(fd, new Uint8Array(HEADER_SIZE), 0, HEADER_SIZE, 0)
@@ -91,40 +118,76 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
     let bytesDone = 0
     let totalBytes = 0
     let lastPath: string | undefined
-    const block = new Uint8Array(BLOCK_SIZE)
-    for await (const f of files) {
+    const aborted = () => {
       if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'freeze aborted: nothing was written', { cause: options.signal.reason })
+    }
+
+    // Blocks are gathered into batches of about BATCH_BYTES, sealed (compressed and hashed) by the
+    // sealer — on worker threads when it has them — and written in order as their batches come back,
+    // with at most MAX_IN_FLIGHT batches outstanding, so memory stays bounded.
+    const inFlight: { sealed: Promise<SealedBatch>; owners: FileEntry[]; logical: number[] }[] = []
+    const spare: Uint8Array[] = [] // batch buffers whose blocks are written, to fill again
+    let batch: Uint8Array = new Uint8Array(BATCH_BYTES)
+    let batchFill = 0
+    let owners: FileEntry[] = []
+    let lengths: number[] = []
+    const writeOldest = async () => {
+      const b = inFlight.shift()!
+      const sealed = await b.sealed
+      for (let i = 0; i < sealed.blocks.length; i++) {
+        const s = sealed.blocks[i]
+        b.owners[i].blocks.push({ offset: at, stored: s.stored.length, logical: b.logical[i], codec: s.codec, sha256: s.sha256 })
+        write(s.stored)
+      }
+      if (sealed.buffer.length === BATCH_BYTES) spare.push(sealed.buffer)
+    }
+    const submit = () => {
+      if (lengths.length === 0) return
+      // The whole batch buffer goes (transferred to a worker as it is): the lengths say what it holds.
+      inFlight.push({ sealed: sealer.seal(batch, lengths), owners, logical: lengths })
+      // Guard the promise now: a rejection is handled when its batch is written.
+      inFlight[inFlight.length - 1].sealed.catch(() => {})
+      batch = spare.pop() ?? new Uint8Array(BATCH_BYTES)
+      batchFill = 0
+      owners = []
+      lengths = []
+    }
+
+    for await (const f of files) {
+      aborted()
       if (lastPath !== undefined && compareKeys(lastPath, f.path) >= 0) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `files must come in path order (${f.path} after ${lastPath})`)
       lastPath = f.path
       const e: FileEntry = { path: f.path, size: 0, created: f.created, modified: f.modified, blocks: [] }
-      let fill = 0
-      const flush = () => {
-        const logical = block.subarray(0, fill)
-        const packed = codec?.compress(logical)
-        const stored = packed ?? logical
-        e.blocks.push({ offset: at, stored: stored.length, logical: fill, codec: packed ? codec!.id : 0, sha256: sha256(stored) })
-        write(stored)
-        e.size += fill
-        fill = 0
+      entries.push(e)
+      let blockStart = batchFill // where this file's current block began in the batch
+      const endBlock = () => {
+        lengths.push(batchFill - blockStart)
+        owners.push(e)
+        if (batchFill + BLOCK_SIZE > BATCH_BYTES) submit()
+        blockStart = batchFill
       }
       for await (const piece of f.chunks()) {
         let off = 0
         while (off < piece.length) {
-          const take = Math.min(BLOCK_SIZE - fill, piece.length - off)
-          block.set(piece.subarray(off, off + take), fill)
-          fill += take
+          const take = Math.min(BLOCK_SIZE - (batchFill - blockStart), piece.length - off)
+          batch.set(take === piece.length ? piece : piece.subarray(off, off + take), batchFill)
+          batchFill += take
           off += take
-          if (fill === BLOCK_SIZE) flush()
+          e.size += take
+          if (batchFill - blockStart === BLOCK_SIZE) endBlock()
         }
         bytesDone += piece.length
-        options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length })
-        if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'freeze aborted: nothing was written', { cause: options.signal.reason })
+        options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length - 1 })
+        aborted()
+        while (inFlight.length > MAX_IN_FLIGHT) await writeOldest()
       }
-      if (fill > 0) flush()
+      if (batchFill > blockStart) endBlock()
       if (e.size !== f.size) throw new CartridgeError(ErrorCodes.CONFLICT, `${f.path} changed while it was frozen (${e.size} bytes, expected ${f.size})`, { path: f.path })
       totalBytes += e.size
-      entries.push(e)
     }
+    submit()
+    while (inFlight.length > 0) await writeOldest()
+    flushOut()
     const dataLength = at - HEADER_SIZE
     // Directory pages of about 64 KiB, in path order.
     const pages: PageRef[] = []
@@ -150,6 +213,7 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
     }
     const manifestBytes = utf8(JSON.stringify(manifest))
     write(manifestBytes)
+    flushOut()
     const header = encodeHeader({
       fileSize: at, dataLength, dirOffset, dirLength, indexOffset, indexLength: index.length, manifestLength: manifestBytes.length,
       fileCount: entries.length, totalBytes, root: new Uint8Array(32), publicKey, signature: new Uint8Array(64),
@@ -167,5 +231,7 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
     if (fd >= 0) closeSync(fd)
     rmSync(tmp, { force: true })
     throw err
+  } finally {
+    await sealer.close()
   }
 }

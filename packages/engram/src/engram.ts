@@ -265,6 +265,8 @@ export class Engram {
         }
       }
       const codecs = new CodecSet()
+      // Blocks tile the data region in order: read it a window at a time, not a block at a time.
+      const data = new WindowReader(src, header.dirOffset)
       let dirAt = header.dirOffset
       let dataAt = HEADER_SIZE
       let last: string | undefined
@@ -299,7 +301,7 @@ export class Engram {
               report({ path: e.path, offset: b.offset, what: `block ${bi} has an impossible length or place` })
               continue
             }
-            const stored = await src.read(b.offset, b.stored)
+            const stored = await data.read(b.offset, b.stored)
             bytes += b.stored
             options.onProgress?.({ bytesDone: b.offset + b.stored, bytesTotal: src.size })
             if (!same(sha256(stored), b.sha256)) {
@@ -326,5 +328,34 @@ export class Engram {
       if (typeof source === 'string') await src.close()
     }
     return { valid: problems.length === 0, signer, problems, files, bytes }
+  }
+}
+
+/** Bytes per read of {@link WindowReader}. */
+const WINDOW = 4 << 20
+
+/**
+ * Reads a region of a source front to back in windows of {@link WINDOW} bytes (never past
+ * `limit`), serving ranges inside the current window without another read.
+ */
+class WindowReader {
+  readonly #src: RangeSource
+  readonly #limit: number
+  #start = 0
+  #bytes: Uint8Array = new Uint8Array(0)
+
+  constructor(src: RangeSource, limit: number) {
+    this.#src = src
+    this.#limit = limit
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = offset + length
+    if (offset < this.#start || end > this.#start + this.#bytes.length) {
+      this.#start = offset
+      this.#bytes = await this.#src.read(offset, Math.max(length, Math.min(WINDOW, this.#limit - offset)))
+      if (this.#bytes.length < length) return this.#bytes
+    }
+    return this.#bytes.subarray(offset - this.#start, end - this.#start)
   }
 }

@@ -1,0 +1,151 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createCodec, type CodecName } from '@cartridge/codec'
+import { seededBytes, seededRandom } from '@cartridge/core'
+import { InlineSealer, WorkerSealer } from './block-pool.js'
+import { Engram, generateSigningKey, writeEngram, type EngramSourceFile } from './index.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'engram-pool-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Blocks of every kind a freeze meets: text, noise, runs of one byte, empty-ish, full 64 KiB. */
+function mixedBlock(rand: () => number, i: number): Uint8Array {
+  const n = i % 7 === 0 ? 65_536 : 1 + Math.floor(rand() * 65_536)
+  const kind = i % 3
+  if (kind === 0) return seededBytes(n, i)
+  if (kind === 1) return new Uint8Array(n).fill(i & 0xff)
+  const s = Array.from({ length: Math.ceil(n / 12) }, (_, k) => `row ${(k * 31 + i) % 977};`).join('')
+  return new TextEncoder().encode(s).subarray(0, n)
+}
+
+function batchOf(blocks: Uint8Array[]): { data: Uint8Array; lengths: number[] } {
+  const data = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0) + 1000) // spare bytes past the blocks are ignored
+  let at = 0
+  for (const b of blocks) {
+    data.set(b, at)
+    at += b.length
+  }
+  return { data, lengths: blocks.map((b) => b.length) }
+}
+
+describe('sealing blocks on worker threads', () => {
+  for (const [name, level] of [['zstd', 3], ['zstd', 9], ['lz4', undefined]] as [CodecName, number | undefined][]) {
+    it(`gives exactly the blocks the calling thread gives (${name}${level ? ` ${level}` : ''}), batch after batch, in order`, async () => {
+      const pool = await WorkerSealer.start(name, level, 2)
+      expect(pool).toBeDefined()
+      const inline = new InlineSealer(createCodec(name, level === undefined ? {} : { level }))
+      const rand = seededRandom(level ?? 4)
+      try {
+        const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 1 + (b % 5) * 4 }, (_, i) => mixedBlock(rand, b * 100 + i)))
+        // All handed in at once: the answers must still match their batches.
+        const fromPool = await Promise.all(batches.map((blocks) => { const { data, lengths } = batchOf(blocks); return pool!.seal(data, lengths) }))
+        for (const [b, blocks] of batches.entries()) {
+          const { data, lengths } = batchOf(blocks)
+          const want = await inline.seal(data, lengths)
+          expect(fromPool[b].blocks.length).toBe(blocks.length)
+          for (const [i, w] of want.blocks.entries()) {
+            const got = fromPool[b].blocks[i]
+            expect([got.codec, Buffer.from(got.sha256).toString('hex')]).toEqual([w.codec, Buffer.from(w.sha256).toString('hex')])
+            expect(Buffer.from(got.stored).equals(Buffer.from(w.stored))).toBe(true)
+            const back = w.codec !== 0 ? createCodec(name)!.decompress(got.stored, blocks[i].length) : got.stored
+            expect(Buffer.from(back).equals(Buffer.from(blocks[i]))).toBe(true)
+          }
+        }
+      } finally {
+        await pool!.close()
+      }
+    })
+  }
+
+  it('a closed pool refuses more work with a coded error', async () => {
+    const pool = (await WorkerSealer.start('zstd', undefined, 1))!
+    await pool.close()
+    await expect(pool.seal(new Uint8Array(10), [10])).rejects.toMatchObject({ code: 'CARTRIDGE_IO' })
+  })
+})
+
+/** About 12 MiB in 700 files: enough for a freeze to use its workers. */
+function corpus(): Map<string, Uint8Array> {
+  const rand = seededRandom(99)
+  const files = new Map<string, Uint8Array>()
+  let total = 0
+  for (let i = 0; total < 12 * 2 ** 20; i++) {
+    const big = i % 50 === 0
+    const b = big ? new Uint8Array(700_000 + i).map((_, k) => (k * 13 + i) % 251 < 200 ? 65 + (k % 26) : k & 0xff) : mixedBlock(rand, i)
+    files.set(`/d${String(i % 17).padStart(2, '0')}/f${String(i).padStart(5, '0')}${big ? '.big' : ''}`, b)
+    total += b.length
+  }
+  return files
+}
+
+function source(files: Map<string, Uint8Array>, onPiece?: () => void): AsyncIterable<EngramSourceFile> {
+  const sorted = [...files].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  return (async function* () {
+    for (const [path, data] of sorted) {
+      yield {
+        path, size: data.length, created: 1, modified: 2,
+        chunks: async function* () {
+          for (let off = 0; off < data.length || off === 0; off += 100_000) {
+            onPiece?.()
+            yield data.subarray(off, off + 100_000)
+            if (data.length === 0) break
+          }
+        },
+      }
+    }
+  })()
+}
+
+describe('freezing with worker threads', () => {
+  const manifest = { slug: 'pool', title: 'Pool', created: new Date(0).toISOString() }
+
+  it('threads 2 and threads 1 write the same blocks; both verify and read back byte-identical', async () => {
+    const files = corpus()
+    const { secretKey, publicKey } = await generateSigningKey()
+    const a = join(dir, 'threads-2.eng')
+    const b = join(dir, 'threads-1.eng')
+    const total = [...files.values()].reduce((n, f) => n + f.length, 0)
+    await writeEngram(a, source(files), { secretKey, manifest, compression: 'zstd', threads: 2, totalBytes: total })
+    await writeEngram(b, source(files), { secretKey, manifest, compression: 'zstd', threads: 1, totalBytes: total })
+    expect(statSync(a).size).toBe(statSync(b).size)
+    for (const f of [a, b]) {
+      const report = await Engram.verify(f, publicKey)
+      expect(report).toMatchObject({ valid: true, files: files.size })
+    }
+    const ea = await Engram.open(a, { publicKey })
+    const eb = await Engram.open(b, { publicKey })
+    try {
+      for (const [path, data] of files) {
+        const got = await ea.read(path)
+        expect(got.length).toBe(data.length)
+        expect(Buffer.from(got).equals(Buffer.from(data))).toBe(true)
+        expect(ea.stat(path)).toEqual(eb.stat(path))
+      }
+    } finally {
+      await ea.close()
+      await eb.close()
+    }
+  })
+
+  it('an abort while workers are busy leaves nothing behind', async () => {
+    const files = corpus()
+    const { secretKey } = await generateSigningKey()
+    const out = join(dir, 'aborted.eng')
+    const ac = new AbortController()
+    let pieces = 0
+    const total = [...files.values()].reduce((n, f) => n + f.length, 0)
+    await expect(writeEngram(out, source(files, () => { if (++pieces === 100) ac.abort() }), { secretKey, manifest, threads: 2, signal: ac.signal, totalBytes: total }))
+      .rejects.toMatchObject({ code: 'CARTRIDGE_ABORTED' })
+    expect(existsSync(out)).toBe(false)
+    expect(readdirSync(dir).filter((n) => n.includes('aborted'))).toEqual([])
+  })
+
+  it('refuses a thread count that is not a positive integer', async () => {
+    const { secretKey } = await generateSigningKey()
+    for (const threads of [0, -1, 1.5]) {
+      await expect(writeEngram(join(dir, 'bad.eng'), source(new Map()), { secretKey, manifest, threads })).rejects.toMatchObject({ code: 'CARTRIDGE_INVALID_ARGUMENT' })
+    }
+  })
+})
