@@ -471,9 +471,13 @@ const MAX_RUN_BYTES = 1 << 20
  * read straight into the result, and runs of chunks stored back to back in one store read; each
  * chunk is verified before the call returns.
  */
-export function readContent(io: ContentIO, r: FileRecord, path: string, offset: number, length: number): Uint8Array {
-  if (r.kind === RecordKind.INLINE) return r.inline!.slice(offset, offset + length)
-  const out = new Uint8Array(length)
+export function readContent(io: ContentIO, r: FileRecord, path: string, offset: number, length: number, into?: Uint8Array): Uint8Array {
+  if (r.kind === RecordKind.INLINE) {
+    if (!into) return r.inline!.slice(offset, offset + length)
+    into.set(r.inline!.subarray(offset, offset + length))
+    return into.subarray(0, length)
+  }
+  const out = into ? into.subarray(0, length) : new Uint8Array(length)
   const end = offset + length
   const chunkSize = chunkSizeOf(r)
   let scratch: Uint8Array | undefined

@@ -42,6 +42,9 @@ export async function freezeEngine(e: Engine, root: BlockPtr, out: string, optio
       const r = decodeFileRecord(value, path)
       yield {
         path, size: r.size, created: r.created, modified: r.modified,
+        read: (offset: number, length: number, into: Uint8Array) => {
+          readContent(e, r, path, offset, length, into)
+        },
         chunks: async function* () {
           for (let off = 0; off < r.size; off += PIECE) {
             const n = Math.min(PIECE, r.size - off)

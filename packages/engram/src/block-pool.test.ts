@@ -1,10 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createCodec, type CodecName } from '@cartridge/codec'
 import { seededBytes, seededRandom } from '@cartridge/core'
 import { InlineSealer, WorkerSealer } from './block-pool.js'
+import { InlineChecker, WorkerChecker } from './block-check.js'
+import { HEADER_SIZE, decodeHeader, decodeIndex, decodePage } from './engram-format.js'
 import { Engram, generateSigningKey, writeEngram, type EngramSourceFile } from './index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'engram-pool-'))
@@ -121,7 +124,7 @@ describe('freezing with worker threads', () => {
         const got = await ea.read(path)
         expect(got.length).toBe(data.length)
         expect(Buffer.from(got).equals(Buffer.from(data))).toBe(true)
-        expect(ea.stat(path)).toEqual(eb.stat(path))
+        expect(await ea.stat(path)).toEqual(await eb.stat(path))
       }
     } finally {
       await ea.close()
@@ -149,3 +152,75 @@ describe('freezing with worker threads', () => {
     }
   })
 })
+
+describe('verifying with worker threads', () => {
+  const manifest = { slug: 'check', title: 'Check', created: new Date(0).toISOString() }
+
+  it('each flipped byte of the data region of a 12 MiB engram is found, at the block that holds it; the same blocks fail on this thread', async () => {
+    const files = corpus()
+    const { secretKey, publicKey } = await generateSigningKey()
+    const file = join(dir, 'checked.eng')
+    // Uncompressed, so the data region passes the 8 MiB from which verify checks on worker threads.
+    await writeEngram(file, source(files), { secretKey, manifest, compression: 'none', totalBytes: 12 * 2 ** 20 })
+    expect(statSync(file).size).toBeGreaterThan(8 * 2 ** 20)
+    expect(await Engram.verify(file, publicKey)).toMatchObject({ valid: true, files: files.size })
+    const original = readFileSync(file)
+    const header = decodeHeader(original.subarray(0, HEADER_SIZE), original.length)
+    const pages = decodeIndex(original.subarray(header.indexOffset, header.indexOffset + header.indexLength))
+    const blocks = pages.flatMap((ref) => decodePage(original.subarray(ref.offset, ref.offset + ref.length)))
+      .flatMap((e) => e.blocks.map((b, bi) => ({ path: e.path, bi, ...b })))
+    expect(blocks.length).toBeGreaterThan(200)
+    const dataStart = Math.min(...blocks.map((b) => b.offset))
+    const dataEnd = Math.max(...blocks.map((b) => b.offset + b.stored))
+    const rand = seededRandom(5)
+    const inline = new InlineChecker()
+    for (let k = 0; k < 24; k++) {
+      const at = dataStart + Math.floor(rand() * (dataEnd - dataStart))
+      const damaged = Buffer.from(original)
+      damaged[at] ^= 1 << (k % 8)
+      writeFileSync(file, damaged)
+      const report = await Engram.verify(file, publicKey)
+      const hit = blocks.find((b) => at >= b.offset && at < b.offset + b.stored)!
+      expect(report.valid).toBe(false)
+      expect(report.problems).toEqual([{ path: hit.path, offset: hit.offset, what: `block ${hit.bi} does not match its hash` }])
+      const problems = await inline.check(damaged.subarray(hit.offset, hit.offset + hit.stored), [{ start: 0, stored: hit.stored, logical: hit.logical, codec: hit.codec, sha256: hit.sha256 }])
+      expect(problems).toEqual([{ index: 0, what: 'does not match its hash' }])
+    }
+    writeFileSync(file, original)
+    expect((await Engram.verify(file, publicKey)).valid).toBe(true)
+  })
+
+  it('worker and inline checkers agree on good, damaged and undecodable blocks', async () => {
+    const pool = (await WorkerChecker.start(2))!
+    expect(pool).toBeDefined()
+    try {
+      const zstd = createCodec('zstd')!
+      const rand = seededRandom(11)
+      const raw = Array.from({ length: 30 }, (_, i) => mixedBlock(rand, i))
+      const items: { stored: Uint8Array; logical: number; codec: number; sha256: Uint8Array }[] = raw.map((b) => {
+        const packed = zstd.compress(b)?.slice()
+        const stored = packed ?? b
+        return { stored, logical: b.length, codec: packed ? zstd.id : 0, sha256: new Uint8Array(createHash('sha256').update(stored).digest()) }
+      })
+      // Damage some: a wrong hash, a stored length that lies about the logical one, garbage that hashes right but does not decode.
+      items[3] = { ...items[3], sha256: new Uint8Array(32) }
+      const garbage = seededBytes(500, 7)
+      items[7] = { stored: garbage, logical: 4096, codec: zstd.id, sha256: new Uint8Array(createHash('sha256').update(garbage).digest()) }
+      const rawOne = items.findIndex((x) => x.codec === 0)
+      items[rawOne] = { ...items[rawOne], logical: items[rawOne].logical + 1 }
+      const all = new Uint8Array(items.reduce((n, x) => n + x.stored.length, 0))
+      let at = 0
+      const blocks = items.map((x) => {
+        all.set(x.stored, at)
+        at += x.stored.length
+        return { start: at - x.stored.length, stored: x.stored.length, logical: x.logical, codec: x.codec, sha256: x.sha256 }
+      })
+      const want = await new InlineChecker().check(all, blocks)
+      expect(want.map((p) => p.index).sort((a, b) => a - b)).toEqual([3, 7, rawOne].sort((a, b) => a - b))
+      expect(await pool.check(all.slice(), blocks)).toEqual(want)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+

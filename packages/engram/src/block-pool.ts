@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
 import { createHash } from 'node:crypto'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { createCodec, type Codec, type CodecName } from '@cartridge/codec'
+import { WorkerPool, transferable } from './worker-pool.js'
 
 /** One block sealed for an engram: the bytes stored, their codec id (0: raw) and SHA-256. */
 export interface SealedBlock {
@@ -96,85 +95,28 @@ parentPort.on('message', ({ id, data, lengths }) => {
 })
 `
 
-interface Pending {
-  resolve(batch: SealedBatch): void
-  reject(err: unknown): void
-}
-
 /**
- * Seals on worker threads (one per core, at most `threads`), so compression and hashing of a
- * freeze run beside the reading and writing. Batches go to the workers in turn and each result is
- * matched to its batch; callers await batches in the order they gave them.
+ * Seals on worker threads, so compression and hashing of a freeze run beside the reading and
+ * writing. Batches go to the workers in turn and each answer is matched to its batch.
  */
 export class WorkerSealer implements BlockSealer {
-  readonly #workers: Worker[]
-  readonly #pending = new Map<number, Pending>()
-  #next = 0
-  #failed: unknown
+  readonly #pool: WorkerPool
 
-  private constructor(workers: Worker[]) {
-    this.#workers = workers
-    for (const w of workers) {
-      w.on('message', (m: { id: number; data?: ArrayBuffer; stored?: number[]; codecs?: number[]; hashes?: ArrayBuffer; error?: { message: string; code?: string } }) => {
-        const p = this.#pending.get(m.id)
-        if (!p) return
-        this.#pending.delete(m.id)
-        if (m.error) {
-          p.reject(new CartridgeError((m.error.code as never) ?? ErrorCodes.IO, `compressing a block failed: ${m.error.message}`))
-          return
-        }
-        const data = new Uint8Array(m.data!)
-        const hashes = new Uint8Array(m.hashes!)
-        const blocks: SealedBlock[] = []
-        let at = 0
-        for (let i = 0; i < m.stored!.length; i++) {
-          blocks.push({ stored: data.subarray(at, at + m.stored![i]), codec: m.codecs![i], sha256: hashes.subarray(32 * i, 32 * i + 32) })
-          at += m.stored![i]
-        }
-        p.resolve({ blocks, buffer: data })
-      })
-      w.on('error', (err) => this.#fail(err))
-      w.on('exit', (code) => {
-        if (this.#pending.size > 0) this.#fail(new Error(`a worker exited with ${code}`))
-      })
-    }
-  }
-
-  #fail(err: unknown): void {
-    this.#failed ??= err
-    for (const p of this.#pending.values()) p.reject(new CartridgeError(ErrorCodes.IO, `a compression worker failed: ${(err as Error).message}`, { cause: err }))
-    this.#pending.clear()
+  private constructor(pool: WorkerPool) {
+    this.#pool = pool
   }
 
   /**
    * Starts `threads` workers sealing with codec `name` (and `level`), or returns undefined where
-   * workers cannot run this codec (the codec module cannot be found from here, or a worker does
-   * not start): the caller then seals inline.
+   * workers cannot run this codec here: the caller then seals inline.
    */
   static async start(name: CodecName, level: number | undefined, threads: number): Promise<WorkerSealer | undefined> {
-    let codecModule: string
+    const pool = await WorkerPool.start(WORKER_SOURCE, { name, level }, threads, 'compression')
+    if (!pool) return undefined
+    const sealer = new WorkerSealer(pool)
+    // A worker that loaded but cannot make its codec says so with its first batch: try one each.
     try {
-      codecModule = createRequire(import.meta.url).resolve('@cartridge/codec')
-    } catch {
-      return undefined
-    }
-    const workers: Worker[] = []
-    try {
-      for (let i = 0; i < threads; i++) workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { codecModule, name, level } }))
-      // A worker that cannot load the codec exits at once: wait for each to be online, or fail.
-      await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-        w.once('online', resolve)
-        w.once('error', reject)
-        w.once('exit', (code) => reject(new Error(`worker exited with ${code}`)))
-      })))
-    } catch {
-      await Promise.all(workers.map((w) => w.terminate()))
-      return undefined
-    }
-    const sealer = new WorkerSealer(workers)
-    // A worker that loaded but fails to make its codec reports it with its first batch; try one now.
-    try {
-      await Promise.all(workers.map(() => sealer.seal(new Uint8Array(1), [1])))
+      await Promise.all(Array.from({ length: pool.size }, () => sealer.seal(new Uint8Array(1), [1])))
     } catch {
       await sealer.close()
       return undefined
@@ -182,20 +124,22 @@ export class WorkerSealer implements BlockSealer {
     return sealer
   }
 
-  seal(data: Uint8Array, lengths: readonly number[]): Promise<SealedBatch> {
-    if (this.#failed) return Promise.reject(new CartridgeError(ErrorCodes.IO, `a compression worker failed: ${(this.#failed as Error).message}`, { cause: this.#failed }))
-    const id = this.#next++
-    // Transfer the batch when it owns its whole buffer, else copy it out.
-    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer ? data : data.slice()
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      this.#workers[id % this.#workers.length].postMessage({ id, data: whole.buffer, lengths }, [whole.buffer as ArrayBuffer])
-    })
+  async seal(data: Uint8Array, lengths: readonly number[]): Promise<SealedBatch> {
+    const whole = transferable(data)
+    const m = await this.#pool.request({ data: whole.buffer, lengths }, [whole.buffer]) as { data: ArrayBuffer; stored: number[]; codecs: number[]; hashes: ArrayBuffer }
+    const bytes = new Uint8Array(m.data)
+    const hashes = new Uint8Array(m.hashes)
+    const blocks: SealedBlock[] = []
+    let at = 0
+    for (let i = 0; i < m.stored.length; i++) {
+      blocks.push({ stored: bytes.subarray(at, at + m.stored[i]), codec: m.codecs[i], sha256: hashes.subarray(32 * i, 32 * i + 32) })
+      at += m.stored[i]
+    }
+    return { blocks, buffer: bytes }
   }
 
-  async close(): Promise<void> {
-    this.#fail(new Error('closed'))
-    await Promise.all(this.#workers.map((w) => w.terminate()))
+  close(): Promise<void> {
+    return this.#pool.close()
   }
 }
 

@@ -5,6 +5,12 @@ import {
   type EngramHeader, type FileEntry, type PageRef,
 } from './engram-format.js'
 import { FileRangeSource, HttpRangeSource, type RangeSource } from './range-source.js'
+import { startChecker, type BlockChecker, type BlockProblem, type BlockToCheck } from './block-check.js'
+
+/** Stored bytes of consecutive blocks verified as one batch (one read). */
+const CHECK_BATCH = 1 << 20
+/** Batches read and not yet checked, at most. */
+const CHECKS_IN_FLIGHT = 4
 import { keyId, verifyMessage } from './signing-key.js'
 import type { EngramManifest } from './engram-writer.js'
 
@@ -241,6 +247,7 @@ export class Engram {
     let files = 0
     let bytes = 0
     let total = 0
+    let checker: BlockChecker | undefined
     try {
       const raw = await src.read(0, HEADER_SIZE)
       let header: EngramHeader
@@ -264,9 +271,36 @@ export class Engram {
           return { valid: false, signer, problems, files: 0, bytes: 0 }
         }
       }
-      const codecs = new CodecSet()
-      // Blocks tile the data region in order: read it a window at a time, not a block at a time.
-      const data = new WindowReader(src, header.dirOffset)
+      // Blocks tile the data region in order: they are read in batches of consecutive blocks (one
+      // read each) and checked — hashed and decoded — by the checker, on worker threads when it
+      // has them, at most CHECKS_IN_FLIGHT batches ahead of the reading.
+      checker = await startChecker(header.dirOffset)
+      const inFlight: { problems: Promise<BlockProblem[]>; named: { path: string; offset: number; bi: number }[]; end: number }[] = []
+      let batch: BlockToCheck[] = []
+      let named: { path: string; offset: number; bi: number }[] = []
+      let batchStart = HEADER_SIZE
+      let batchEnd = HEADER_SIZE
+      const settleOldest = async () => {
+        const b = inFlight.shift()!
+        for (const p of await b.problems) report({ path: b.named[p.index].path, offset: b.named[p.index].offset, what: `block ${b.named[p.index].bi} ${p.what}` })
+        options.onProgress?.({ bytesDone: b.end, bytesTotal: src.size })
+      }
+      const flush = async () => {
+        if (batch.length > 0) {
+          const stored = await src.read(batchStart, batchEnd - batchStart)
+          bytes += stored.length
+          if (stored.length !== batchEnd - batchStart) {
+            for (const n of named) report({ path: n.path, offset: n.offset, what: `block ${n.bi} lies past the end of the file` })
+          } else {
+            const problems = checker!.check(stored, batch)
+            problems.catch(() => {})
+            inFlight.push({ problems, named, end: batchEnd })
+          }
+          batch = []
+          named = []
+        }
+        while (inFlight.length > CHECKS_IN_FLIGHT) await settleOldest()
+      }
       let dirAt = header.dirOffset
       let dataAt = HEADER_SIZE
       let last: string | undefined
@@ -301,22 +335,19 @@ export class Engram {
               report({ path: e.path, offset: b.offset, what: `block ${bi} has an impossible length or place` })
               continue
             }
-            const stored = await data.read(b.offset, b.stored)
-            bytes += b.stored
-            options.onProgress?.({ bytesDone: b.offset + b.stored, bytesTotal: src.size })
-            if (!same(sha256(stored), b.sha256)) {
-              report({ path: e.path, offset: b.offset, what: `block ${bi} does not match its hash` })
-              continue
+            if (b.offset !== batchEnd || batchEnd - batchStart + b.stored > CHECK_BATCH) {
+              await flush()
+              batchStart = batchEnd = b.offset
             }
-            try {
-              if (b.codec === 0 ? b.stored !== b.logical : codecs.decoder(b.codec).decompress(stored, b.logical).length !== b.logical) throw new Error('wrong length')
-            } catch (err) {
-              report({ path: e.path, offset: b.offset, what: `block ${bi} does not decode: ${(err as Error).message}` })
-            }
+            batch.push({ start: b.offset - batchStart, stored: b.stored, logical: b.logical, codec: b.codec, sha256: b.sha256 })
+            named.push({ path: e.path, offset: b.offset, bi })
+            batchEnd += b.stored
           }
           if (size !== e.size) report({ path: e.path, what: `blocks hold ${size} bytes, the entry says ${e.size}` })
         }
       }
+      await flush()
+      while (inFlight.length > 0) await settleOldest()
       if (dirAt !== header.indexOffset) report({ offset: dirAt, what: 'the directory pages do not fill the directory' })
       if (dataAt !== header.dirOffset) report({ offset: dataAt, what: 'the blocks do not fill the data region' })
       if (files !== header.fileCount) report({ what: `the header says ${header.fileCount} files, the directory holds ${files}` })
@@ -325,37 +356,9 @@ export class Engram {
         report({ what: 'the manifest disagrees with the header (file count, bytes or signer)' })
       }
     } finally {
+      await checker?.close()
       if (typeof source === 'string') await src.close()
     }
     return { valid: problems.length === 0, signer, problems, files, bytes }
-  }
-}
-
-/** Bytes per read of {@link WindowReader}. */
-const WINDOW = 4 << 20
-
-/**
- * Reads a region of a source front to back in windows of {@link WINDOW} bytes (never past
- * `limit`), serving ranges inside the current window without another read.
- */
-class WindowReader {
-  readonly #src: RangeSource
-  readonly #limit: number
-  #start = 0
-  #bytes: Uint8Array = new Uint8Array(0)
-
-  constructor(src: RangeSource, limit: number) {
-    this.#src = src
-    this.#limit = limit
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const end = offset + length
-    if (offset < this.#start || end > this.#start + this.#bytes.length) {
-      this.#start = offset
-      this.#bytes = await this.#src.read(offset, Math.max(length, Math.min(WINDOW, this.#limit - offset)))
-      if (this.#bytes.length < length) return this.#bytes
-    }
-    return this.#bytes.subarray(offset - this.#start, end - this.#start)
   }
 }
