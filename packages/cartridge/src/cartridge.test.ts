@@ -215,6 +215,34 @@ describe('Cartridge basics', () => {
     await cart.close()
   })
 
+  it('read streams: any start and end, pieces never across a 64 KiB boundary; a file replaced mid-stream fails with CARTRIDGE_CONFLICT', async () => {
+    const cart = await fresh()
+    const data = bytes(5_000_000, 3)
+    await cart.write('/s.bin', data)
+    for (const [start, end] of [[0, undefined], [1, 65_536], [65_535, 65_536], [100_000, 3_000_000], [1_048_575, 4_999_999], [4_999_999, undefined]] as [number, number | undefined][]) {
+      const parts: Uint8Array[] = []
+      let pos = start
+      for await (const part of cart.createReadStream('/s.bin', { start, end })) {
+        expect(part.length).toBeGreaterThan(0)
+        expect(Math.floor(pos / 65_536)).toBe(Math.floor((pos + part.length - 1) / 65_536))
+        pos += part.length
+        parts.push(part)
+      }
+      expect(sameBytes(Buffer.concat(parts), data.subarray(start, end === undefined ? undefined : end + 1))).toBe(true)
+    }
+    const stream = cart.createReadStream('/s.bin')
+    const seen: Uint8Array[] = []
+    await expect((async () => {
+      for await (const part of stream) {
+        seen.push(part)
+        if (seen.length === 20) await cart.write('/s.bin', bytes(5_000_000, 4))
+      }
+    })()).rejects.toMatchObject({ code: 'CARTRIDGE_CONFLICT' })
+    // What was handed on before the change is the old content.
+    expect(sameBytes(Buffer.concat(seen), data.subarray(0, Buffer.concat(seen).length))).toBe(true)
+    await cart.close()
+  })
+
   it('a destroyed write stream changes nothing and gives its space back', async () => {
     const cart = await fresh()
     await cart.write('/x', 'x')

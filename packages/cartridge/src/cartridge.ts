@@ -187,6 +187,9 @@ export function validateSlug(slug: string): string {
   return slug
 }
 
+/** Bytes a read stream reads from the container at a time. */
+const STREAM_READ = 16 * CHUNK_SIZE
+
 /**
  * A container of files in one file. Every mutating call is atomic and, with the default
  * `durability: 'full'`, durable when its promise resolves; calls made in the same tick share one
@@ -935,9 +938,9 @@ export class Cartridge extends FileOps {
   }
 
   /**
-   * A readable stream of a file's content (or `[start, end]` inclusive, like `fs`), read one
-   * 64 KiB chunk at a time. If the file is replaced while streaming, the stream fails with
-   * `CARTRIDGE_CONFLICT`.
+   * A readable stream of a file's content (or `[start, end]` inclusive, like `fs`), read up to
+   * 1 MiB at a time and handed on in pieces of at most 64 KiB. If the file is replaced while
+   * streaming, the stream fails with `CARTRIDGE_CONFLICT`.
    */
   createReadStream(path: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): Readable {
     const p = normalizeFilePath(path)
@@ -956,17 +959,23 @@ export class Cartridge extends FileOps {
       const end = Math.min(first.size, options.end === undefined ? first.size : options.end + 1)
       while (pos < end) {
         throwIfAborted(options.signal)
+        // Up to STREAM_READ bytes per look at the container (one record lookup, one run of reads),
+        // handed on a 64 KiB chunk at a time.
         const bytes = await self.view((e, at) => {
           const r = e.record(p, at)
           if (!r || r.modified !== first.modified.getTime() || r.size !== first.size) {
             throw new CartridgeError(ErrorCodes.CONFLICT, `${p} changed while it was being read`, { path: p })
           }
-          const length = Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos)
+          const length = Math.min(STREAM_READ - (pos % CHUNK_SIZE), end - pos)
           checkReadRange(p, pos, length)
           return readContent(e, r, p, pos, length)
         })
+        for (let at = 0; at < bytes.length; ) {
+          const n = Math.min(CHUNK_SIZE - ((pos + at) % CHUNK_SIZE), bytes.length - at)
+          yield bytes.subarray(at, at + n)
+          at += n
+        }
         pos += bytes.length
-        yield bytes
       }
     }
     return Readable.from(chunks(), { objectMode: false })

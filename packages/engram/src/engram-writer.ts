@@ -194,6 +194,7 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
           }
           while (inFlight.length > MAX_IN_FLIGHT) await writeOldest()
         }
+        options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length })
       } else for await (const piece of f.chunks()) {
         let off = 0
         while (off < piece.length) {
