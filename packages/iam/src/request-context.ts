@@ -44,7 +44,10 @@ export function resolveContext(context: RequestContext | undefined, now: () => n
   if (source !== undefined && typeof source !== 'string') invalidArgument(`context.source must be a string, not ${show(source)}`)
   if (tags !== undefined) {
     if (!isPlainObject(tags)) invalidArgument('context.tags must be a plain object of strings')
-    for (const [k, v] of Object.entries(tags)) if (typeof v !== 'string') invalidArgument(`context.tags[${JSON.stringify(k)}] must be a string, not ${show(v)}`)
+    for (const k in tags) {
+      const v = (tags as Record<string, unknown>)[k]
+      if (Object.hasOwn(tags, k) && typeof v !== 'string') invalidArgument(`context.tags[${JSON.stringify(k)}] must be a string, not ${show(v)}`)
+    }
   }
   if (time !== undefined && !(time instanceof Date && Number.isFinite(time.getTime()))) invalidArgument('context.time must be a valid Date')
   if (size !== undefined && !(typeof size === 'number' && Number.isFinite(size) && size >= 0)) invalidArgument(`context.size must be a non-negative number of bytes, not ${show(size)}`)
