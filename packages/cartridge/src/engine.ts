@@ -311,7 +311,8 @@ export class Engine implements ContentIO {
       minTxn: m.baseTxn,
       onEntry: (key, value) => {
         const r = decodeFileRecord(value, key)
-        for (const c of chunksOf(this, r, undefined, m.baseTxn)) if (c.txn > m.baseTxn) loadStored(this, c, key)
+        // Into one scratch buffer: the bytes are only checked, and a commit may hold gigabytes.
+        for (const c of chunksOf(this, r, undefined, m.baseTxn)) if (c.txn > m.baseTxn) loadStored(this, c, key, c.storedLength <= this.scratch.length ? this.scratch : undefined)
       },
     })
   }

@@ -2,6 +2,13 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 
+/**
+ * A worker's heap: small. Workers only hold a batch (transferred in and out) and a codec's
+ * context, and a small young generation makes them collect what they drop at once, so a freeze
+ * or verify stays within its memory bound whatever the Node version's defaults.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 }
+
 interface Pending {
   resolve(reply: Record<string, unknown>): void
   reject(err: unknown): void
@@ -53,7 +60,7 @@ export class WorkerPool {
     }
     const workers: Worker[] = []
     try {
-      for (let i = 0; i < threads; i++) workers.push(new Worker(source, { eval: true, workerData: { ...data, codecModule } }))
+      for (let i = 0; i < threads; i++) workers.push(new Worker(source, { eval: true, workerData: { ...data, codecModule }, resourceLimits: WORKER_LIMITS }))
       // A worker that cannot load its modules exits at once: wait for each to be online, or fail.
       await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
         w.once('online', resolve)
