@@ -22,8 +22,9 @@ export interface PreparedContext {
 /**
  * Decides every request of one container against its policy (none: everything is allowed). The
  * request context travels with the call through `AsyncLocalStorage`, so a view made by
- * `cart.as(…)` carries it into transactions, streams and callbacks it starts. Nothing is cached:
- * a policy change decides the very next call.
+ * `cart.as(…)` carries it into transactions, streams and callbacks it starts. The guard keeps no
+ * decisions (what a policy remembers belongs to that immutable policy): a policy change decides
+ * the very next call.
  */
 export class AccessGuard {
   #policy: Policy | undefined

@@ -23,8 +23,6 @@ export interface FreezeOptions {
 
 /** Bytes read from the container per piece of a file being frozen. */
 const PIECE = 1 << 20
-/** Bytes read between two turns of the event loop. */
-const YIELD_EVERY = 8 << 20
 
 /**
  * Writes an engram of the state at catalog `root` of `e` (the last commit or a snapshot): every
@@ -35,26 +33,16 @@ const YIELD_EVERY = 8 << 20
 export async function freezeEngine(e: Engine, root: BlockPtr, out: string, options: FreezeOptions & { source?: { snapshot?: string }; audit?: { size: number; root: Uint8Array } }): Promise<EngramSummary> {
   let totalBytes = 0
   for (const [key, value] of e.catalog.entries({ at: { root } })) totalBytes += decodeFileRecord(value, key).size
-  // Let other work (timers, I/O callbacks, an abort) run every YIELD_EVERY bytes read, not after every piece.
-  let sinceYield = 0
+  // The writer reads through `read`, straight into its batches, and takes its own turns of the
+  // event loop; `chunks` is the plain form of the same content.
   const files = (async function* (): AsyncGenerator<EngramSourceFile> {
     for (const [path, value] of e.catalog.entries({ at: { root } })) {
       const r = decodeFileRecord(value, path)
       yield {
         path, size: r.size, created: r.created, modified: r.modified,
-        read: (offset: number, length: number, into: Uint8Array) => {
-          readContent(e, r, path, offset, length, into)
-        },
+        read: (offset, length, into) => void readContent(e, r, path, offset, length, into),
         chunks: async function* () {
-          for (let off = 0; off < r.size; off += PIECE) {
-            const n = Math.min(PIECE, r.size - off)
-            yield readContent(e, r, path, off, n)
-            sinceYield += n
-            if (sinceYield >= YIELD_EVERY) {
-              sinceYield = 0
-              await new Promise((resolve) => setImmediate(resolve))
-            }
-          }
+          for (let off = 0; off < r.size; off += PIECE) yield readContent(e, r, path, off, Math.min(PIECE, r.size - off))
         },
       }
     }

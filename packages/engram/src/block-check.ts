@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os'
-import { createHash } from 'node:crypto'
 import { CodecSet } from '@cartridge/codec'
-import { BLOCK_SIZE } from './engram-format.js'
+import { BLOCK_SIZE, sameBytes, sha256 } from './engram-format.js'
 import { WorkerPool, transferable } from './worker-pool.js'
 
 /** One block of an engram to check: where it lies in the bytes handed over, and what its directory entry says. */
@@ -29,8 +28,6 @@ export interface BlockChecker {
   close(): Promise<void>
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
-
 /** Checks on this thread. */
 export class InlineChecker implements BlockChecker {
   readonly #codecs = new CodecSet()
@@ -40,7 +37,7 @@ export class InlineChecker implements BlockChecker {
     const problems: BlockProblem[] = []
     for (const [index, b] of blocks.entries()) {
       const stored = bytes.subarray(b.start, b.start + b.stored)
-      if (!same(createHash('sha256').update(stored).digest(), b.sha256)) {
+      if (!sameBytes(sha256(stored), b.sha256)) {
         problems.push({ index, what: 'does not match its hash' })
         continue
       }

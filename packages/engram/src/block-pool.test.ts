@@ -83,6 +83,9 @@ function corpus(): Map<string, Uint8Array> {
   return files
 }
 
+const manifest = { slug: 'pool', title: 'Pool', created: new Date(0).toISOString() }
+const totalOf = (files: Map<string, Uint8Array>) => [...files.values()].reduce((n, f) => n + f.length, 0)
+
 function source(files: Map<string, Uint8Array>, onPiece?: () => void): AsyncIterable<EngramSourceFile> {
   const sorted = [...files].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
   return (async function* () {
@@ -102,14 +105,12 @@ function source(files: Map<string, Uint8Array>, onPiece?: () => void): AsyncIter
 }
 
 describe('freezing with worker threads', () => {
-  const manifest = { slug: 'pool', title: 'Pool', created: new Date(0).toISOString() }
-
   it('threads 2 and threads 1 write the same blocks; both verify and read back byte-identical', async () => {
     const files = corpus()
     const { secretKey, publicKey } = await generateSigningKey()
     const a = join(dir, 'threads-2.eng')
     const b = join(dir, 'threads-1.eng')
-    const total = [...files.values()].reduce((n, f) => n + f.length, 0)
+    const total = totalOf(files)
     await writeEngram(a, source(files), { secretKey, manifest, compression: 'zstd', threads: 2, totalBytes: total })
     await writeEngram(b, source(files), { secretKey, manifest, compression: 'zstd', threads: 1, totalBytes: total })
     expect(statSync(a).size).toBe(statSync(b).size)
@@ -138,7 +139,7 @@ describe('freezing with worker threads', () => {
     const out = join(dir, 'aborted.eng')
     const ac = new AbortController()
     let pieces = 0
-    const total = [...files.values()].reduce((n, f) => n + f.length, 0)
+    const total = totalOf(files)
     await expect(writeEngram(out, source(files, () => { if (++pieces === 100) ac.abort() }), { secretKey, manifest, threads: 2, signal: ac.signal, totalBytes: total }))
       .rejects.toMatchObject({ code: 'CARTRIDGE_ABORTED' })
     expect(existsSync(out)).toBe(false)
@@ -154,14 +155,12 @@ describe('freezing with worker threads', () => {
 })
 
 describe('verifying with worker threads', () => {
-  const manifest = { slug: 'check', title: 'Check', created: new Date(0).toISOString() }
-
   it('each flipped byte of the data region of a 12 MiB engram is found, at the block that holds it; the same blocks fail on this thread', async () => {
     const files = corpus()
     const { secretKey, publicKey } = await generateSigningKey()
     const file = join(dir, 'checked.eng')
     // Uncompressed, so the data region passes the 8 MiB from which verify checks on worker threads.
-    await writeEngram(file, source(files), { secretKey, manifest, compression: 'none', totalBytes: 12 * 2 ** 20 })
+    await writeEngram(file, source(files), { secretKey, manifest, compression: 'none', totalBytes: totalOf(files) })
     expect(statSync(file).size).toBeGreaterThan(8 * 2 ** 20)
     expect(await Engram.verify(file, publicKey)).toMatchObject({ valid: true, files: files.size })
     const original = readFileSync(file)

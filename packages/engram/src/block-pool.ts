@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
-import { createHash } from 'node:crypto'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { createCodec, type Codec, type CodecName } from '@cartridge/codec'
+import { sha256 } from './engram-format.js'
 import { WorkerPool, transferable } from './worker-pool.js'
 
 /** One block sealed for an engram: the bytes stored, their codec id (0: raw) and SHA-256. */
@@ -29,7 +29,6 @@ export interface BlockSealer {
   close(): Promise<void>
 }
 
-const sha256 = (bytes: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(bytes).digest())
 
 /** Seals on this thread, one block after another. */
 export class InlineSealer implements BlockSealer {

@@ -73,6 +73,10 @@ const u64 = (v: DataView, off: number): number => {
 const setU64 = (v: DataView, off: number, n: number) => v.setBigUint64(off, BigInt(n), true)
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
 
+/** Whether two byte strings are equal (hashes, mostly). */
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
+
 export const sha256 = (...parts: Uint8Array[]): Uint8Array => {
   const h = createHash('sha256')
   for (const p of parts) h.update(p)

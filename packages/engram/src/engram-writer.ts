@@ -127,6 +127,7 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
     let totalBytes = 0
     let lastPath: string | undefined
     let sinceYield = 0
+    const progress = (files = entries.length) => options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files })
     const aborted = () => {
       if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'freeze aborted: nothing was written', { cause: options.signal.reason })
     }
@@ -175,44 +176,39 @@ export async function writeEngram(out: string, files: AsyncIterable<EngramSource
         if (batchFill + BLOCK_SIZE > BATCH_BYTES) submit()
         blockStart = batchFill
       }
-      if (f.read) {
-        // Straight into the batch, a block (or what is left of the file) at a time.
-        for (let pos = 0; pos < f.size; ) {
-          const take = Math.min(BLOCK_SIZE - (batchFill - blockStart), f.size - pos)
-          f.read(pos, take, batch.subarray(batchFill, batchFill + take))
+      // Appends `length` bytes of the file, which `fill` copies into the batch a slice at a time (the
+      // slice, and where it starts in what is being appended), never across a block's end.
+      const put = async (length: number, fill: (into: Uint8Array, from: number) => void) => {
+        for (let done = 0; done < length; ) {
+          const take = Math.min(BLOCK_SIZE - (batchFill - blockStart), length - done)
+          fill(batch.subarray(batchFill, batchFill + take), done)
           batchFill += take
-          pos += take
+          done += take
           e.size += take
           bytesDone += take
           sinceYield += take
           if (batchFill - blockStart === BLOCK_SIZE) endBlock()
+          while (inFlight.length > MAX_IN_FLIGHT) await writeOldest()
           if (sinceYield >= YIELD_EVERY) {
             sinceYield = 0
-            options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length - 1 })
+            progress(entries.length - 1) // files finished: not this one yet
             await new Promise((resolve) => setImmediate(resolve))
             aborted()
           }
-          while (inFlight.length > MAX_IN_FLIGHT) await writeOldest()
         }
-        options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length })
-      } else for await (const piece of f.chunks()) {
-        let off = 0
-        while (off < piece.length) {
-          const take = Math.min(BLOCK_SIZE - (batchFill - blockStart), piece.length - off)
-          batch.set(take === piece.length ? piece : piece.subarray(off, off + take), batchFill)
-          batchFill += take
-          off += take
-          e.size += take
-          if (batchFill - blockStart === BLOCK_SIZE) endBlock()
+      }
+      const read = f.read?.bind(f)
+      if (read) await put(f.size, (into, from) => read(from, into.length, into))
+      else {
+        for await (const piece of f.chunks()) {
+          await put(piece.length, (into, from) => into.set(piece.subarray(from, from + into.length)))
+          aborted()
         }
-        bytesDone += piece.length
-        options.onProgress?.({ bytesDone, bytesTotal: options.totalBytes ?? bytesDone, files: entries.length - 1 })
-        aborted()
-        while (inFlight.length > MAX_IN_FLIGHT) await writeOldest()
       }
       if (batchFill > blockStart) endBlock()
       if (e.size !== f.size) throw new CartridgeError(ErrorCodes.CONFLICT, `${f.path} changed while it was frozen (${e.size} bytes, expected ${f.size})`, { path: f.path })
       totalBytes += e.size
+      progress()
     }
     submit()
     while (inFlight.length > 0) await writeOldest()

@@ -1,18 +1,18 @@
 import { CartridgeError, ErrorCodes, compareKeys, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
 import { CodecSet } from '@cartridge/codec'
 import {
-  BLOCK_SIZE, HEADER_SIZE, decodeHeader, decodeIndex, decodePage, rootHash, sha256, signedMessage,
+  BLOCK_SIZE, HEADER_SIZE, decodeHeader, sameBytes, decodeIndex, decodePage, rootHash, sha256, signedMessage,
   type EngramHeader, type FileEntry, type PageRef,
 } from './engram-format.js'
 import { FileRangeSource, HttpRangeSource, type RangeSource } from './range-source.js'
 import { startChecker, type BlockChecker, type BlockProblem, type BlockToCheck } from './block-check.js'
+import { keyId, verifyMessage } from './signing-key.js'
+import type { EngramManifest } from './engram-writer.js'
 
 /** Stored bytes of consecutive blocks verified as one batch (one read). */
 const CHECK_BATCH = 1 << 20
 /** Batches read and not yet checked, at most. */
 const CHECKS_IN_FLIGHT = 4
-import { keyId, verifyMessage } from './signing-key.js'
-import type { EngramManifest } from './engram-writer.js'
 
 /** Options of {@link Engram.open}. */
 export interface EngramOpenOptions {
@@ -51,7 +51,6 @@ async function sourceOf(source: string | RangeSource): Promise<RangeSource> {
   return /^https?:\/\//.test(source) ? HttpRangeSource.open(source) : new FileRangeSource(source)
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 const authError = (what: string, extra: { path?: string } = {}) => new CartridgeError(ErrorCodes.AUTH_FAILED, what, extra)
 const text = new TextDecoder('utf-8', { fatal: true })
 
@@ -104,7 +103,7 @@ export class Engram {
     const tail = await src.read(header.indexOffset, header.indexLength + header.manifestLength)
     const index = tail.subarray(0, header.indexLength)
     const manifestBytes = tail.subarray(header.indexLength)
-    if (!same(rootHash(raw, index, manifestBytes), header.root)) throw authError('engram does not match its signed root: it was changed or damaged')
+    if (!sameBytes(rootHash(raw, index, manifestBytes), header.root)) throw authError('engram does not match its signed root: it was changed or damaged')
     if (!verifyMessage(signedMessage(header.root), header.signature, publicKey)) {
       const named = keyId(header.publicKey)
       const given = publicKey instanceof Uint8Array && publicKey.length === 32 ? keyId(publicKey) : 'an invalid key'
@@ -146,7 +145,7 @@ export class Engram {
     const h = this.#header
     if (ref.offset < h.dirOffset || ref.offset + ref.length > h.indexOffset) throw new CartridgeError(ErrorCodes.CORRUPT, `directory page ${i} lies outside the directory`)
     const bytes = await this.#source.read(ref.offset, ref.length)
-    if (!same(sha256(bytes), ref.sha256)) throw authError(`directory page ${i} does not match its hash: the engram was changed or damaged`)
+    if (!sameBytes(sha256(bytes), ref.sha256)) throw authError(`directory page ${i} does not match its hash: the engram was changed or damaged`)
     const entries = decodePage(bytes)
     if (this.#pageCache.size > 16) this.#pageCache.delete(this.#pageCache.keys().next().value!)
     this.#pageCache.set(i, entries)
@@ -210,7 +209,7 @@ export class Engram {
       throw new CartridgeError(ErrorCodes.CORRUPT, `block ${i} of ${e.path} has an impossible place or length`, { path: e.path })
     }
     const stored = await this.#source.read(b.offset, b.stored)
-    if (stored.length !== b.stored || !same(sha256(stored), b.sha256)) throw authError(`block ${i} of ${e.path} does not match its hash: the engram was changed or damaged`, { path: e.path })
+    if (stored.length !== b.stored || !sameBytes(sha256(stored), b.sha256)) throw authError(`block ${i} of ${e.path} does not match its hash: the engram was changed or damaged`, { path: e.path })
     if (b.codec === 0) {
       if (b.stored !== b.logical) throw new CartridgeError(ErrorCodes.CORRUPT, `block ${i} of ${e.path} has the wrong length`, { path: e.path })
       return stored
@@ -275,14 +274,14 @@ export class Engram {
       // read each) and checked — hashed and decoded — by the checker, on worker threads when it
       // has them, at most CHECKS_IN_FLIGHT batches ahead of the reading.
       checker = await startChecker(header.dirOffset)
-      const inFlight: { problems: Promise<BlockProblem[]>; named: { path: string; offset: number; bi: number }[]; end: number }[] = []
-      let batch: BlockToCheck[] = []
-      let named: { path: string; offset: number; bi: number }[] = []
+      type Item = BlockToCheck & { path: string; offset: number; bi: number }
+      const inFlight: { problems: Promise<BlockProblem[]>; items: Item[]; end: number }[] = []
+      let batch: Item[] = []
       let batchStart = HEADER_SIZE
       let batchEnd = HEADER_SIZE
       const settleOldest = async () => {
         const b = inFlight.shift()!
-        for (const p of await b.problems) report({ path: b.named[p.index].path, offset: b.named[p.index].offset, what: `block ${b.named[p.index].bi} ${p.what}` })
+        for (const p of await b.problems) report({ path: b.items[p.index].path, offset: b.items[p.index].offset, what: `block ${b.items[p.index].bi} ${p.what}` })
         options.onProgress?.({ bytesDone: b.end, bytesTotal: src.size })
       }
       const flush = async () => {
@@ -290,14 +289,13 @@ export class Engram {
           const stored = await src.read(batchStart, batchEnd - batchStart)
           bytes += stored.length
           if (stored.length !== batchEnd - batchStart) {
-            for (const n of named) report({ path: n.path, offset: n.offset, what: `block ${n.bi} lies past the end of the file` })
+            for (const n of batch) report({ path: n.path, offset: n.offset, what: `block ${n.bi} lies past the end of the file` })
           } else {
             const problems = checker!.check(stored, batch)
             problems.catch(() => {})
-            inFlight.push({ problems, named, end: batchEnd })
+            inFlight.push({ problems, items: batch, end: batchEnd })
           }
           batch = []
-          named = []
         }
         while (inFlight.length > CHECKS_IN_FLIGHT) await settleOldest()
       }
@@ -311,7 +309,7 @@ export class Engram {
         let entries: FileEntry[]
         try {
           const bytesOfPage = await src.read(ref.offset, ref.length)
-          if (!same(sha256(bytesOfPage), ref.sha256)) {
+          if (!sameBytes(sha256(bytesOfPage), ref.sha256)) {
             report({ offset: ref.offset, what: `directory page ${pi} does not match its hash` })
             continue
           }
@@ -339,8 +337,7 @@ export class Engram {
               await flush()
               batchStart = batchEnd = b.offset
             }
-            batch.push({ start: b.offset - batchStart, stored: b.stored, logical: b.logical, codec: b.codec, sha256: b.sha256 })
-            named.push({ path: e.path, offset: b.offset, bi })
+            batch.push({ start: b.offset - batchStart, stored: b.stored, logical: b.logical, codec: b.codec, sha256: b.sha256, path: e.path, offset: b.offset, bi })
             batchEnd += b.stored
           }
           if (size !== e.size) report({ path: e.path, what: `blocks hold ${size} bytes, the entry says ${e.size}` })

@@ -56,9 +56,17 @@ interface Bucket {
 function bucket(statements: readonly CompiledStatement[], segment: string | undefined): Bucket {
   const wholly = (s: CompiledStatement) => s.statement.resources.some((r) => r === '/**' || (segment !== undefined && segment !== '' && r === `/${segment}/**`))
   if (!statements.every(wholly)) return { statements, whole: undefined }
-  const firstDeny = statements.findIndex((s) => s.deny)
-  const fixed = statements.some((s) => s.conditional) ? NOT_FIXED : firstDeny >= 0 ? firstDeny : statements.length > 0 ? 0 : -1
-  return { statements, whole: { candidates: statements, fixed } }
+  return { statements, whole: { candidates: statements, fixed: fixedChoice(statements) } }
+}
+
+/**
+ * The candidate that decides whatever the context when none has conditions (the first Deny, else
+ * the first Allow, -1 for none); {@link NOT_FIXED} when conditions make it depend on the context.
+ */
+function fixedChoice(candidates: readonly CompiledStatement[]): number {
+  if (candidates.some((s) => s.conditional)) return NOT_FIXED
+  const firstDeny = candidates.findIndex((s) => s.deny)
+  return firstDeny >= 0 ? firstDeny : candidates.length > 0 ? 0 : -1
 }
 
 /** A request to decide: one concrete action on one container path, with its context. */
@@ -91,7 +99,6 @@ export class Policy {
   readonly name: string
   /** The statements, as frozen canonical copies. */
   readonly statements: readonly Statement[]
-  readonly #compiled: readonly CompiledStatement[]
   /**
    * Per concrete action, the statements that name it, in policy order: those that can match a
    * path of a given first segment (for the first segments resources spell out), and those that
@@ -102,7 +109,7 @@ export class Policy {
   readonly #cache = new Map<string, Map<string, CachedRequest>>()
   /** How many requests {@link Policy.#cache} holds. */
   #cached = 0
-
+  /** Most requests {@link Policy.#cache} holds (0: it holds none). */
   readonly #cacheSize: number
 
   /**
@@ -129,7 +136,6 @@ export class Policy {
       sids.add(sid)
     }
     this.name = name
-    this.#compiled = compiled
     for (const a of ACTIONS) {
       const named = compiled.filter((c) => c.appliesTo(a))
       const bySegment = new Map<string, Bucket>()
@@ -217,21 +223,11 @@ export class Policy {
   #match(action: string, asked: string): CachedRequest {
     if (!isAction(action)) invalidArgument(`cannot evaluate action ${show(action)}: a request names one concrete action`)
     const path = normalizePath(asked)
-    const candidates: CompiledStatement[] = []
-    let conditional = false
-    let firstDeny = -1
     const named = this.#byAction.get(action)!
     const bucket = named.bySegment.get(firstSegment(path)) ?? named.any
     if (bucket.whole !== undefined) return { action, path, candidates: bucket.whole.candidates, decisions: undefined, fixed: bucket.whole.fixed }
-    for (const s of bucket.statements) {
-      if (!s.covers(path)) continue
-      if (s.deny && firstDeny < 0) firstDeny = candidates.length
-      if (s.conditional) conditional = true
-      candidates.push(s)
-    }
-    // Without conditions the outcome is fixed: the first Deny, else the first Allow, else none.
-    const fixed = conditional ? NOT_FIXED : firstDeny >= 0 ? firstDeny : candidates.length > 0 ? 0 : -1
-    return { action, path, candidates, decisions: undefined, fixed }
+    const candidates = bucket.statements.filter((s) => s.covers(path))
+    return { action, path, candidates, decisions: undefined, fixed: fixedChoice(candidates) }
   }
 
   /** The decision made by candidate `i` of `r` (-1: by none), made once and reused. */
