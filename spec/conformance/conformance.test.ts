@@ -191,6 +191,20 @@ describe('the vectors exercise what they claim', () => {
     expect(c.chunks('/text/none-70k.txt').every((ch) => ch.codec === 0)).toBe(true)
   })
 
+  it('summed is 1.4: 112-byte records with page checksums in DIRECT and MAP records, 48-byte ones for compressed content', () => {
+    const c = openContainer(join(VECTORS, 'summed.cart'))
+    expect(c.meta.minor).toBe(4)
+    const image = readFileSync(join(VECTORS, 'summed.cart'))
+    const leaf = image.subarray(c.meta.catalogRoot.page * PAGE, (c.meta.catalogRoot.page + 1) * PAGE)
+    const valueOf = (path: string) => leaf.indexOf(Buffer.from(path)) + Buffer.byteLength(path) // the value follows the key
+    for (const [path, kind, flags] of [['/direct-100k.bin', 1, 2], ['/one-page-and-a-byte.bin', 1, 2], ['/map-300k.bin', 2, 2], ['/text/prose-70k.txt', 1, 0], ['/note.txt', 0, 0]] as const) {
+      expect([leaf[valueOf(path)], leaf[valueOf(path) + 2]], path).toEqual([kind, flags])
+    }
+    expect(c.chunks('/direct-100k.bin').map((ch) => ch.pageSums!.filter((x) => x !== 0).length)).toEqual([16, 9])
+    expect(c.chunks('/map-300k.bin').map((ch) => ch.pageSums![Math.ceil(ch.stored / PAGE) - 1] === ch.checksum)).toEqual([true, true, true, true, true])
+    expect(c.chunks('/text/prose-70k.txt').every((ch) => ch.pageSums === undefined && ch.codec === 2)).toBe(true)
+  })
+
   it('chunked holds INLINE, DIRECT and MAP records', () => {
     const file = join(VECTORS, 'chunked.cart')
     const { meta } = readContainer(file)
@@ -219,6 +233,47 @@ describe('damage', () => {
     expect(() => readContainer(path)).toThrow(ReadError)
     expect(() => readContainer(path)).toThrow(/^checksum: \/data\/nested\/deeper\/1m\.bin/)
     await expect(referenceRead(path)).rejects.toMatchObject({ code: 'CARTRIDGE_CHECKSUM' })
+  })
+
+  it('a flipped byte in one page of a chunk with page checksums: both readers refuse the file; the reference still reads the chunk\'s other pages', async () => {
+    const path = copyOf('summed', 'page-flip')
+    const image = readFileSync(path)
+    const content = bytes(300_000, 92)
+    const at = image.indexOf(Buffer.from(content.subarray(2 * 65536, 2 * 65536 + 64))) // chunk 2 of the MAP file
+    expect(at % PAGE).toBe(0)
+    image[at + 7 * PAGE + 5] ^= 0x20 // page 7 of that chunk
+    writeFileSync(path, image)
+    expect(() => readContainer(path)).toThrow(/^checksum: \/map-300k\.bin/)
+    await expect(referenceRead(path)).rejects.toMatchObject({ code: 'CARTRIDGE_CHECKSUM', page: at / PAGE + 7 })
+    const cart = await Cartridge.open(path, { readOnly: true })
+    try {
+      const off = 2 * 65536
+      expect(Buffer.from(await cart.read('/map-300k.bin', { offset: off, length: 7 * PAGE })).equals(Buffer.from(content.subarray(off, off + 7 * PAGE)))).toBe(true)
+      expect(Buffer.from(await cart.read('/map-300k.bin', { offset: off + 8 * PAGE, length: 100 })).equals(Buffer.from(content.subarray(off + 8 * PAGE, off + 8 * PAGE + 100)))).toBe(true)
+      await expect(cart.read('/map-300k.bin', { offset: off + 7 * PAGE + 4000, length: 200 })).rejects.toMatchObject({ code: 'CARTRIDGE_CHECKSUM', page: at / PAGE + 7 })
+    } finally {
+      await cart.close()
+    }
+  })
+
+  it('a forged page checksum (the chunk checksum intact) is refused by both readers, as a checksum error where it is read', async () => {
+    const path = copyOf('summed', 'page-sum')
+    const image = readFileSync(path)
+    const c = openContainer(path)
+    // The DIRECT record of /direct-100k.bin lies in the only catalog leaf: chunk 0's record, page checksum 4.
+    const leafPage = c.meta.catalogRoot.page
+    const leaf = image.subarray(leafPage * PAGE, (leafPage + 1) * PAGE)
+    const value = leaf.indexOf(Buffer.from('/direct-100k.bin')) + Buffer.byteLength('/direct-100k.bin')
+    forge(image, leafPage, (p) => p.writeUInt32LE(p.readUInt32LE(value + 32 + 48 + 16) ^ 1, value + 32 + 48 + 16))
+    writeFileSync(path, image)
+    expect(() => readContainer(path)).toThrow(/^checksum: \/direct-100k\.bin: page \d+ failed its page checksum/)
+    const cart = await Cartridge.open(path, { readOnly: true })
+    try {
+      await expect(cart.read('/direct-100k.bin', { offset: 4 * PAGE, length: PAGE })).rejects.toMatchObject({ code: 'CARTRIDGE_CHECKSUM' })
+      expect((await cart.check({ data: true })).problems.join('\n')).toMatch(/direct-100k\.bin.*checksum/)
+    } finally {
+      await cart.close()
+    }
   })
 
   it('a flipped byte in a catalog page is a checksum error, for both readers', async () => {

@@ -43,6 +43,9 @@ const SNAPSHOT_ENTRY = 58 // fixed part of a snapshot table entry; the name foll
 // §25: a sealed chunk record is the 48 bytes of §10 and a 16-byte GCM tag; a sealed page stores a 96-bit tag.
 const SEALED_RECORD = 64
 const SEALED_RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / SEALED_RECORD) // 63
+// §10 (1.4): a record with page checksums is the 48 bytes and 16 running CRC-32s, one per 4 KiB page of its chunk.
+const SUMMED_RECORD = 112
+const SUMMED_RECORDS_PER_MAP_LEAF = Math.floor(PAYLOAD / SUMMED_RECORD) // 36
 const PAGE_TAG = 12
 
 export type ErrorKind = 'corrupt' | 'checksum' | 'unsupported' | 'bad-key' | 'auth'
@@ -203,6 +206,8 @@ export interface Chunk {
   page: number; txn: number; stored: number; logical: number; checksum: number; codec: number; cipher: number; runPages: number; offset: number
   /** Sealed records (§25): the GCM nonce (offset 32) and the 16-byte tag that follows the 48 bytes. */
   nonce: Buffer; tag?: Buffer
+  /** Records with page checksums (§10, 1.4): the 16 running CRC-32s that follow the 48 bytes. */
+  pageSums?: number[]
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -550,8 +555,12 @@ class View {
     const bad = (why: string): never => fail('corrupt', `file record of ${path}: ${why}`)
     if (v.length < 32) bad('too short')
     const [kind, shift, count, size, body] = [v[0], v[1], v.readUInt32LE(4), u64(v, 8), v.subarray(32)]
-    // §25: flags (byte 2): bit 0 = sealed 64-byte chunk records; the other bits are reserved.
-    if (this.seal && v[2] & ~1) bad(`unknown flags ${v[2]}`)
+    // Flags (byte 2): bit 0 = sealed 64-byte chunk records (§25, encrypted containers only);
+    // bit 1 = 112-byte records with page checksums (§10, 1.4; plain containers, 64 KiB chunks,
+    // records with chunks). The other bits are reserved.
+    const summed = (v[2] & 2) !== 0
+    if (v[2] & ~(this.seal ? 1 : 3) || (!this.seal && v[2] & 1)) bad(`unknown flags ${v[2]}`)
+    if (summed && (shift !== 16 || kind === 0)) bad('page checksums on a record that cannot have them')
     // 16: files (64 KiB chunks); 12: paged files such as SQLite databases (one page per chunk).
     // Not an extension point in format 1 (§18): any other chunk size is damage.
     if (shift !== 16 && shift !== 12) bad(`unsupported chunk size 2^${shift}`)
@@ -561,13 +570,23 @@ class View {
     if (count !== Math.ceil(size / chunkSize)) bad('chunk count does not match size')
     // Every record with chunks in a sealed container has sealed records; one without (an empty paged file) may carry either flag.
     if (this.seal && count > 0 && !(v[2] & 1)) fail('auth', `file record of ${path}: plain chunk records in an encrypted container`)
-    const { recordSize, recordsPerLeaf } = this
+    const recordSize = summed ? SUMMED_RECORD : this.recordSize
+    const recordsPerLeaf = summed ? SUMMED_RECORDS_PER_MAP_LEAF : this.recordsPerLeaf
     const records = (page: Buffer, off: number, n: number): Chunk[] =>
       Array.from({ length: n }, (_, i) => {
         const o = off + i * recordSize
-        return { page: u64(page, o), txn: u64(page, o + 8), stored: page.readUInt32LE(o + 16), logical: page.readUInt32LE(o + 20),
+        const c: Chunk = { page: u64(page, o), txn: u64(page, o + 8), stored: page.readUInt32LE(o + 16), logical: page.readUInt32LE(o + 20),
           checksum: page.readUInt32LE(o + 24), codec: page[o + 28], cipher: page[o + 29], runPages: page.readUInt16LE(o + 30),
           nonce: page.subarray(o + 32, o + 44), offset: page.readUInt32LE(o + 44), tag: this.seal && page.subarray(o + 48, o + 64) }
+        if (summed) {
+          c.pageSums = Array.from({ length: 16 }, (_, k) => page.readUInt32LE(o + 48 + 4 * k))
+          // §10: such a chunk is raw and heads its run; its last page's entry is its checksum and the entries after it are zero.
+          const last = Math.ceil(c.stored / PAGE) - 1
+          if (c.codec !== 0 || c.cipher !== 0 || c.offset !== 0 || c.stored < 1 || c.pageSums[last] !== c.checksum || c.pageSums.some((x, k) => k > last && x !== 0)) {
+            bad('page checksums that do not fit their chunk')
+          }
+        }
+        return c
       })
     if (kind === 1) return body.length === count * recordSize ? { size, chunkSize, chunks: records(v, 32, count) } : bad('chunk list length mismatch')
     if (body.length !== PTR) bad('chunk map pointer length mismatch')
@@ -588,6 +607,13 @@ class View {
     if (c.stored < 1 || c.stored > chunkSize || (c.codec === 0 && c.stored !== c.logical)) fail('corrupt', `${path}: bad chunk lengths`)
     const bytes = this.pages(c.page, Math.ceil((c.offset + c.stored) / PAGE)).subarray(c.offset, c.offset + c.stored)
     if (crc(bytes) !== c.checksum) fail(this.damage, `${path}: content in pages from ${c.page} failed its checksum`)
+    // §10 (1.4): entry k is the CRC-32 of the first k + 1 pages, computed as zlib's running CRC.
+    let running = 0
+    c.pageSums?.forEach((want, k) => {
+      if (k * PAGE >= c.stored) return
+      running = zlib.crc32(bytes.subarray(k * PAGE, Math.min(c.stored, (k + 1) * PAGE)), running) >>> 0
+      if (running !== want) fail(this.damage, `${path}: page ${c.page + k} failed its page checksum`)
+    })
     return bytes
   }
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 export { seededBytes as bytes, utf8 as text } from '@cartridge/core'
 
 /** The committed vectors: spec/vectors/<name>.cart and <name>.expected.json. */
-export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed', 'encrypted-passphrase', 'encrypted-key', 'audited']
+export const VECTOR_NAMES = ['empty', 'small', 'chunked', 'churned', 'database', 'snapshots', 'compressed', 'encrypted-passphrase', 'encrypted-key', 'audited', 'summed']
 
 const WORDS = ('the a of container page chunk record run head continuation codec frame block catalog leaf branch pointer ' +
   'map free commit txn meta slot snapshot vacuum reader writer byte offset length checksum zstd lz4 raw packed').split(' ')

@@ -154,7 +154,7 @@ export async function run(ctx) {
       }
     }
   }
-  suite.note('cartridge: `durability: "full"`; one `await cart.write(path, buffer)` (one commit, one fdatasync); reads `await cart.read(path, { offset, length })` one after another. Every read verifies the CRC-32 of each 64 KiB chunk it touches, so a 4 KiB random read loads and checks a whole 64 KiB chunk.')
+  suite.note('cartridge: `durability: "full"`; one `await cart.write(path, buffer)` (one commit, one fdatasync); reads `await cart.read(path, { offset, length })` one after another. Every read verifies what it returns: a whole chunk against its CRC-32, part of a chunk against the running CRC-32s of the 4 KiB pages it lies in (page checksums, format 1.4), so a 4 KiB random read loads and checks 4 KiB.')
   const rows = suite.rows()
   const pagesVsRaw = Object.fromEntries(['write + 1 sync', 'seq read 64 KiB', 'random read 4 KiB'].map((phase) => {
     const a = rows.find((x) => x.phase === phase && x.impl === 'cartridge-pages')

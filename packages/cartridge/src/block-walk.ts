@@ -2,7 +2,7 @@ import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
 import { PAGE_HEADER_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { readCatalogRefs } from '@cartridge/catalog'
 import type { BlockVisitor } from '@cartridge/snapshot'
-import { FLAG_SEALED, RECORD_HEADER_SIZE, RecordKind, chunkRunAt, recordSizeOf } from './file-record.js'
+import { RECORD_HEADER_SIZE, RecordKind, chunkRunAt, recordSizeForFlags } from './file-record.js'
 import { mapLeafStride } from './content.js'
 
 /**
@@ -29,7 +29,7 @@ function walkValue(io: Pick<PageIO, 'read'>, value: Uint8Array, v: BlockVisitor,
   if (kind === RecordKind.INLINE) return
   const view = viewOf(value)
   if (kind === RecordKind.DIRECT) {
-    const size = recordSizeOf((value[2] & FLAG_SEALED) !== 0)
+    const size = recordSizeForFlags(value[2])
     for (let off = RECORD_HEADER_SIZE; off + size <= value.length; off += size) chunkRunAt(view, off, v)
   } else if (kind === RecordKind.MAP && value.length >= RECORD_HEADER_SIZE + 24) {
     const map = readBlockPtr(view, RECORD_HEADER_SIZE)

@@ -40,7 +40,7 @@ export class ChunkWriter {
     this.#check = check
     this.#shift = paged ? PAGED_CHUNK_SHIFT : CHUNK_SHIFT
     this.#codec = paged ? undefined : codec
-    this.#buf = new Uint8Array(2 ** this.#shift)
+    this.#buf = new Uint8Array(1 << this.#shift)
     this.#engine = engine
     this.#mutate = mutate
     this.#path = path
@@ -76,7 +76,7 @@ export class ChunkWriter {
     }
     await this.#storeGroup()
     const page = await this.#reserve(Math.ceil(bytes.length / PAGE_SIZE))
-    this.#chunks.push(storeChunk(this.#engine, page, bytes, index))
+    this.#chunks.push(storeChunk(this.#engine, page, bytes, index, this.#shift !== CHUNK_SHIFT))
     this.#fill = 0
   }
 

@@ -113,6 +113,11 @@ export class CommitQueue {
     return this.#scheduled ?? Promise.resolve()
   }
 
+  /** Whether a batch is scheduled to commit (reads must wait for it: {@link settled}). */
+  get pending(): boolean {
+    return this.#scheduled !== undefined
+  }
+
   /** Commits the pending batch now (with a sync when `forceSync`). */
   flushNow(forceSync = false): void {
     if (this.#batch.length === 0 && !forceSync) {

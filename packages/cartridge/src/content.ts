@@ -6,16 +6,19 @@ import {
 } from '@cartridge/pager'
 import type { ContainerCipher } from '@cartridge/crypto'
 import {
-  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, RecordKind, SEALED_CHUNK_RECORD_SIZE, ZERO_NONCE, chunkSizeOf,
-  readChunkRecord, recordSizeOf, writeChunkRecord, type ChunkRecord, type FileRecord,
+  CHUNK_RECORD_SIZE, CHUNK_SHIFT, CHUNK_SIZE, DIRECT_CHUNKS_MAX, INLINE_MAX, PAGE_SUMS, RecordKind, SEALED_CHUNK_RECORD_SIZE,
+  SUMMED_CHUNK_RECORD_SIZE, ZERO_NONCE, chunkSizeOf, pageSumsOf, readChunkRecord, recordSizeOf, writeChunkRecord, type ChunkRecord, type FileRecord,
 } from './file-record.js'
 
 /** Chunk records per CHUNK_MAP_LEAF page (84). */
 export const RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / CHUNK_RECORD_SIZE)
 /** Sealed chunk records per CHUNK_MAP_LEAF page (63). */
 export const SEALED_RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / SEALED_CHUNK_RECORD_SIZE)
-/** Records per chunk-map leaf for a record whose chunk records are sealed or not. */
-export const recordsPerLeaf = (sealed: boolean | undefined): number => (sealed ? SEALED_RECORDS_PER_MAP_LEAF : RECORDS_PER_MAP_LEAF)
+/** Chunk records with page checksums per CHUNK_MAP_LEAF page (36). */
+export const SUMMED_RECORDS_PER_MAP_LEAF = Math.floor(PAGE_PAYLOAD / SUMMED_CHUNK_RECORD_SIZE)
+/** Records per chunk-map leaf for a record whose chunk records are sealed, carry page checksums, or neither. */
+export const recordsPerLeaf = (sealed: boolean | undefined, summed?: boolean): number =>
+  sealed ? SEALED_RECORDS_PER_MAP_LEAF : summed ? SUMMED_RECORDS_PER_MAP_LEAF : RECORDS_PER_MAP_LEAF
 
 /** A {@link PageIO} that can also reach the page store for content I/O. */
 export interface ContentIO extends PageIO {
@@ -71,6 +74,9 @@ function readStored(io: ContentIO, page: number, offset: number, into: Uint8Arra
 }
 
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE_SIZE)
+
+/** A fresh array of `n` bytes with its own buffer, not zeroed (for bytes that are all overwritten before anyone sees them). */
+const uninitialized = (n: number): Uint8Array => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n)
 
 /** The record of a raw (uncompressed, unencrypted) chunk of `length` bytes at `page`. */
 export function rawChunkRecord(page: number, txn: number, length: number, checksum: number): ChunkRecord {
@@ -140,16 +146,23 @@ export class ChunkGroup {
   }
 }
 
-/** The record of a raw chunk stored at `page`. */
-function rawChunk(io: PageIO, page: number, bytes: Uint8Array): ChunkRecord {
-  return rawChunkRecord(page, io.txn, bytes.length, crc32(bytes))
+/**
+ * The record of a raw chunk stored at `page`, with its page checksums (one pass over the bytes)
+ * unless it is a page of a paged file (`summed` false), which is one page already.
+ */
+function rawChunk(io: PageIO, page: number, bytes: Uint8Array, summed = true): ChunkRecord {
+  if (!summed) return rawChunkRecord(page, io.txn, bytes.length, crc32(bytes))
+  const sums = pageSumsOf(bytes)
+  const c = rawChunkRecord(page, io.txn, bytes.length, bytes.length === 0 ? 0 : sums[pagesFor(bytes.length) - 1])
+  c.pageSums = sums
+  return c
 }
 
 /** Stores chunk `index`'s bytes raw at `page` (sealed in an encrypted container) and returns its record. */
-export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array, index: number): ChunkRecord {
+export function storeChunk(io: ContentIO, page: number, bytes: Uint8Array, index: number, paged = false): ChunkRecord {
   if (!io.cipher) {
     io.store.write(page, bytes)
-    return rawChunk(io, page, bytes)
+    return rawChunk(io, page, bytes, !paged)
   }
   const { stored, seal } = sealStored(io, bytes, index, bytes.length, 0)
   io.store.write(page, stored)
@@ -167,33 +180,46 @@ export function recordFor(
 ): FileRecord {
   const chunkCount = chunks.length
   const sealed = chunks.length > 0 && chunks[0].cipher !== 0
+  // Page checksums (1.4) when every chunk is a raw 64 KiB-class chunk that has them.
+  const summed = !sealed && chunkShift === CHUNK_SHIFT && chunkCount > 0 && chunks.every((c) => c.pageSums !== undefined && c.codec === 0 && c.offset === 0)
   const r: FileRecord = chunkCount <= DIRECT_CHUNKS_MAX
     ? { kind: RecordKind.DIRECT, chunkShift, size, created, modified, chunkCount, chunks }
-    : { kind: RecordKind.MAP, chunkShift, size, created, modified, chunkCount, map: buildChunkMap(io, chunks, sealed) }
+    : { kind: RecordKind.MAP, chunkShift, size, created, modified, chunkCount, map: buildChunkMap(io, chunks, sealed, summed) }
   if (sealed) r.sealed = true
+  if (summed) r.summed = true
   return r
 }
 
+/** Whether every one of `chunks` (at least one) carries page checksums. */
+const hasPageSums = (chunks: readonly ChunkRecord[]): boolean => chunks.length > 0 && chunks.every((c) => c.pageSums !== undefined)
+
 /** Writes chunk-map leaves for `chunks` and the pointer tree above them; returns its root. */
-export function buildChunkMap(io: PageIO, chunks: readonly ChunkRecord[], sealed = chunks.length > 0 && chunks[0].cipher !== 0): BlockPtr {
+export function buildChunkMap(
+  io: PageIO, chunks: readonly ChunkRecord[], sealed = chunks.length > 0 && chunks[0].cipher !== 0, summed = !sealed && hasPageSums(chunks),
+): BlockPtr {
   const leaves: BlockPtr[] = []
-  const per = recordsPerLeaf(sealed)
-  for (let i = 0; i < chunks.length; i += per) leaves.push(writeMapLeaf(io, chunks.slice(i, i + per), undefined, sealed))
+  const per = recordsPerLeaf(sealed, summed)
+  for (let i = 0; i < chunks.length; i += per) leaves.push(writeMapLeaf(io, chunks.slice(i, i + per), undefined, sealed, summed))
   return buildPointerTree(io, leaves)
 }
 
-/** Writes one CHUNK_MAP_LEAF page holding `records` (at `pageNo`, default a new page). */
-export function writeMapLeaf(io: PageIO, records: readonly ChunkRecord[], pageNo?: number, sealed = records.length > 0 && records[0].cipher !== 0): BlockPtr {
-  const size = recordSizeOf(sealed)
+/**
+ * Writes one CHUNK_MAP_LEAF page holding `records` (at `pageNo`, default a new page), as sealed
+ * records, records with page checksums (`summed`), or plain ones.
+ */
+export function writeMapLeaf(
+  io: PageIO, records: readonly ChunkRecord[], pageNo?: number, sealed = records.length > 0 && records[0].cipher !== 0, summed = false,
+): BlockPtr {
+  const size = recordSizeOf(sealed, summed)
   return writeNode(io, PageType.CHUNK_MAP_LEAF, 0, records.length, records.length * size, (page) => {
     const v = viewOf(page)
-    records.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * size, c, sealed))
+    records.forEach((c, j) => writeChunkRecord(v, PAGE_HEADER_SIZE + j * size, c, sealed, summed))
   }, pageNo)
 }
 
 /**
- * Bytes per record of a CHUNK_MAP_LEAF page: `used / count`, 48 or 64 (sealed records); anything
- * else is damage.
+ * Bytes per record of a CHUNK_MAP_LEAF page: `used / count`, 48, 64 (sealed records) or 112
+ * (records with page checksums); anything else is damage.
  */
 export function mapLeafStride(page: Uint8Array, leafPage: number): number {
   const v = viewOf(page)
@@ -201,7 +227,8 @@ export function mapLeafStride(page: Uint8Array, leafPage: number): number {
   const used = v.getUint32(24, true)
   if (n === 0) return CHUNK_RECORD_SIZE
   const stride = used / n
-  if ((stride !== CHUNK_RECORD_SIZE && stride !== SEALED_CHUNK_RECORD_SIZE) || n > recordsPerLeaf(stride === SEALED_CHUNK_RECORD_SIZE)) {
+  const known = stride === CHUNK_RECORD_SIZE || stride === SEALED_CHUNK_RECORD_SIZE || stride === SUMMED_CHUNK_RECORD_SIZE
+  if (!known || n > recordsPerLeaf(stride === SEALED_CHUNK_RECORD_SIZE, stride === SUMMED_CHUNK_RECORD_SIZE)) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${leafPage} holds ${n} records in ${used} bytes`, { page: leafPage })
   }
   return stride
@@ -214,7 +241,9 @@ export function readMapLeaf(io: Pick<PageIO, 'read'>, leaf: BlockPtr): ChunkReco
   const n = v.getUint16(6, true)
   const stride = mapLeafStride(page, leaf.page)
   const out: ChunkRecord[] = []
-  for (let j = 0; j < n; j++) out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * stride, stride === SEALED_CHUNK_RECORD_SIZE))
+  for (let j = 0; j < n; j++) {
+    out.push(readChunkRecord(v, PAGE_HEADER_SIZE + j * stride, stride === SEALED_CHUNK_RECORD_SIZE, stride === SUMMED_CHUNK_RECORD_SIZE))
+  }
   return out
 }
 
@@ -309,7 +338,23 @@ export function checkChunk(c: ChunkRecord, i: number, r: FileRecord, path: strin
   if (c.logicalLength !== expected || !rawOk || !placeOk || c.page < 2) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} has an impossible length or place`, { path, page: c.page })
   }
+  if (r.summed && !pageSumsAgree(c)) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} has page checksums that do not fit it`, { path, page: c.page })
+  }
   return c
+}
+
+/**
+ * A chunk with page checksums is raw and heads its run, its last page's entry is its checksum,
+ * and the entries past its last page are 0.
+ */
+function pageSumsAgree(c: ChunkRecord): boolean {
+  const sums = c.pageSums
+  if (!sums || c.codec !== 0 || c.cipher !== 0 || c.offset !== 0 || c.storedLength === 0) return false
+  const last = pagesFor(c.storedLength) - 1
+  if (sums[last] !== c.checksum) return false
+  for (let k = last + 1; k < PAGE_SUMS; k++) if (sums[k] !== 0) return false
+  return true
 }
 
 /** The chunk-map leaf a {@link chunkAt} call read last, so runs of chunks walk the tree once per leaf. */
@@ -321,7 +366,7 @@ export interface LeafCursor {
 /** Chunk `i` of a file (`cursor` remembers the last map leaf between calls on the same record). */
 export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path = '', cursor?: LeafCursor): ChunkRecord {
   if (r.kind === RecordKind.DIRECT) return checkChunk(r.chunks![i], i, r, path)
-  const per = recordsPerLeaf(r.sealed)
+  const per = recordsPerLeaf(r.sealed, r.summed)
   const leafIndex = Math.floor(i / per)
   let page = cursor?.index === leafIndex ? cursor.page : undefined
   if (!page) {
@@ -334,11 +379,11 @@ export function chunkAt(io: Pick<PageIO, 'read'>, r: FileRecord, i: number, path
   }
   const slot = i % per
   const v = viewOf(page)
-  const size = recordSizeOf(r.sealed)
+  const size = recordSizeOf(r.sealed, r.summed)
   if (slot >= v.getUint16(6, true) || v.getUint32(24, true) !== v.getUint16(6, true) * size) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `chunk map leaf ${leafIndex} of ${path} is short or holds records of another size`, { path })
   }
-  return checkChunk(readChunkRecord(v, PAGE_HEADER_SIZE + slot * size, r.sealed), i, r, path)
+  return checkChunk(readChunkRecord(v, PAGE_HEADER_SIZE + slot * size, r.sealed, r.summed), i, r, path)
 }
 
 /** Every chunk record of a file, in order, plus the chunk-map pages (for freeing and checks). */
@@ -375,10 +420,47 @@ function checkCodec(io: Pick<ContentIO, 'cipher'>, c: ChunkRecord, path: string)
 
 function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string): void {
   if (crc32(bytes) !== c.checksum) {
+    // With page checksums, name the first page that is wrong.
+    if (c.pageSums) verifyPageSums(c, bytes, path)
     const where = `pages ${c.page}..${c.page + pagesFor(c.offset + c.storedLength) - 1}`
     // In an encrypted container a changed byte is a failed authentication, whatever finds it first.
     if (c.cipher !== 0) throw new CartridgeError(ErrorCodes.AUTH_FAILED, `content of ${path} failed authentication in ${where}`, { path, page: c.page })
     throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in ${where}`, { path, page: c.page })
+  }
+}
+
+/**
+ * Reads bytes `[from, from + into.length)` of a raw chunk with page checksums into `into`,
+ * verifying only the pages they lie in with one CRC-32 (seeded with the entry before the first
+ * page): straight into `into` when the range is whole pages, else through `scratch`.
+ */
+function readPages(io: ContentIO, c: ChunkRecord, path: string, from: number, into: Uint8Array, scratch: Uint8Array): void {
+  const sums = c.pageSums!
+  const p0 = Math.floor(from / PAGE_SIZE)
+  const p1 = pagesFor(from + into.length)
+  const a = p0 * PAGE_SIZE
+  const b = Math.min(p1 * PAGE_SIZE, c.storedLength)
+  const direct = a === from && b === from + into.length
+  const bytes = direct ? into : scratch.subarray(0, b - a)
+  readStored(io, c.page, a, bytes, path)
+  if (crc32(bytes, p0 === 0 ? 0 : sums[p0 - 1]) !== sums[p1 - 1]) {
+    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page + p0}..${c.page + p1 - 1}`, { path, page: c.page + p0 })
+  }
+  if (!direct) into.set(bytes.subarray(from - a, from - a + into.length))
+}
+
+/**
+ * Checks every page checksum of a raw chunk whose stored bytes (already read and verified against
+ * its checksum) are `bytes`: what recovery and `check` do, so a record whose page checksums
+ * disagree with its bytes is found before a partial read meets it.
+ */
+export function verifyPageSums(c: ChunkRecord, bytes: Uint8Array, path: string): void {
+  if (!c.pageSums) return
+  const want = pageSumsOf(bytes)
+  for (let k = 0; k < PAGE_SUMS; k++) {
+    if (want[k] !== c.pageSums[k]) {
+      throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in page ${c.page + k}`, { path, page: c.page + k })
+    }
   }
 }
 
@@ -477,7 +559,8 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
     into.set(r.inline!.subarray(offset, offset + length))
     return into.subarray(0, length)
   }
-  const out = into ? into.subarray(0, length) : new Uint8Array(length)
+  // Every byte of the result is read and verified before it is returned: no need to zero it first.
+  const out = into ? into.subarray(0, length) : uninitialized(length)
   const end = offset + length
   const chunkSize = chunkSizeOf(r)
   let scratch: Uint8Array | undefined
@@ -499,6 +582,15 @@ export function readContent(io: ContentIO, r: FileRecord, path: string, offset: 
         scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
         out.set(loadChunk(io, first, path, i, scratch).subarray(from, from + take), pos - offset)
       }
+      pos += take
+      continue
+    }
+    if (first.pageSums && (from !== 0 || first.storedLength > end - pos)) {
+      // Partial chunk with page checksums (1.4): read and verify only the pages asked for.
+      const take = Math.min(first.storedLength - from, end - pos)
+      if (take <= 0) throw new CartridgeError(ErrorCodes.CORRUPT, `chunk ${i} of ${path} is shorter than its place`, { path })
+      scratch ??= io.scratch ?? new Uint8Array(CHUNK_SIZE)
+      readPages(io, first, path, from, out.subarray(pos - offset, pos - offset + take), scratch)
       pos += take
       continue
     }

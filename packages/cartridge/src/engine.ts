@@ -16,7 +16,7 @@ import { walkBlocks } from './block-walk.js'
 import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
 import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
 import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
-import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
+import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, verifyPageSums, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
 import { MAX_ENTRY_BYTES, visitAuditPages } from '@cartridge/audit'
 import { AuditTrail, contentHash, type AuditMark, type AuditNote } from './audit-trail.js'
@@ -139,6 +139,8 @@ export class Engine implements ContentIO {
   /** The data key itself (kept for a key change, which wraps it again). */
   #dataKey: Uint8Array | undefined
   #meta!: Meta
+  /** A record with page checksums was installed since opening: the next meta says format 1.4. */
+  #pageSums = false
   #committed!: CatalogVersion
   #txnMark!: Savepoint
   #pageCache: Cache<number, unknown>
@@ -312,7 +314,10 @@ export class Engine implements ContentIO {
       onEntry: (key, value) => {
         const r = decodeFileRecord(value, key)
         // Into one scratch buffer: the bytes are only checked, and a commit may hold gigabytes.
-        for (const c of chunksOf(this, r, undefined, m.baseTxn)) if (c.txn > m.baseTxn) loadStored(this, c, key, c.storedLength <= this.scratch.length ? this.scratch : undefined)
+        for (const c of chunksOf(this, r, undefined, m.baseTxn)) {
+          if (c.txn <= m.baseTxn) continue
+          verifyPageSums(c, loadStored(this, c, key, c.storedLength <= this.scratch.length ? this.scratch : undefined), key)
+        }
       },
     })
   }
@@ -654,6 +659,7 @@ export class Engine implements ContentIO {
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
         catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot, policyRoot,
+        pageSums: this.#meta.pageSums || this.#pageSums,
       }
       this.pager.commit(meta, { sync, barrier: options.barrier })
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -849,6 +855,7 @@ export class Engine implements ContentIO {
 
   /** Puts a record whose place was checked; `old` is the version it replaces, if any. */
   #install(path: string, rec: FileRecord, old: FileRecord | undefined): void {
+    if (rec.summed) this.#pageSums = true
     this.catalog.put(path, encodeFileRecord(rec))
     if (old) freeContent(this, old)
     else this.fileCount++

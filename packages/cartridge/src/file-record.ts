@@ -1,4 +1,4 @@
-import { CartridgeError, ErrorCodes, getU64, setU64, viewOf } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, crc32, getU64, setU64, viewOf } from '@cartridge/core'
 import { BLOCK_PTR_SIZE, PAGE_SIZE, readBlockPtr, writeBlockPtr, type BlockPtr } from '@cartridge/pager'
 
 /** Logical chunk size: content is cut into 64 KiB chunks, each stored (and later compressed/sealed) on its own. */
@@ -20,6 +20,16 @@ export const CHUNK_RECORD_SIZE = 48
 export const SEALED_CHUNK_RECORD_SIZE = 64
 /** File record flag (byte 2): its chunk records are sealed ones of {@link SEALED_CHUNK_RECORD_SIZE} bytes. */
 export const FLAG_SEALED = 1
+/**
+ * File record flag (byte 2, format 1.4): its chunk records are raw 64 KiB chunks that also carry
+ * a running CRC-32 per 4 KiB page ({@link ChunkRecord.pageSums}), {@link SUMMED_CHUNK_RECORD_SIZE}
+ * bytes each, so a read inside a chunk verifies only the pages it returns.
+ */
+export const FLAG_PAGE_SUMS = 2
+/** Pages of a 64 KiB chunk: the number of page checksums a summed chunk record holds. */
+export const PAGE_SUMS = 16
+/** Encoded size of a chunk record with page checksums: the 48 bytes, then 16 × u32. */
+export const SUMMED_CHUNK_RECORD_SIZE = CHUNK_RECORD_SIZE + 4 * PAGE_SUMS
 /** Bytes before the kind-specific part of a file record. */
 export const RECORD_HEADER_SIZE = 32
 
@@ -50,6 +60,14 @@ export interface ChunkRecord {
   offset: number
   /** GCM tag of a sealed chunk (`cipher` 1): 16 bytes, kept in the record, not with the bytes. */
   tag?: Uint8Array
+  /**
+   * Running CRC-32s of a raw chunk's stored bytes, one per 4 KiB page: entry `k` is the CRC-32 of
+   * bytes `[0, min(storedLength, 4096 × (k + 1)))`, so the last page's entry equals `checksum` and
+   * page `k` alone verifies as `crc32(page k, seed = entry k − 1)`. Entries past the last page
+   * are 0. Written for raw 64 KiB chunks (format 1.4); kept in the record only when every chunk
+   * of the file has them.
+   */
+  pageSums?: Uint32Array
 }
 
 /** A catalog value: one file. */
@@ -67,15 +85,33 @@ export interface FileRecord {
   map?: BlockPtr
   /** Its chunk records are sealed (64 bytes each: encrypted containers). */
   sealed?: boolean
+  /** Its chunk records carry page checksums (112 bytes each; format 1.4, {@link FLAG_PAGE_SUMS}). */
+  summed?: boolean
 }
 
-/** Bytes per chunk record of a record (48, or 64 when sealed). */
-export const recordSizeOf = (sealed: boolean | undefined): number => (sealed ? SEALED_CHUNK_RECORD_SIZE : CHUNK_RECORD_SIZE)
+/** Bytes per chunk record of a record (48; 64 when sealed; 112 with page checksums). */
+export const recordSizeOf = (sealed: boolean | undefined, summed?: boolean): number =>
+  sealed ? SEALED_CHUNK_RECORD_SIZE : summed ? SUMMED_CHUNK_RECORD_SIZE : CHUNK_RECORD_SIZE
+
+/** Record size for the flags byte of a file record. */
+export const recordSizeForFlags = (flags: number): number => recordSizeOf((flags & FLAG_SEALED) !== 0, (flags & FLAG_PAGE_SUMS) !== 0)
+
+/** The page checksums of a raw chunk's stored bytes (see {@link ChunkRecord.pageSums}); the last entry is the chunk's CRC-32. */
+export function pageSumsOf(bytes: Uint8Array): Uint32Array {
+  const out = new Uint32Array(PAGE_SUMS)
+  let crc = 0
+  for (let k = 0, at = 0; at < bytes.length; k++, at += PAGE_SIZE) {
+    crc = crc32(bytes.subarray(at, Math.min(bytes.length, at + PAGE_SIZE)), crc)
+    out[k] = crc
+  }
+  return out
+}
 
 const ZERO_TAG = new Uint8Array(16)
 
-export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord, sealed = false): void {
+export function writeChunkRecord(v: DataView, off: number, c: ChunkRecord, sealed = false, summed = false): void {
   if (sealed) new Uint8Array(v.buffer, v.byteOffset + off + 48, 16).set(c.tag ?? ZERO_TAG)
+  if (summed) for (let k = 0; k < PAGE_SUMS; k++) v.setUint32(off + 48 + 4 * k, c.pageSums![k], true)
   setU64(v, off, c.page)
   setU64(v, off + 8, c.txn)
   v.setUint32(off + 16, c.storedLength, true)
@@ -96,9 +132,14 @@ export function chunkRunAt(v: DataView, off: number, to: { enter(page: number, p
   to.enter(getU64(v, off), pages, getU64(v, off + 8))
 }
 
-export function readChunkRecord(v: DataView, off: number, sealed = false): ChunkRecord {
+export function readChunkRecord(v: DataView, off: number, sealed = false, summed = false): ChunkRecord {
   const c = readPlainChunkRecord(v, off)
   if (sealed) c.tag = new Uint8Array(v.buffer.slice(v.byteOffset + off + 48, v.byteOffset + off + 64))
+  else if (summed) {
+    const sums = new Uint32Array(PAGE_SUMS)
+    for (let k = 0; k < PAGE_SUMS; k++) sums[k] = v.getUint32(off + 48 + 4 * k, true)
+    c.pageSums = sums
+  }
   return c
 }
 
@@ -128,13 +169,13 @@ function readNonce(v: DataView, off: number): Uint8Array {
 
 /** Encodes a file record as the catalog value. */
 export function encodeFileRecord(r: FileRecord): Uint8Array {
-  const size = recordSizeOf(r.sealed)
+  const size = recordSizeOf(r.sealed, r.summed)
   const body = r.kind === RecordKind.INLINE ? r.inline!.length : r.kind === RecordKind.DIRECT ? r.chunks!.length * size : BLOCK_PTR_SIZE
   const out = new Uint8Array(RECORD_HEADER_SIZE + body)
   const v = viewOf(out)
   v.setUint8(0, r.kind)
   v.setUint8(1, r.chunkShift)
-  v.setUint8(2, r.sealed && r.kind !== RecordKind.INLINE ? FLAG_SEALED : 0)
+  v.setUint8(2, r.kind === RecordKind.INLINE ? 0 : r.sealed ? FLAG_SEALED : r.summed ? FLAG_PAGE_SUMS : 0)
   v.setUint32(4, r.chunkCount, true)
   setU64(v, 8, r.size)
   setU64(v, 16, r.created)
@@ -142,7 +183,7 @@ export function encodeFileRecord(r: FileRecord): Uint8Array {
   if (r.kind === RecordKind.INLINE) out.set(r.inline!, RECORD_HEADER_SIZE)
   else if (r.kind === RecordKind.DIRECT) {
     const chunks = r.chunks!
-    for (let i = 0; i < chunks.length; i++) writeChunkRecord(v, RECORD_HEADER_SIZE + i * size, chunks[i], r.sealed)
+    for (let i = 0; i < chunks.length; i++) writeChunkRecord(v, RECORD_HEADER_SIZE + i * size, chunks[i], r.sealed, r.summed)
   }
   else writeBlockPtr(v, RECORD_HEADER_SIZE, r.map!)
   return out
@@ -157,10 +198,13 @@ export function decodeFileRecord(value: Uint8Array, path: string): FileRecord {
   const chunkShift = v.getUint8(1)
   if (chunkShift !== CHUNK_SHIFT && chunkShift !== PAGED_CHUNK_SHIFT) throw corrupt('unsupported chunk size')
   const flags = v.getUint8(2)
-  if (flags & ~FLAG_SEALED) throw corrupt('unknown flags')
+  if (flags & ~(FLAG_SEALED | FLAG_PAGE_SUMS)) throw corrupt('unknown flags')
+  // Page checksums are for raw 64 KiB chunks: never with sealed records, paged files or inline content.
+  if (flags & FLAG_PAGE_SUMS && (flags & FLAG_SEALED || chunkShift !== CHUNK_SHIFT || kind === RecordKind.INLINE)) throw corrupt('page checksums on a record that cannot have them')
   const r: FileRecord = { kind, chunkShift, chunkCount: v.getUint32(4, true), size: getU64(v, 8), created: getU64(v, 16), modified: getU64(v, 24) }
   if (flags & FLAG_SEALED) r.sealed = true
-  const size = recordSizeOf(r.sealed)
+  if (flags & FLAG_PAGE_SUMS) r.summed = true
+  const size = recordSizeOf(r.sealed, r.summed)
   const body = value.length - RECORD_HEADER_SIZE
   if (kind === RecordKind.INLINE) {
     if (body !== r.size) throw corrupt('inline length mismatch')
@@ -168,16 +212,16 @@ export function decodeFileRecord(value: Uint8Array, path: string): FileRecord {
   } else if (kind === RecordKind.DIRECT) {
     if (body !== r.chunkCount * size) throw corrupt('chunk list length mismatch')
     r.chunks = []
-    for (let i = 0; i < r.chunkCount; i++) r.chunks.push(readChunkRecord(v, RECORD_HEADER_SIZE + i * size, r.sealed))
+    for (let i = 0; i < r.chunkCount; i++) r.chunks.push(readChunkRecord(v, RECORD_HEADER_SIZE + i * size, r.sealed, r.summed))
   } else if (kind === RecordKind.MAP) {
     if (body !== BLOCK_PTR_SIZE) throw corrupt('chunk map pointer length mismatch')
     r.map = readBlockPtr(v, RECORD_HEADER_SIZE)
   } else throw corrupt(`unknown kind ${kind}`)
-  if (r.kind !== RecordKind.INLINE && r.chunkCount !== Math.ceil(r.size / 2 ** chunkShift)) throw corrupt('chunk count does not match size')
+  if (r.kind !== RecordKind.INLINE && r.chunkCount !== Math.ceil(r.size / (1 << chunkShift))) throw corrupt('chunk count does not match size')
   return r
 }
 
 /** Bytes per chunk of a file record. */
 export function chunkSizeOf(r: Pick<FileRecord, 'chunkShift'>): number {
-  return 2 ** r.chunkShift
+  return 1 << r.chunkShift
 }

@@ -62,7 +62,7 @@ export function writePagedContent(
     if (old && start < keep) out.set(readWithinChunk(io, old, path, start, Math.min(keep, start + out.length) - start, memo, cursor))
     return out
   }
-  const store = (bytes: Uint8Array, i: number): ChunkRecord => storeChunk(io, io.allocate(1), bytes, i)
+  const store = (bytes: Uint8Array, i: number): ChunkRecord => storeChunk(io, io.allocate(1), bytes, i, true)
   /** The chunk for page `i` given as new content. */
   const given = (i: number, p: Uint8Array | StoredPage): ChunkRecord => {
     if (!isStored(p)) return store(p.subarray(0, lenOf(i)), i)

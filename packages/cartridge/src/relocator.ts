@@ -66,7 +66,7 @@ export class Relocator {
       if (height === 0) {
         const records = readMapLeaf(this.#e, ptr)
         const next = mapped(records, (c) => this.#run(c, path))
-        return { changed: next !== undefined, write: (to) => writeMapLeaf(io, next ?? records, to) }
+        return { changed: next !== undefined, write: (to) => writeMapLeaf(io, next ?? records, to, undefined, records.length > 0 && records[0].pageSums !== undefined) }
       }
       const children = readPointerNode(this.#e.read(ptr, PageType.POINTER_NODE))
       const next = mapped(children, (c) => this.#map(c, height - 1, path))

@@ -94,7 +94,7 @@ function copyRecord(src: Engine, r: FileRecord, path: string, dst: Engine): File
   const cursor: LeafCursor = { index: -1, page: undefined }
   for (let i = 0; i < r.chunkCount; i++) {
     const bytes = loadChunk(src, chunkAt(src, r, i, path, cursor), path, i)
-    chunks.push(storeChunk(dst, dst.allocate(1), bytes, i))
+    chunks.push(storeChunk(dst, dst.allocate(1), bytes, i, true))
   }
   return recordFor(dst, r.size, chunks, r.created, r.modified, PAGED_CHUNK_SHIFT)
 }

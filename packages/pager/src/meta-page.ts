@@ -5,8 +5,12 @@ import { PAGE_SIZE } from './page-format.js'
 /** The 8 magic bytes that open both meta pages: `CARTRIDG`. */
 export const MAGIC = utf8('CARTRIDG')
 export const FORMAT_MAJOR = 1
-/** Highest minor version this code writes (1.3: the audit log). A container without an audit log is written as 1.2, so 1.2 writers still open it. */
-export const FORMAT_MINOR = 3
+/**
+ * Highest minor version this code writes (1.4: page checksums in chunk records; 1.3: the audit
+ * log and the stored policy). Each container is written with the lowest minor its contents need,
+ * so older writers still open what they can write.
+ */
+export const FORMAT_MINOR = 4
 /** Longest slug, bytes. */
 export const MAX_SLUG_BYTES = 214
 /** Longest title, bytes. */
@@ -44,6 +48,11 @@ export interface Meta {
   auditRoot?: BlockPtr
   /** The stored access policy (format 1.3, spec §27): JSON in POLICY pages; null or absent when none is stored. */
   policyRoot?: BlockPtr
+  /**
+   * Some file record may carry page checksums (format 1.4): written as minor 4, read back from a
+   * minor of 4 or more. Once set it stays set.
+   */
+  pageSums?: boolean
   /** Minor format version the slot was written with (decoding only; writers write {@link FORMAT_MINOR}). */
   minor?: number
 }
@@ -61,7 +70,7 @@ export function encodeMeta(m: Meta): Uint8Array {
   v.setUint16(OFF.major, FORMAT_MAJOR, true)
   const audited = m.auditRoot !== undefined && m.auditRoot.page !== 0
   const guarded = m.policyRoot !== undefined && m.policyRoot.page !== 0
-  v.setUint16(OFF.minor, audited || guarded ? 3 : 2, true)
+  v.setUint16(OFF.minor, m.pageSums ? 4 : audited || guarded ? 3 : 2, true)
   v.setUint32(OFF.pageSize, PAGE_SIZE, true)
   setU64(v, OFF.txn, m.txn)
   setU64(v, OFF.baseTxn, m.baseTxn)
@@ -119,6 +128,7 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       codec: v.getUint8(OFF.codec),
       codecLevel: v.getUint8(OFF.codecLevel),
       minor: v.getUint16(OFF.minor, true),
+      pageSums: v.getUint16(OFF.minor, true) >= 4,
       uuid: page.slice(OFF.uuid, OFF.uuid + 16),
       catalogRoot: readBlockPtr(v, OFF.catalog),
       freeMapRoot: readBlockPtr(v, OFF.freeMap),
