@@ -757,6 +757,15 @@ export class Cartridge extends FileOps {
       const e = this.#engine
       const snaps = e.snapshots
       if (snaps.length === 0) return []
+      // Birth txns tell each snapshot's own blocks in O(changes) while no restore broke the
+      // lineage since the oldest snapshot; otherwise one walk over every root.
+      if (!e.restoreLineageAfter(Math.min(...snaps.map((s) => s.txn)))) {
+        return snaps.map((s) => {
+          let pages = 0
+          for (const count of e.exclusiveBlocks(s, snaps).values()) pages += count
+          return { ...snapshotInfo(s), exclusiveBytes: pages * PAGE_SIZE }
+        })
+      }
       const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e, root, v), e.alloc.totalPages)
       return snaps.map((s, i) => ({ ...snapshotInfo(s), exclusiveBytes: only[i + 1] * PAGE_SIZE }))
     })

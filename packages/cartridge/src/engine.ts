@@ -141,6 +141,11 @@ export class Engine implements ContentIO {
   #meta!: Meta
   /** A record with page checksums was installed since opening: the next meta says format 1.4. */
   #pageSums = false
+  /**
+   * Txn of the last commit that restored a snapshot (0: never; the txn opened at when the
+   * container's history is unknown). Snapshots taken after it can be deleted by birth txns.
+   */
+  #restoreTxn = 0
   #committed!: CatalogVersion
   #txnMark!: Savepoint
   #pageCache: Cache<number, unknown>
@@ -233,7 +238,7 @@ export class Engine implements ContentIO {
     const meta: Meta = {
       txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: settings.identity?.created ?? Date.now(), maxPages,
       growthThresholdPercent: threshold, uuid, catalogRoot: NULL_PTR, freeMapRoot,
-      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: compression.id, codecLevel: compression.level,
+      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: compression.id, codecLevel: compression.level, restoreTxn: 0,
     }
     e.pager.initialize(meta)
     e.#compression = compression
@@ -324,6 +329,7 @@ export class Engine implements ContentIO {
 
   #afterCommit(meta: Meta, durable: boolean): void {
     this.#meta = meta
+    this.#restoreTxn = meta.restoreTxn ?? meta.txn
     this.fileCount = meta.fileCount
     this.alloc.onCommit(durable)
     this.#grows = false
@@ -659,7 +665,7 @@ export class Engine implements ContentIO {
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
         catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot, policyRoot,
-        pageSums: this.#meta.pageSums || this.#pageSums,
+        pageSums: this.#meta.pageSums || this.#pageSums, restoreTxn: this.#restoreTxn,
       }
       this.pager.commit(meta, { sync, barrier: options.barrier })
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -1099,6 +1105,8 @@ export class Engine implements ContentIO {
       },
     }
     walkBlocks(this, this.cleanRoot, release)
+    // The live state jumps back: from here on, what one snapshot stops holding another may hold again.
+    this.#restoreTxn = this.txn
     this.catalog = new BTreeCatalog(this, target.catalogRoot, { cache: this.#nodeCache })
     this.#rootOverride = target.catalogRoot
     this.fileCount = target.fileCount
@@ -1106,14 +1114,79 @@ export class Engine implements ContentIO {
     return target
   }
 
-  /** Deletes snapshot `ref` and frees every page that neither the live state nor another snapshot reaches. */
+  /**
+   * Deletes snapshot `ref` and frees every page that neither the live state nor another snapshot
+   * reaches. With no restore since the snapshot was taken, that is found from birth txns in
+   * O(changes around it) ({@link exclusiveBlocks}); otherwise by marking from every root.
+   */
   deleteSnapshot(ref: number | string): { entry: SnapshotEntry; freedPages: number } {
     this.shrinks()
     const entry = this.findSnapshot(ref)
     const t = this.#snapshots
-    this.#setSnapshots({ nextId: t.nextId, entries: t.entries.filter((s) => s !== entry) })
+    const rest = t.entries.filter((s) => s !== entry)
+    const blocks = this.#restoreTxn < entry.txn ? this.exclusiveBlocks(entry, rest) : undefined
+    this.#setSnapshots({ nextId: t.nextId, entries: rest })
     this.audit.append({ action: 'snapshot.delete', target: entry.name, detail: `id ${entry.id}` })
-    return { entry, freedPages: this.sweep() }
+    if (!blocks) return { entry, freedPages: this.sweep() }
+    let freed = 0
+    for (const [page, count] of blocks) {
+      this.alloc.free(page, count, { reusable: false })
+      freed += count
+    }
+    return { entry, freedPages: freed }
+  }
+
+  /**
+   * The blocks (first page → pages) that only snapshot `s` holds, among the snapshots `others`
+   * and the live state, found from birth txns: a block of `s` born at or before the newest other
+   * snapshot P no newer than `s` is P's too, and a block of `s` the next root N (the next newer
+   * snapshot, else the live state) holds is reached in N through a block born at or before `s`.
+   * So it walks N only where N was born after `s`, and `s` only where it was born after P and N
+   * does not share it: O(what changed between P and N), not O(files).
+   *
+   * Exact when no snapshot was restored since P was taken ({@link restoreLineageAfter}); with a
+   * restore between `s` and now it could miss a holder, so callers check first.
+   */
+  exclusiveBlocks(s: SnapshotEntry, others: readonly SnapshotEntry[]): Map<number, number> {
+    let before: SnapshotEntry | undefined
+    let after: SnapshotEntry | undefined
+    // Snapshots in (txn, id) order: every other one is before `s` or after it.
+    const older = (a: SnapshotEntry, b: SnapshotEntry) => a.txn < b.txn || (a.txn === b.txn && a.id < b.id)
+    for (const o of others) {
+      if (o === s) continue
+      if (older(o, s)) {
+        if (!before || older(before, o)) before = o
+      } else if (!after || older(o, after)) after = o
+    }
+    const pTxn = before?.txn ?? 0
+    const next = after?.catalogRoot ?? this.cleanRoot
+    // What N holds of blocks as old as `s`: the tops of those subtrees (everything below is as old).
+    const shared = new Set<number>()
+    const inNext: BlockVisitor = {
+      enter: (page, _count, txn) => {
+        if (txn <= s.txn) {
+          shared.add(page)
+          return null
+        }
+        return inNext
+      },
+    }
+    walkBlocks(this, next, inNext)
+    const only = new Map<number, number>()
+    const inSnapshot: BlockVisitor = {
+      enter: (page, count, txn) => {
+        if (shared.has(page) || txn <= pTxn) return null
+        only.set(page, count)
+        return inSnapshot
+      },
+    }
+    walkBlocks(this, s.catalogRoot, inSnapshot)
+    return only
+  }
+
+  /** Whether a snapshot was restored after txn `txn` (then birth txns alone cannot tell which blocks a snapshot holds alone). */
+  restoreLineageAfter(txn: number): boolean {
+    return this.#restoreTxn >= txn
   }
 
   /**

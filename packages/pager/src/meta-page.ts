@@ -53,13 +53,20 @@ export interface Meta {
    * minor of 4 or more. Once set it stays set.
    */
   pageSums?: boolean
+  /**
+   * Txn of the last commit that restored a snapshot (format 1.4, offset 208): after it, the live
+   * state and every snapshot taken descend from each other without a jump, which lets a snapshot
+   * be deleted by birth txns alone. Decoded from a slot older than 1.4 as the slot's own txn (its
+   * history is unknown). 0: never.
+   */
+  restoreTxn?: number
   /** Minor format version the slot was written with (decoding only; writers write {@link FORMAT_MINOR}). */
   minor?: number
 }
 
 const OFF = {
   magic: 0, major: 8, minor: 10, pageSize: 12, txn: 16, baseTxn: 24, totalPages: 32, fileCount: 40, created: 48,
-  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, policy: 184, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
+  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, policy: 184, restoreTxn: 208, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
 } as const
 
 /** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
@@ -70,7 +77,8 @@ export function encodeMeta(m: Meta): Uint8Array {
   v.setUint16(OFF.major, FORMAT_MAJOR, true)
   const audited = m.auditRoot !== undefined && m.auditRoot.page !== 0
   const guarded = m.policyRoot !== undefined && m.policyRoot.page !== 0
-  v.setUint16(OFF.minor, m.pageSums ? 4 : audited || guarded ? 3 : 2, true)
+  const minor = m.pageSums || m.snapshotsRoot.page !== 0 ? 4 : audited || guarded ? 3 : 2
+  v.setUint16(OFF.minor, minor, true)
   v.setUint32(OFF.pageSize, PAGE_SIZE, true)
   setU64(v, OFF.txn, m.txn)
   setU64(v, OFF.baseTxn, m.baseTxn)
@@ -86,6 +94,7 @@ export function encodeMeta(m: Meta): Uint8Array {
   writeBlockPtr(v, OFF.snapshots, m.snapshotsRoot)
   if (audited) writeBlockPtr(v, OFF.audit, m.auditRoot!)
   if (guarded) writeBlockPtr(v, OFF.policy, m.policyRoot!)
+  if (minor >= 4) setU64(v, OFF.restoreTxn, m.restoreTxn ?? 0)
   page.set(m.uuid.subarray(0, 16), OFF.uuid)
   const slug = utf8(m.slug)
   const title = utf8(m.title)
@@ -135,6 +144,7 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       snapshotsRoot: readBlockPtr(v, OFF.snapshots),
       auditRoot: readBlockPtr(v, OFF.audit),
       policyRoot: readBlockPtr(v, OFF.policy),
+      restoreTxn: v.getUint16(OFF.minor, true) >= 4 ? getU64(v, OFF.restoreTxn) : getU64(v, OFF.txn),
       slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
       title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
     },
