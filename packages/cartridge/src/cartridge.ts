@@ -749,7 +749,7 @@ export class Cartridge extends FileOps {
     return new SnapshotView(ref, (read) => this.view((e) => read(e)), this.access())
   }
 
-  /** Every snapshot, oldest first, with the bytes only it holds (one walk over all of them). */
+  /** Every snapshot, oldest first, with the bytes only it holds (from birth txns; one walk over every root after a restore). */
   async listSnapshots(): Promise<SnapshotListing[]> {
     this.#allow(Action.SnapshotRead)
     if (this.#closed) throw closedError()
