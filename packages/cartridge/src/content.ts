@@ -180,8 +180,8 @@ export function recordFor(
 ): FileRecord {
   const chunkCount = chunks.length
   const sealed = chunks.length > 0 && chunks[0].cipher !== 0
-  // Page checksums (1.4) when every chunk is a raw 64 KiB-class chunk that has them.
-  const summed = !sealed && chunkShift === CHUNK_SHIFT && chunkCount > 0 && chunks.every((c) => c.pageSums !== undefined && c.codec === 0 && c.offset === 0)
+  // Page checksums (1.4) when every chunk has them (only raw chunks of 64 KiB-class files do).
+  const summed = !sealed && chunkShift === CHUNK_SHIFT && hasPageSums(chunks)
   const r: FileRecord = chunkCount <= DIRECT_CHUNKS_MAX
     ? { kind: RecordKind.DIRECT, chunkShift, size, created, modified, chunkCount, chunks }
     : { kind: RecordKind.MAP, chunkShift, size, created, modified, chunkCount, map: buildChunkMap(io, chunks, sealed, summed) }
@@ -191,7 +191,7 @@ export function recordFor(
 }
 
 /** Whether every one of `chunks` (at least one) carries page checksums. */
-const hasPageSums = (chunks: readonly ChunkRecord[]): boolean => chunks.length > 0 && chunks.every((c) => c.pageSums !== undefined)
+export const hasPageSums = (chunks: readonly ChunkRecord[]): boolean => chunks.length > 0 && chunks.every((c) => c.pageSums !== undefined)
 
 /** Writes chunk-map leaves for `chunks` and the pointer tree above them; returns its root. */
 export function buildChunkMap(
@@ -418,7 +418,8 @@ function checkCodec(io: Pick<ContentIO, 'cipher'>, c: ChunkRecord, path: string)
   }
 }
 
-function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string): void {
+function verifyChunk(c: ChunkRecord, bytes: Uint8Array, path: string, everyPage = false): void {
+  if (everyPage && c.pageSums) return verifyPageSums(c, bytes, path)
   if (crc32(bytes) !== c.checksum) {
     // With page checksums, name the first page that is wrong.
     if (c.pageSums) verifyPageSums(c, bytes, path)
@@ -450,26 +451,32 @@ function readPages(io: ContentIO, c: ChunkRecord, path: string, from: number, in
 }
 
 /**
- * Checks every page checksum of a raw chunk whose stored bytes (already read and verified against
- * its checksum) are `bytes`: what recovery and `check` do, so a record whose page checksums
- * disagree with its bytes is found before a partial read meets it.
+ * Checks every page checksum of a raw chunk whose stored bytes are `bytes`, and its checksum, in
+ * one pass: what recovery and `check` do (`everyPage`), so a record whose page checksums disagree
+ * with its bytes is found before a partial read meets it.
  */
-export function verifyPageSums(c: ChunkRecord, bytes: Uint8Array, path: string): void {
-  if (!c.pageSums) return
+function verifyPageSums(c: ChunkRecord, bytes: Uint8Array, path: string): void {
   const want = pageSumsOf(bytes)
   for (let k = 0; k < PAGE_SUMS; k++) {
-    if (want[k] !== c.pageSums[k]) {
+    if (want[k] !== c.pageSums![k]) {
       throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in page ${c.page + k}`, { path, page: c.page + k })
     }
   }
+  // The last page's running CRC is the CRC of the whole chunk.
+  if (want[pagesFor(bytes.length) - 1] !== c.checksum) {
+    throw new CartridgeError(ErrorCodes.CHECKSUM, `content of ${path} failed its checksum in pages ${c.page}..${c.page + pagesFor(bytes.length) - 1}`, { path, page: c.page })
+  }
 }
 
-/** Reads and verifies a chunk's stored bytes as they are on disk (compressed, sealed), into `into` when given. */
-export function loadStored(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array): Uint8Array {
+/**
+ * Reads and verifies a chunk's stored bytes as they are on disk (compressed, sealed), into `into`
+ * when given; `everyPage`: against every page checksum too, when it has them.
+ */
+export function loadStored(io: ContentIO, c: ChunkRecord, path: string, into?: Uint8Array, everyPage = false): Uint8Array {
   checkCodec(io, c, path)
   const bytes = (into ?? new Uint8Array(c.storedLength)).subarray(0, c.storedLength)
   readStored(io, c.page, c.offset, bytes, path)
-  verifyChunk(c, bytes, path)
+  verifyChunk(c, bytes, path, everyPage)
   return bytes
 }
 
@@ -477,8 +484,8 @@ export function loadStored(io: ContentIO, c: ChunkRecord, path: string, into?: U
  * Reads, verifies, opens and decodes chunk `index` of a file: its `logicalLength` bytes of
  * content (into `into` when given; it must hold `logicalLength` bytes).
  */
-export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, index: number, into?: Uint8Array): Uint8Array {
-  if (c.codec === 0 && c.cipher === 0) return loadStored(io, c, path, into)
+export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, index: number, into?: Uint8Array, everyPage = false): Uint8Array {
+  if (c.codec === 0 && c.cipher === 0) return loadStored(io, c, path, into, everyPage)
   let stored = loadStored(io, c, path, c.codec === 0 ? into : undefined)
   if (c.cipher !== 0) {
     const plain = io.cipher!.openChunk(stored, c.nonce, c.tag!, { chunkIndex: index, logicalLength: c.logicalLength, codec: c.codec }, stored)

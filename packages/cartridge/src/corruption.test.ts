@@ -1,19 +1,11 @@
-import { openSync, readSync, writeFileSync, writeSync, closeSync, readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from './index.js'
-import { bytes, rng, sameBytes, tempDir } from './testing/helpers.js'
+import { bytes, flipByte, rng, sameBytes, tempDir } from './testing/helpers.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
 
-function flipByte(path: string, offset: number): void {
-  const fd = openSync(path, 'r+')
-  const b = Buffer.alloc(1)
-  readSync(fd, b, 0, 1, offset)
-  b[0] ^= 0x5a
-  writeSync(fd, b, 0, 1, offset)
-  closeSync(fd)
-}
 
 describe('corruption', () => {
   it('a flipped byte in a content page is CARTRIDGE_CHECKSUM naming the page, never data', async () => {

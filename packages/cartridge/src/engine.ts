@@ -16,7 +16,7 @@ import { walkBlocks } from './block-walk.js'
 import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
 import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
 import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
-import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, verifyPageSums, writeContent, type ContentIO } from './content.js'
+import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
 import { writePagedContent, type PagedChange } from './paged-content.js'
 import { MAX_ENTRY_BYTES, visitAuditPages } from '@cartridge/audit'
 import { AuditTrail, contentHash, type AuditMark, type AuditNote } from './audit-trail.js'
@@ -321,7 +321,7 @@ export class Engine implements ContentIO {
         // Into one scratch buffer: the bytes are only checked, and a commit may hold gigabytes.
         for (const c of chunksOf(this, r, undefined, m.baseTxn)) {
           if (c.txn <= m.baseTxn) continue
-          verifyPageSums(c, loadStored(this, c, key, c.storedLength <= this.scratch.length ? this.scratch : undefined), key)
+          loadStored(this, c, key, c.storedLength <= this.scratch.length ? this.scratch : undefined, true)
         }
       },
     })
@@ -1124,7 +1124,7 @@ export class Engine implements ContentIO {
     const entry = this.findSnapshot(ref)
     const t = this.#snapshots
     const rest = t.entries.filter((s) => s !== entry)
-    const blocks = this.#restoreTxn < entry.txn ? this.exclusiveBlocks(entry, rest) : undefined
+    const blocks = this.restoreLineageAfter(entry.txn) ? undefined : this.exclusiveBlocks(entry, rest)
     this.#setSnapshots({ nextId: t.nextId, entries: rest })
     this.audit.append({ action: 'snapshot.delete', target: entry.name, detail: `id ${entry.id}` })
     if (!blocks) return { entry, freedPages: this.sweep() }

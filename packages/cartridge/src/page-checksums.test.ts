@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cartridge } from './index.js'
@@ -6,21 +6,13 @@ import { Engine } from './engine.js'
 import { chunksOf } from './content.js'
 import { FLAG_PAGE_SUMS, decodeFileRecord, encodeFileRecord, pageSumsOf } from './file-record.js'
 import { MemoryPageStore } from '@cartridge/pager'
-import { bytes, sameBytes, tempDir } from './testing/helpers.js'
+import { bytes, flipByte, sameBytes, tempDir } from './testing/helpers.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
 
 const KiB = 1024
 
-function flipByte(path: string, offset: number): void {
-  const fd = openSync(path, 'r+')
-  const b = Buffer.alloc(1)
-  readSync(fd, b, 0, 1, offset)
-  b[0] ^= 0x5a
-  writeSync(fd, b, 0, 1, offset)
-  closeSync(fd)
-}
 
 /** The newest meta slot's minor version. */
 function minorOf(path: string): number {

@@ -3,7 +3,7 @@ import { copyCatalogPage, readCatalogPage } from '@cartridge/catalog'
 import { PageMarks } from '@cartridge/snapshot'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord, encodeFileRecord, type ChunkRecord } from './file-record.js'
-import { chunkPages, loadStored, readMapLeaf, writeMapLeaf } from './content.js'
+import { chunkPages, hasPageSums, loadStored, readMapLeaf, writeMapLeaf } from './content.js'
 
 
 /**
@@ -66,7 +66,7 @@ export class Relocator {
       if (height === 0) {
         const records = readMapLeaf(this.#e, ptr)
         const next = mapped(records, (c) => this.#run(c, path))
-        return { changed: next !== undefined, write: (to) => writeMapLeaf(io, next ?? records, to, undefined, records.length > 0 && records[0].pageSums !== undefined) }
+        return { changed: next !== undefined, write: (to) => writeMapLeaf(io, next ?? records, to, undefined, hasPageSums(records)) }
       }
       const children = readPointerNode(this.#e.read(ptr, PageType.POINTER_NODE))
       const next = mapped(children, (c) => this.#map(c, height - 1, path))

@@ -124,6 +124,7 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
   if (v.getUint32(OFF.pageSize, true) !== PAGE_SIZE) return { ok: false, reason: 'page-size' }
   const slugLen = Math.min(v.getUint16(OFF.slug, true), MAX_SLUG_BYTES)
   const titleLen = Math.min(v.getUint16(OFF.title, true), MAX_TITLE_BYTES)
+  const minor = v.getUint16(OFF.minor, true)
   return {
     ok: true,
     meta: {
@@ -136,15 +137,15 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       growthThresholdPercent: v.getUint8(OFF.threshold),
       codec: v.getUint8(OFF.codec),
       codecLevel: v.getUint8(OFF.codecLevel),
-      minor: v.getUint16(OFF.minor, true),
-      pageSums: v.getUint16(OFF.minor, true) >= 4,
+      minor,
+      pageSums: minor >= 4,
       uuid: page.slice(OFF.uuid, OFF.uuid + 16),
       catalogRoot: readBlockPtr(v, OFF.catalog),
       freeMapRoot: readBlockPtr(v, OFF.freeMap),
       snapshotsRoot: readBlockPtr(v, OFF.snapshots),
       auditRoot: readBlockPtr(v, OFF.audit),
       policyRoot: readBlockPtr(v, OFF.policy),
-      restoreTxn: v.getUint16(OFF.minor, true) >= 4 ? getU64(v, OFF.restoreTxn) : getU64(v, OFF.txn),
+      restoreTxn: minor >= 4 ? getU64(v, OFF.restoreTxn) : getU64(v, OFF.txn),
       slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
       title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
     },

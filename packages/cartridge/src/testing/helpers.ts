@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { mixedBytes, seededRandom } from '@cartridge/core'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Cartridge } from '../cartridge.js'
@@ -14,6 +14,16 @@ export const rng = seededRandom
  * compressing container stores some chunks compressed, some raw, and packs runs of both.
  */
 export const bytes = mixedBytes
+
+/** Flips bits of the byte at `offset` of the file at `path`, in place (damage for tests). */
+export function flipByte(path: string, offset: number): void {
+  const fd = openSync(path, 'r+')
+  const b = Buffer.alloc(1)
+  readSync(fd, b, 0, 1, offset)
+  b[0] ^= 0x5a
+  writeSync(fd, b, 0, 1, offset)
+  closeSync(fd)
+}
 
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'cart-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
