@@ -60,6 +60,12 @@ export interface Allocator {
   /** The highest used page (1 when only the meta pages are used). */
   highestUsed(): number
   /**
+   * One past the highest page that is used, held or reserved: every page from there to the end
+   * of the container is free and referenced by nothing, committed or not, so anything may be
+   * written there.
+   */
+  highWater(): number
+  /**
    * Shrinks the container to `totalPages` (undoable). Every page from there on must be free and
    * not held. The next {@link flush} writes the smaller map.
    */

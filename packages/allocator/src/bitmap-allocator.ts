@@ -194,6 +194,16 @@ export class BitmapAllocator implements Allocator {
     return 1
   }
 
+  highWater(): number {
+    const used = this.#used
+    const held = this.#held
+    for (let i = Math.ceil(this.#total / 8) - 1; i >= 0; i--) {
+      const byte = used[i] | held[i]
+      if (byte !== 0) return i * 8 + 32 - Math.clz32(byte)
+    }
+    return 0
+  }
+
   shrink(totalPages: number): void {
     if (totalPages >= this.#total) return
     if (totalPages < 3) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a container keeps at least 3 pages')

@@ -179,6 +179,50 @@ export function runAllocatorSuite(
       expect(a.highestUsed()).toBe(first + 39)
     })
 
+    it('highWater is one past the highest page used, held or reserved, through random operations', () => {
+      const rand = seededRandom(11)
+      const a = make(512)
+      // The model: which pages are taken (used, held until a durable commit, or reserved).
+      const taken = new Set<number>([0, 1])
+      const used: Array<[number, number]> = []
+      const held: Array<[number, number]> = []
+      const reserved: Array<[number, number]> = []
+      const expected = () => Math.max(...taken) + 1
+      for (let step = 0; step < 2000; step++) {
+        const r = rand()
+        if (r < 0.35) {
+          const n = 1 + Math.floor(rand() * 6)
+          const p = a.allocate(n)
+          if (p !== undefined) {
+            used.push([p, n])
+            for (let i = 0; i < n; i++) taken.add(p + i)
+          }
+        } else if (r < 0.45) {
+          const n = 1 + Math.floor(rand() * 6)
+          const p = a.reserve(n)
+          if (p !== undefined) {
+            reserved.push([p, n])
+            for (let i = 0; i < n; i++) taken.add(p + i)
+          }
+        } else if (r < 0.55 && reserved.length > 0) {
+          const [p, n] = reserved.splice(Math.floor(rand() * reserved.length), 1)[0]
+          a.unreserve(p, n)
+          for (let i = 0; i < n; i++) taken.delete(p + i)
+        } else if (r < 0.85 && used.length > 0) {
+          const [p, n] = used.splice(Math.floor(rand() * used.length), 1)[0]
+          const reusable = rand() < 0.5
+          a.free(p, n, { reusable })
+          if (reusable) for (let i = 0; i < n; i++) taken.delete(p + i)
+          else held.push([p, n])
+        } else {
+          a.onCommit(true)
+          for (const [p, n] of held.splice(0)) for (let i = 0; i < n; i++) taken.delete(p + i)
+        }
+        expect(a.highWater()).toBe(expected())
+        for (let p = a.highWater(); p < a.totalPages; p++) expect(a.isUsed(p)).toBe(false)
+      }
+    })
+
     it('shrinks to a size whose tail is free, persists the smaller map, and rolls a shrink back', () => {
       const a = make(100_000)
       const io = new AllocatorPageIO(a)

@@ -5,7 +5,7 @@ import {
 import { BranchNode, LeafNode, type CatalogNode } from './catalog-node.js'
 import { BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.js'
 import { fromSortKey, toSortKey } from './sort-key.js'
-import { readUtf8, writeUtf8 } from './utf8-key.js'
+import { readUtf8, writeAscii, writeUtf8 } from './utf8-key.js'
 
 /*
  * On-disk layout (format version 1), after the 32-byte page header:
@@ -30,7 +30,7 @@ export function encodeLeaf(node: LeafNode, page: Uint8Array): number {
   const { keys, keyBytes, values } = node
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]
-    const keyLen = writeUtf8(page, off + LEAF_ENTRY_OVERHEAD, keyBytes[i] === k.length ? k : fromSortKey(k))
+    const keyLen = keyBytes[i] === k.length ? writeUtf8(page, off + LEAF_ENTRY_OVERHEAD, k) : writeUtf8(page, off + LEAF_ENTRY_OVERHEAD, fromSortKey(k))
     const value = values[i]
     page.set(value, off + LEAF_ENTRY_OVERHEAD + keyLen)
     v.setUint16(off, keyLen, true)
@@ -46,7 +46,9 @@ export function encodeBranch(node: BranchNode, ptrs: readonly BlockPtr[], page: 
   writeBlockPtr(v, PAGE_HEADER_SIZE, ptrs[0])
   let off = PAGE_HEADER_SIZE + BLOCK_PTR_SIZE
   for (let i = 1; i < ptrs.length; i++) {
-    const keyLen = writeUtf8(page, off + 2, fromSortKey(node.keys[i]))
+    // An ASCII sort key is its own key.
+    const k = node.keys[i]
+    const keyLen = writeAscii(page, off + 2, k) ?? writeUtf8(page, off + 2, fromSortKey(k))
     v.setUint16(off, keyLen, true)
     writeBlockPtr(v, off + 2 + keyLen, ptrs[i])
     off += BRANCH_ENTRY_OVERHEAD + keyLen

@@ -21,7 +21,23 @@ export function utf8Length(s: string): number {
 
 /** Writes `s` as UTF-8 at `page[off]` and returns the byte count. */
 export function writeUtf8(page: Uint8Array, off: number, s: string): number {
-  return encoder.encodeInto(s, page.subarray(off)).written
+  return writeAscii(page, off, s) ?? encoder.encodeInto(s, page.subarray(off)).written
+}
+
+/**
+ * Writes `s` at `page[off]` when it is ASCII and fits, returning its length; otherwise returns
+ * undefined (having written a prefix, which the caller overwrites). Paths are almost always
+ * ASCII, and a loop costs far less than an encoder call per key.
+ */
+export function writeAscii(page: Uint8Array, off: number, s: string): number | undefined {
+  const n = s.length
+  if (off + n > page.length) return undefined
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80) return undefined
+    page[off + i] = c
+  }
+  return n
 }
 
 /**

@@ -52,6 +52,13 @@ export class CoalescingPageStore implements PageStore {
     this.#runBytes += data.length
   }
 
+  /** Passes {@link PageStore.prewrite} on when the wrapped store has it (after the pending bytes). */
+  prewrite(pageNo: number, count: number): void {
+    if (!this.inner.prewrite) return
+    this.flush()
+    this.inner.prewrite(pageNo, count)
+  }
+
   /** Writes pending bytes to the wrapped store. */
   flush(): void {
     if (this.#runPage < 0) return

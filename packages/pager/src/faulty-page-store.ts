@@ -89,6 +89,12 @@ export class FaultyPageStore implements PageStore {
     this.#pending.push({ kind: 'write', pageNo, data: data.slice() })
   }
 
+  /** Writes zeros (one write, a crash point like any other), as a file store does. */
+  prewrite(pageNo: number, count: number): void {
+    const end = Math.min(pageNo + count, this.pageCount())
+    if (end > pageNo) this.write(pageNo, new Uint8Array((end - pageNo) * PAGE_SIZE))
+  }
+
   sync(): void {
     this.#alive()
     if (this.#crashInSync && ++this.#writes >= this.#failAt) this.#powerLoss()

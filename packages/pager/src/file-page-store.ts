@@ -5,6 +5,13 @@ import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
 import { FileLock, type LockKind } from './file-lock.js'
 
+/**
+ * What {@link FilePageStore.prewrite} writes, 64 KiB at a time: larger writes make the page cache
+ * keep larger folios, and a later 4 KiB write then dirties (and a sync writes back) all of one;
+ * measured on ext4, 64 KiB pieces made the small commits after them cheapest.
+ */
+const ZEROS = new Uint8Array(64 * 1024)
+
 /** Refuses FIFOs, directories, sockets and devices: reading one could block the event loop for good. */
 function regularFile(stats: Stats, path: string): void {
   if (stats.isDirectory()) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `not a cartridge: ${path} is a directory`, { path })
@@ -142,6 +149,11 @@ export class FilePageStore implements PageStore {
     }
     const end = pageNo + Math.ceil(data.length / PAGE_SIZE)
     if (end > this.#pages) this.#pages = end
+  }
+
+  prewrite(pageNo: number, count: number): void {
+    const end = Math.min(pageNo + count, this.#pages)
+    for (let p = pageNo; p < end; p += ZEROS.length / PAGE_SIZE) this.write(p, ZEROS.subarray(0, Math.min(ZEROS.length, (end - p) * PAGE_SIZE)))
   }
 
   sync(): void {

@@ -19,6 +19,14 @@ export interface PageStore {
   read(pageNo: number, into: Uint8Array): void
   /** Writes `data` (a whole number of pages) at `pageNo`, extending the store if needed. */
   write(pageNo: number, data: Uint8Array): void
+  /**
+   * Optional. Pages `[pageNo, pageNo + count)` (inside the store) hold nothing anyone reads: a
+   * store over a file may write them now (zeros), so that later writes there overwrite blocks
+   * the file system already allocated. On most file systems a sync that must also record newly
+   * allocated blocks costs far more than one that only writes data (measured: twice as much per
+   * small commit on ext4). Stores where it gains nothing leave it out.
+   */
+  prewrite?(pageNo: number, count: number): void
   /** Makes every earlier write durable. */
   sync(): void
   /** Sets the number of pages (grow or shrink). */

@@ -52,6 +52,12 @@ export interface CommitOptions {
    * recovery cannot verify by birth txn, such as pages moved with their birth txn kept.
    */
   barrier?: boolean
+  /**
+   * Pages nothing references (free in the state being committed and in every state a crash
+   * could fall back to) that the store may write ahead of need ({@link PageStore.prewrite}),
+   * before the meta page, so the same sync covers them.
+   */
+  prewrite?: { page: number; count: number }
 }
 
 /**
@@ -209,6 +215,15 @@ export class Pager {
     return this.#staged.get(pageNo)
   }
 
+  /** The highest staged page, when between 1 and `limit` pages are staged (else undefined). */
+  highestStaged(limit: number): number | undefined {
+    const staged = this.#staged
+    if (staged.size === 0 || staged.size > limit) return undefined
+    let top = -1
+    for (const no of staged.keys()) if (no > top) top = no
+    return top
+  }
+
   /** Drops staged images of pages `[pageNo, pageNo + count)` (freed, or overwritten directly). */
   unstage(pageNo: number, count: number): void {
     const staged = this.#staged
@@ -238,6 +253,7 @@ export class Pager {
     const slot = 1 - this.#durable.slot
     if (meta.totalPages > this.store.pageCount()) this.store.resize(meta.totalPages)
     this.#writeStaged()
+    if (options.prewrite) this.store.prewrite?.(options.prewrite.page, options.prewrite.count)
     if (options.barrier) this.store.sync()
     this.store.write(slot, this.#encodeMeta(meta))
     if (options.sync) {
