@@ -69,6 +69,18 @@ const OFF = {
   maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, policy: 184, restoreTxn: 208, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
 } as const
 
+/** The UTF-8 of the last few strings encoded (slug and title repeat in every commit's meta page). */
+const utf8Cache = new Map<string, Uint8Array>()
+
+function utf8Cached(s: string): Uint8Array {
+  let bytes = utf8Cache.get(s)
+  if (!bytes) {
+    if (utf8Cache.size >= 8) utf8Cache.clear()
+    utf8Cache.set(s, (bytes = utf8(s)))
+  }
+  return bytes
+}
+
 /** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
 export function encodeMeta(m: Meta): Uint8Array {
   const page = new Uint8Array(PAGE_SIZE)
@@ -96,8 +108,8 @@ export function encodeMeta(m: Meta): Uint8Array {
   if (guarded) writeBlockPtr(v, OFF.policy, m.policyRoot!)
   if (minor >= 4) setU64(v, OFF.restoreTxn, m.restoreTxn ?? 0)
   page.set(m.uuid.subarray(0, 16), OFF.uuid)
-  const slug = utf8(m.slug)
-  const title = utf8(m.title)
+  const slug = utf8Cached(m.slug)
+  const title = utf8Cached(m.title)
   if (slug.length > MAX_SLUG_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'slug too long')
   if (title.length > MAX_TITLE_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `title longer than ${MAX_TITLE_BYTES} bytes`)
   v.setUint16(OFF.slug, slug.length, true)
