@@ -675,7 +675,7 @@ export class Engine implements ContentIO {
         catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot, policyRoot,
         pageSums: this.#meta.pageSums || this.#pageSums, restoreTxn: this.#restoreTxn,
       }
-      const prewrite = this.#prewriteRange()
+      const prewrite = sync ? this.#prewriteRange() : undefined
       this.pager.commit(meta, { sync, barrier: options.barrier, prewrite })
       if (prewrite) this.#writtenTo = prewrite.page + prewrite.count
       // Without a sync the commit must still reach the operating system (a killed process then
@@ -718,7 +718,8 @@ export class Engine implements ContentIO {
    * after it write over blocks the file already has: on ext4 a sync that also records new blocks
    * costs about twice as much. Pages from the allocator's high water mark on are referenced by
    * nothing, committed or not, so a crash anywhere leaves every commit as it was. Big commits
-   * are left alone (their own writes dwarf it); the next small one catches up.
+   * are left alone (their own writes dwarf it); the next small one catches up. Only synced
+   * commits do it: without a sync, allocating blocks is the file system's background work.
    */
   #prewriteRange(): { page: number; count: number } | undefined {
     const ahead = this.#prewritePages

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FaultyPageStore, MemoryPageStore, PAGE_SIZE } from '@cartridge/pager'
 import { Cartridge } from './index.js'
+import { Engine } from './engine.js'
 import { bytes, rng, sameBytes } from './testing/helpers.js'
 
 /**
@@ -94,7 +95,7 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
   }, 60_000)
 
 
-  for (const durability of ['full', 'none'] as const) {
+  for (const durability of ['full'] as const) {
     it(`never touch a page any commit or snapshot references: random operations, reopens and checks (durability '${durability}')`, async () => {
       let prewrites = 0
       for (let seed = 1; seed <= 6; seed++) {
@@ -144,6 +145,41 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
       expect(prewrites).toBeGreaterThan(20)
     }, 60_000)
   }
+
+  it('never touch a page an unsynced commit freed: synced and unsynced commits mixed, power cuts after each synced one', () => {
+    const random = rng(99)
+    let prewrites = 0
+    for (let trial = 0; trial < 25; trial++) {
+      const store = new HostileFaultyStore(undefined, { random })
+      const e = Engine.create(store, { slug: 'mix', title: 'mix' })
+      const model = new Map<string, Uint8Array>()
+      let durable = new Map<string, Uint8Array>()
+      for (let step = 0; step < 60; step++) {
+        const path = `/f${Math.floor(random() * 8)}`
+        if (random() < 0.7 || !model.has(path)) {
+          const data = bytes(Math.floor(random() * 9000), trial * 1000 + step)
+          e.apply(() => e.writeFile(path, data))
+          model.set(path, data)
+        } else {
+          e.apply(() => e.deleteFile(path))
+          model.delete(path)
+        }
+        // Unsynced commits hold the pages they free until a synced one; the synced ones prewrite.
+        const sync = random() < 0.3
+        e.commit(sync)
+        if (sync) durable = new Map(model)
+      }
+      prewrites += store.prewrites
+      // Every write since the last sync may be lost: the disk must still hold the last synced commit.
+      store.cut()
+      const reopened = Engine.open(new MemoryPageStore(store.crashImage('drop')))
+      const files = new Map<string, Uint8Array>()
+      for (const [k] of reopened.catalog.entries({ prefix: '/', from: '/' })) files.set(k, reopened.readFile(k, undefined))
+      expect([...files.keys()].sort()).toEqual([...durable.keys()].sort())
+      for (const [k, d] of durable) expect(sameBytes(files.get(k)!, d)).toBe(true)
+    }
+    expect(prewrites).toBeGreaterThan(10)
+  })
 
   it('runs: after a few hundred small durable commits, commits write over pages the store already has', async () => {
     const store = new HostilePrewriteStore()
