@@ -1,8 +1,10 @@
+import fs from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { FaultyPageStore, MemoryPageStore, PAGE_SIZE } from '@cartridge/pager'
 import { Cartridge } from './index.js'
 import { Engine } from './engine.js'
-import { bytes, rng, sameBytes } from './testing/helpers.js'
+import { bytes, rng, sameBytes, tempDir } from './testing/helpers.js'
 
 /**
  * A store whose prewrite fills the pages with 0xEE instead of zeros, and remembers every page it
@@ -179,6 +181,38 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
       for (const [k, d] of durable) expect(sameBytes(files.get(k)!, d)).toBe(true)
     }
     expect(prewrites).toBeGreaterThan(10)
+  })
+
+  it('a disk too full for the pages written ahead fails no commit that fits (ENOSPC on a prewrite is ignored)', async () => {
+    const tmp = tempDir('prewrite-')
+    const realWriteSync = fs.writeSync
+    let refused = 0
+    try {
+      const cart = await Cartridge.create('full-disk', 'full disk', { path: tmp.path('a.cart'), durability: 'full' })
+      // From here the "disk" has no room for whole 64 KiB runs of zeros (what a prewrite writes).
+      const patched = ((fd: number, buffer: Uint8Array, ...rest: unknown[]) => {
+        if (ArrayBuffer.isView(buffer) && buffer.byteLength === 65536 && buffer.every((b) => b === 0)) {
+          refused++
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' })
+        }
+        return (realWriteSync as (...a: unknown[]) => number)(fd, buffer, ...rest)
+      }) as typeof fs.writeSync
+      fs.writeSync = patched
+      syncBuiltinESMExports()
+      for (let i = 0; i < 300; i++) await cart.write(`/f/${i}`, bytes(4096, i))
+      expect(refused).toBeGreaterThan(0)
+      fs.writeSync = realWriteSync
+      syncBuiltinESMExports()
+      await cart.close()
+      const reopened = await Cartridge.open(tmp.path('a.cart'))
+      for (let i = 0; i < 300; i++) expect(sameBytes(await reopened.read(`/f/${i}`), bytes(4096, i))).toBe(true)
+      expect((await reopened.check({ data: true })).problems).toEqual([])
+      await reopened.close()
+    } finally {
+      fs.writeSync = realWriteSync
+      syncBuiltinESMExports()
+      tmp.cleanup()
+    }
   })
 
   it('runs: after a few hundred small durable commits, commits write over pages the store already has', async () => {

@@ -151,9 +151,19 @@ export class FilePageStore implements PageStore {
     if (end > this.#pages) this.#pages = end
   }
 
+  /**
+   * Writes zeros over the pages, 64 KiB at a time. Out of disk space (or quota), it stops
+   * quietly: the pages are free and the writes only an optimization, so a commit that fits must
+   * not fail for them.
+   */
   prewrite(pageNo: number, count: number): void {
     const end = Math.min(pageNo + count, this.#pages)
-    for (let p = pageNo; p < end; p += ZEROS.length / PAGE_SIZE) this.write(p, ZEROS.subarray(0, Math.min(ZEROS.length, (end - p) * PAGE_SIZE)))
+    try {
+      for (let p = pageNo; p < end; p += ZEROS.length / PAGE_SIZE) this.write(p, ZEROS.subarray(0, Math.min(ZEROS.length, (end - p) * PAGE_SIZE)))
+    } catch (err) {
+      const code = ((err as CartridgeError).cause as NodeJS.ErrnoException | undefined)?.code
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err
+    }
   }
 
   sync(): void {
