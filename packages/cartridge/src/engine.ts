@@ -724,8 +724,10 @@ export class Engine implements ContentIO {
   #prewriteRange(): { page: number; count: number } | undefined {
     const ahead = this.#prewritePages
     if (ahead === 0) return undefined
+    // A shrink (vacuum) cut the file: pages past its end are new again when it grows back.
+    if (this.#writtenTo > this.alloc.totalPages) this.#writtenTo = this.alloc.totalPages
     const top = this.pager.highestStaged(ahead)
-    const written = Math.min(this.#writtenTo, this.alloc.totalPages)
+    const written = this.#writtenTo
     if (top === undefined || top + ahead / 4 < written) return undefined
     const high = this.alloc.highWater()
     const from = Math.max(high, written)

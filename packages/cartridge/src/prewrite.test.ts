@@ -28,6 +28,12 @@ class HostilePrewriteStore extends MemoryPageStore {
     super.write(pageNo, data)
   }
 
+  override resize(pageCount: number): void {
+    // Cut pages are gone: when the store grows back they are new again.
+    for (const p of this.written) if (p >= pageCount) this.written.delete(p)
+    super.resize(pageCount)
+  }
+
   prewrite(pageNo: number, count: number): void {
     const end = Math.min(pageNo + count, this.pageCount())
     if (end <= pageNo) return
@@ -223,6 +229,19 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
     for (let i = 0; i < 400; i++) await cart.write(`/f/${i}`, bytes(4096, 1000 + i))
     // Each commit writes about five pages: without prewriting, most would be new to the store.
     expect(store.prewrites).toBeGreaterThan(0)
+    expect(store.freshWrites - fresh).toBeLessThan(40)
+    expect((await cart.check({ data: true })).problems).toEqual([])
+    await cart.close()
+  })
+
+  it('runs: after a vacuum cut the file, the pages it grows back into are written ahead again', async () => {
+    const store = new HostilePrewriteStore()
+    const cart = await Cartridge.fromStore(store, { create: { slug: 'pre' }, durability: 'full' })
+    for (let i = 0; i < 300; i++) await cart.write(`/old/${i}`, bytes(4096, i))
+    await cart.delete('/old/')
+    await cart.vacuum()
+    const fresh = store.freshWrites
+    for (let i = 0; i < 400; i++) await cart.write(`/f/${i}`, bytes(4096, 1000 + i))
     expect(store.freshWrites - fresh).toBeLessThan(40)
     expect((await cart.check({ data: true })).problems).toEqual([])
     await cart.close()
