@@ -766,7 +766,7 @@ export class Cartridge extends FileOps {
           return { ...snapshotInfo(s), exclusiveBytes: pages * PAGE_SIZE }
         })
       }
-      const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e, root, v), e.alloc.totalPages)
+      const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e, root, v, e.walkNodes), e.alloc.totalPages)
       return snaps.map((s, i) => ({ ...snapshotInfo(s), exclusiveBytes: only[i + 1] * PAGE_SIZE }))
     })
   }

@@ -373,6 +373,23 @@ export class Engine implements ContentIO {
   }
 
   read(ptr: BlockPtr, type: PageType | readonly PageType[]): Uint8Array {
+    return this.#readPage(ptr, type, undefined)
+  }
+
+  /**
+   * Reads catalog nodes for one-pass walks over many of them (snapshot deletion and listing,
+   * marking): a staged or cached page as it is, else read and verified into one scratch page and
+   * not cached, so such a walk neither allocates a page per node nor pushes the pages other
+   * reads use out of the cache. A result is valid until the next read through it.
+   */
+  get walkNodes(): Pick<PageIO, 'read'> {
+    return this.#walkNodes
+  }
+
+  readonly #walkPage = new Uint8Array(PAGE_SIZE)
+  readonly #walkNodes: Pick<PageIO, 'read'> = { read: (ptr, type) => this.#readPage(ptr, type, this.#walkPage) }
+
+  #readPage(ptr: BlockPtr, type: PageType | readonly PageType[], scratch: Uint8Array | undefined): Uint8Array {
     if (!(ptr.page >= 2 && ptr.page < this.pageLimit)) {
       throw new CartridgeError(ErrorCodes.CORRUPT, `a pointer to page ${ptr.page} lies outside the container (${this.pageLimit} pages)`, { page: ptr.page })
     }
@@ -383,7 +400,7 @@ export class Engine implements ContentIO {
     }
     const hit = this.#pageCache.get(ptr.page) as CachedPage | undefined
     if (hit && hit.txn === ptr.txn && hit.checksum === ptr.checksum) return hit.page
-    let page: Uint8Array = new Uint8Array(PAGE_SIZE)
+    let page: Uint8Array = scratch ?? new Uint8Array(PAGE_SIZE)
     this.store.read(ptr.page, page)
     const cipher = this.#sealing?.cipher
     if (cipher) {
@@ -397,7 +414,7 @@ export class Engine implements ContentIO {
         throw new CartridgeError(ErrorCodes.AUTH_FAILED, `page ${ptr.page} failed authentication: ${(err as Error).message}`, { page: ptr.page, cause: err })
       }
     } else verifyPage(page, ptr, type)
-    this.#pageCache.set(ptr.page, { txn: ptr.txn, checksum: ptr.checksum, page } satisfies CachedPage)
+    if (!scratch) this.#pageCache.set(ptr.page, { txn: ptr.txn, checksum: ptr.checksum, page } satisfies CachedPage)
     return page
   }
 
@@ -1136,7 +1153,7 @@ export class Engine implements ContentIO {
         return release
       },
     }
-    walkBlocks(this, this.cleanRoot, release)
+    walkBlocks(this, this.cleanRoot, release, this.#walkNodes)
     // The live state jumps back: from here on, what one snapshot stops holding another may hold again.
     this.#restoreTxn = this.txn
     this.catalog = new BTreeCatalog(this, target.catalogRoot, { cache: this.#nodeCache })
@@ -1203,7 +1220,7 @@ export class Engine implements ContentIO {
         return inNext
       },
     }
-    walkBlocks(this, next, inNext)
+    walkBlocks(this, next, inNext, this.#walkNodes)
     const only = new Map<number, number>()
     const inSnapshot: BlockVisitor = {
       enter: (page, count, txn) => {
@@ -1212,7 +1229,7 @@ export class Engine implements ContentIO {
         return inSnapshot
       },
     }
-    walkBlocks(this, s.catalogRoot, inSnapshot)
+    walkBlocks(this, s.catalogRoot, inSnapshot, this.#walkNodes)
     return only
   }
 
@@ -1257,8 +1274,8 @@ export class Engine implements ContentIO {
     const log = this.audit.workingState
     if (log) visitAuditPages(this, log.head, (p) => marks.mark(p.page, 1))
     const v = marks.visitor()
-    walkBlocks(this, this.cleanRoot, v)
-    for (const s of this.#snapshots.entries) walkBlocks(this, s.catalogRoot, v)
+    walkBlocks(this, this.cleanRoot, v, this.#walkNodes)
+    for (const s of this.#snapshots.entries) walkBlocks(this, s.catalogRoot, v, this.#walkNodes)
     return marks
   }
 
