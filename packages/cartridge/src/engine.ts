@@ -182,6 +182,9 @@ export class Engine implements ContentIO {
   readonly #prewritePages: number
   /** Pages below this were written since open (by commits, or ahead of them). */
   #writtenTo = 0
+  /** The one page block walks read catalog nodes into (see {@link walkNodes}). */
+  readonly #walkPage = new Uint8Array(PAGE_SIZE)
+  readonly #walkNodes: Pick<PageIO, 'read'> = { read: (ptr, type) => this.#readPage(ptr, type, this.#walkPage) }
 
   private constructor(store: PageStore, options: EngineOptions) {
     this.#coalescing = store.readOnly ? undefined : new CoalescingPageStore(store)
@@ -385,9 +388,6 @@ export class Engine implements ContentIO {
   get walkNodes(): Pick<PageIO, 'read'> {
     return this.#walkNodes
   }
-
-  readonly #walkPage = new Uint8Array(PAGE_SIZE)
-  readonly #walkNodes: Pick<PageIO, 'read'> = { read: (ptr, type) => this.#readPage(ptr, type, this.#walkPage) }
 
   #readPage(ptr: BlockPtr, type: PageType | readonly PageType[], scratch: Uint8Array | undefined): Uint8Array {
     if (!(ptr.page >= 2 && ptr.page < this.pageLimit)) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { FaultyPageStore, MemoryPageStore, PAGE_SIZE } from '@cartridge/pager'
 import { Cartridge } from './index.js'
 import { Engine } from './engine.js'
-import { bytes, rng, sameBytes, tempDir } from './testing/helpers.js'
+import { bytes, readAll, rng, sameBytes, sameFiles, tempDir } from './testing/helpers.js'
 
 /**
  * A store whose prewrite fills the pages with 0xEE instead of zeros, and remembers every page it
@@ -91,9 +91,8 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
       store.cut()
       const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(trial % 2 === 0 ? 'random' : 'drop-or-tear')))
       expect((await reopened.check({ data: true })).problems).toEqual([])
-      const files = new Map<string, Uint8Array>()
-      for (const p of await reopened.list('/')) files.set(p, await reopened.read(p))
-      const matches = (m: Map<string, Uint8Array>) => m.size === files.size && [...m].every(([p, d]) => files.has(p) && sameBytes(files.get(p)!, d))
+      const files = await readAll(reopened)
+      const matches = (m: Map<string, Uint8Array>) => sameFiles(m, files)
       // An acknowledged write survives; an interrupted one is there whole or not at all.
       if (ok) expect(matches(after)).toBe(true)
       else expect(matches(before) || matches(after)).toBe(true)
