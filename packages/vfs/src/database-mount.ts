@@ -2,7 +2,6 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { CartridgeError, ErrorCodes, normalizeFilePath, type ErrorCode } from '@cartridge/core'
 import type { DatabaseStore, FileChange } from './database-store.js'
 import { PagedFile } from './paged-file.js'
-import type { SqliteHost } from './sqlite-host.js'
 
 /** How a database in a container stays crash-safe. */
 export type DatabaseMode = 'atomic' | 'wal'
@@ -42,13 +41,28 @@ interface DatabaseSettings {
 }
 
 /**
+ * What a mount needs from the SQLite host that created it (implemented by `SqliteHost`): opening
+ * connections through the VFS, naming files for it, and detaching.
+ */
+export interface MountHost {
+  /** Opens a better-sqlite3 connection to `path` of mount `m` through the container VFS. */
+  connect(m: DatabaseMount, path: string, options: BetterSqlite3.Options): BetterSqlite3.Database
+  /** The name SQLite knows `path` of mount `m` by. */
+  nameOf(m: DatabaseMount, path: string): string
+  /** Forgets connections that were closed (by their owner or the garbage collector). */
+  reapClosed(): void
+  /** Detaches mount `m`: its names stop resolving. */
+  unmount(m: DatabaseMount): void
+}
+
+/**
  * The SQLite databases of one container: the files SQLite has open in it, their uncommitted
  * pages, and the connections it handed out (which it owns: {@link close} closes them).
  */
 export class DatabaseMount {
   readonly id: number
   readonly store: DatabaseStore
-  readonly #host: SqliteHost
+  readonly #host: MountHost
   readonly #files = new Map<string, PagedFile>()
   readonly #settings = new Map<string, DatabaseSettings>()
   readonly #databases = new Set<BetterSqlite3.Database>()
@@ -57,7 +71,7 @@ export class DatabaseMount {
   lastError: unknown
 
   /** @internal */
-  constructor(host: SqliteHost, id: number, store: DatabaseStore) {
+  constructor(host: MountHost, id: number, store: DatabaseStore) {
     this.#host = host
     this.id = id
     this.store = store

@@ -4,7 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 export type Database = BetterSqlite3.Database
 
 export { SqliteHost, NAME_MARKER } from './sqlite-host.js'
-export { DatabaseMount, SPILL_BYTES, type DatabaseMode, type OpenDatabaseOptions } from './database-mount.js'
+export { DatabaseMount, SPILL_BYTES, type DatabaseMode, type MountHost, type OpenDatabaseOptions } from './database-mount.js'
 export { VFS_PAGE_SIZE, isStashed, type DatabaseStore, type FileChange, type FileWrite, type FileDelete, type StashedPage } from './database-store.js'
 export { PagedFile } from './paged-file.js'
 export { Sqlite, sqliteCodeOf } from './sqlite-codes.js'

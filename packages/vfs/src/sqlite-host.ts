@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type BetterSqlite3 from 'better-sqlite3'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { DatabaseStore } from './database-store.js'
-import { DatabaseMount } from './database-mount.js'
+import { DatabaseMount, type MountHost } from './database-mount.js'
 import { EXTENSION_ENTRY, addonPath, loadNative, type NativeBackend, type NativeVfs } from './native.js'
 import type { PagedFile } from './paged-file.js'
 import { Sqlite, sqliteCodeOf } from './sqlite-codes.js'
@@ -27,7 +27,7 @@ type DatabaseConstructor = typeof BetterSqlite3
  * routes every file call to the mount that owns the file, and turns store errors into SQLite
  * result codes (the native side never sees an exception).
  */
-export class SqliteHost {
+export class SqliteHost implements MountHost {
   /**
    * The host of this process (created on first use). Kept under a global symbol so that the ESM
    * and CommonJS builds, loaded side by side, share one host (the native VFS has one backend).
