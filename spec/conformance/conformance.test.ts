@@ -317,6 +317,44 @@ describe('damage', () => {
   })
 })
 
+describe('layer ids (§3, 1.5)', () => {
+  it('a container whose meta pages name another catalog or allocator is refused as unsupported, by both readers', async () => {
+    for (const [off, id] of [[216, 'my-catalog'], [232, 'my-allocator']] as const) {
+      const path = copyOf('small', `layer-${off}`)
+      const image = readFileSync(path)
+      for (const slot of [0, 1]) {
+        const meta = image.subarray(slot * PAGE, (slot + 1) * PAGE)
+        if (meta.toString('latin1', 0, 8) !== 'CARTRIDG') continue
+        meta.write(id, off, 'latin1')
+        meta.writeUInt16LE(5, 10)
+        meta.writeUInt32LE(crc32(meta.subarray(0, 4092)) >>> 0, 4092)
+      }
+      writeFileSync(path, image)
+      expect(() => readContainer(path)).toThrow(new RegExp(`^unsupported:.*'${id}'`))
+      const err = await referenceRead(path).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'CARTRIDGE_UNSUPPORTED' })
+      expect((err as Error).message).toContain(`'${id}'`)
+    }
+  })
+
+  it('ids naming the reference implementations read as if absent, by both readers', async () => {
+    const path = copyOf('small', 'layer-ref')
+    const image = readFileSync(path)
+    for (const slot of [0, 1]) {
+      const meta = image.subarray(slot * PAGE, (slot + 1) * PAGE)
+      if (meta.toString('latin1', 0, 8) !== 'CARTRIDG') continue
+      meta.write('btree', 216, 'latin1')
+      meta.write('bitmap', 232, 'latin1')
+      meta.writeUInt32LE(crc32(meta.subarray(0, 4092)) >>> 0, 4092)
+    }
+    writeFileSync(path, image)
+    const expected = JSON.parse(readFileSync(join(VECTORS, 'small.expected.json'), 'utf8')) as FileSummary[]
+    expect(summary(readContainer(path).files)).toEqual(expected)
+    const ref = await referenceRead(path)
+    expect(ref.txn).toBeGreaterThan(0)
+  })
+})
+
 describe('damage in the snapshot table (§13: part of the recovery check of a candidate meta page)', () => {
   /** The independent reader's view of the snapshot table, for comparisons. */
   const tableOf = (path: string) => readContainer(path).snapshots!.snapshots.map((s) => [s.id, s.name])

@@ -70,6 +70,8 @@ export interface Meta {
   catalogRoot: Ptr; freeMapRoot: Ptr; snapshotsRoot: Ptr
   /** 1.3 (§26, §27): the audit log's AUDIT_HEAD page and the stored access policy; null (page 0) when absent. */
   auditRoot: Ptr; policyRoot: Ptr
+  /** 1.5 (§3): ids of the catalog and allocator implementations that wrote the container; '' = the reference (`btree`, `bitmap`). */
+  catalogId: string; allocatorId: string
   /** A sealed slot's clear header (§25): how its wrap's KEK is made (scrypt cost zero for `key`). */
   sealed?: { kdf: 'key' | 'scrypt'; logN: number; r: number; p: number }
 }
@@ -235,8 +237,14 @@ function metaFields(p: Buffer, slot: number): Meta {
     slot, major: p.readUInt16LE(8), minor: p.readUInt16LE(10), txn: u64(p, 16), baseTxn: u64(p, 24), totalPages: u64(p, 32), fileCount: u64(p, 40),
     created: u64(p, 48), maxPages: u64(p, 56), growthThresholdPercent: p[64], codec: p[65], codecLevel: p[66],
     catalogRoot: ptrAt(p, 72), freeMapRoot: ptrAt(p, 96), snapshotsRoot: ptrAt(p, 120), uuid: p.toString('hex', 144, 160), slug: text(256, 214), title: text(512, 1024),
-    auditRoot: ptrAt(p, 160), policyRoot: ptrAt(p, 184),
+    auditRoot: ptrAt(p, 160), policyRoot: ptrAt(p, 184), catalogId: layerId(p, 216), allocatorId: layerId(p, 232),
   }
+}
+
+/** A layer id (§3, 1.5): up to 16 ASCII bytes, NUL-padded. */
+function layerId(p: Buffer, off: number): string {
+  const end = p.indexOf(0, off)
+  return p.toString('latin1', off, end < 0 || end > off + 16 ? off + 16 : end)
 }
 
 /**
@@ -837,6 +845,10 @@ export function openContainer(file: string | Buffer, keys?: KeyOptions): Contain
   }
   let last: unknown
   for (const meta of valid) {
+    // This reader implements the reference catalog (§9) and free map (§8) only.
+    if (!['', 'btree'].includes(meta.catalogId) || !['', 'bitmap'].includes(meta.allocatorId)) {
+      fail('unsupported', `written with catalog '${meta.catalogId || 'btree'}' and allocator '${meta.allocatorId || 'bitmap'}' (§3): this reader reads 'btree' and 'bitmap'`)
+    }
     const view = new View(image, meta, dataKey && { key: dataKey, uuid: Buffer.from(meta.uuid, 'hex') })
     let snapshots: SnapshotTable | undefined
     try {

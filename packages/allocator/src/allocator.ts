@@ -19,6 +19,10 @@ export interface Allocator {
   readonly availablePages: number
   /** At most how many pages the next {@link flush} allocates (every map page rewritten). */
   readonly flushPages: number
+  /** The pages of the map as last flushed or loaded (for structural checks and marking). */
+  readonly mapPages: readonly BlockPtr[]
+  /** At most how many pages the persisted map of a container of `totalPages` pages takes. */
+  mapPagesFor(totalPages: number): number
   /** Allocates `count` contiguous pages; `undefined` when no such run is free (the caller grows and retries). */
   allocate(count: number): number | undefined
   /**
@@ -74,4 +78,22 @@ export interface Allocator {
   relocateMap(limit: number): void
   /** Persists the map through `io` (copy-on-write) and returns its root pointer (`aux` = tree height). */
   flush(io: PageIO): BlockPtr
+}
+
+/**
+ * An allocator implementation as a container uses it. The container records {@link id} in its
+ * meta page and, when opened, picks the factory with that id, or fails with
+ * `CARTRIDGE_UNSUPPORTED` when none is registered. Any implementation passes the conformance suite
+ * `runAllocatorSuite` of `@cartridge/allocator/test`.
+ */
+export interface AllocatorFactory {
+  /**
+   * Stable id recorded in the meta page: 1–16 bytes of lowercase ASCII letters, digits and
+   * hyphens. `bitmap` is the reference; containers that record no id were written with it.
+   */
+  readonly id: string
+  /** The map of a new container of `totalPages` pages: pages 0 and 1 (the meta pages) used, the rest free. */
+  create(totalPages: number): Allocator
+  /** The map persisted at `root` (what {@link Allocator.flush} returned) for a container of `totalPages` pages. */
+  load(io: Pick<PageIO, 'read'>, root: BlockPtr, totalPages: number): Allocator
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { AllocatorPageIO, runAllocatorSuite } from './test.js'
 import { BitmapAllocator, PAGES_PER_LEAF } from './bitmap-allocator.js'
+import { bitmapAllocator } from './bitmap-allocator-factory.js'
 
-runAllocatorSuite('BitmapAllocator', (n) => BitmapAllocator.create(n), (io, root, n) => BitmapAllocator.load(io, root, n))
+runAllocatorSuite('BitmapAllocator', bitmapAllocator)
 
 describe('BitmapAllocator', () => {
   it('a new 3-page container persists its map in page 2', () => {

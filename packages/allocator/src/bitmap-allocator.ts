@@ -107,7 +107,11 @@ export class BitmapAllocator implements Allocator {
   }
 
   get flushPages(): number {
-    const leaves = leavesFor(this.#total)
+    return this.mapPagesFor(this.#total)
+  }
+
+  mapPagesFor(totalPages: number): number {
+    const leaves = leavesFor(totalPages)
     return leaves + pointerNodesFor(leaves)
   }
 

@@ -1,2 +1,3 @@
-export type { Allocator, AllocatorMark } from './allocator.js'
+export type { Allocator, AllocatorFactory, AllocatorMark } from './allocator.js'
 export { BitmapAllocator, PAGES_PER_LEAF } from './bitmap-allocator.js'
+export { bitmapAllocator } from './bitmap-allocator-factory.js'

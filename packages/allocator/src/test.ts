@@ -1,7 +1,7 @@
 import { seededRandom } from '@cartridge/core'
 import { describe, expect, it } from 'vitest'
 import { MemoryPageIO, type BlockPtr, type PageIO, type PageType } from '@cartridge/pager'
-import type { Allocator } from './allocator.js'
+import type { Allocator, AllocatorFactory } from './allocator.js'
 
 /** A PageIO whose allocation goes through the allocator under test (pages live in a MemoryPageIO). */
 export class AllocatorPageIO implements PageIO {
@@ -34,14 +34,13 @@ export class AllocatorPageIO implements PageIO {
 }
 
 /**
- * Conformance suite for {@link Allocator} implementations. `make(totalPages)` returns a map for a new
- * container (pages 0 and 1 used); `load(io, root, totalPages)` reopens a flushed one.
+ * Conformance suite for {@link AllocatorFactory} implementations: `factory.create(totalPages)` makes
+ * a map for a new container (pages 0 and 1 used); `factory.load(io, root, totalPages)` reopens a
+ * flushed one.
  */
-export function runAllocatorSuite(
-  name: string,
-  make: (totalPages: number) => Allocator,
-  load: (io: Pick<PageIO, 'read'>, root: BlockPtr, totalPages: number) => Allocator,
-): void {
+export function runAllocatorSuite(name: string, factory: AllocatorFactory): void {
+  const make = (totalPages: number): Allocator => factory.create(totalPages)
+  const load = (io: Pick<PageIO, 'read'>, root: BlockPtr, totalPages: number): Allocator => factory.load(io, root, totalPages)
   describe(`Allocator conformance: ${name}`, () => {
     it('starts with the two meta pages used', () => {
       const a = make(10)
@@ -93,6 +92,24 @@ export function runAllocatorSuite(
       a.onCommit(true)
       expect(a.availablePages).toBe(16)
       expect(a.flushPages).toBeGreaterThanOrEqual(1)
+    })
+
+    it('reports the pages its persisted map takes (mapPages, mapPagesFor), the same after loading', () => {
+      for (const total of [3, 100, 40_000, 200_000]) {
+        const a = make(total)
+        const io = new AllocatorPageIO(a)
+        const root = a.flush(io)
+        io.mem.commit()
+        const pages = a.mapPages.map((p) => p.page).sort((x, y) => x - y)
+        expect(pages.length).toBeGreaterThanOrEqual(1)
+        expect(pages.length).toBeLessThanOrEqual(a.mapPagesFor(total))
+        expect(a.mapPagesFor(total)).toBeLessThanOrEqual(a.flushPages)
+        expect(a.mapPagesFor(total)).toBeLessThanOrEqual(a.mapPagesFor(total * 4))
+        for (const p of pages) expect(a.isUsed(p)).toBe(true)
+        expect(pages.includes(root.page)).toBe(true)
+        const b = load(io, root, total)
+        expect(b.mapPages.map((p) => p.page).sort((x, y) => x - y)).toEqual(pages)
+      }
     })
 
     it('releaseBefore frees what earlier unsynced commits held, and keeps this transaction\'s frees held', () => {

@@ -1,6 +1,6 @@
 import { CartridgeError, ErrorCodes, viewOf } from '@cartridge/core'
 import { PAGE_HEADER_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
-import { readCatalogRefs } from '@cartridge/catalog'
+import type { CatalogFactory } from '@cartridge/catalog'
 import type { BlockVisitor } from '@cartridge/snapshot'
 import { RECORD_HEADER_SIZE, RecordKind, chunkRunAt, recordSizeForFlags } from './file-record.js'
 import { mapLeafStride } from './content.js'
@@ -10,15 +10,18 @@ import { mapLeafStride } from './content.js'
  * file its chunk-map pages and content runs. The visitor decides where to descend, so walks that
  * share subtrees (a snapshot and the live state) read a shared page once. Only what locates
  * blocks is decoded (no keys, no whole records): marking and space accounting walk everything.
- * Catalog nodes are read through `nodes` (default `io`), which may reuse one page for each read.
+ * Catalog nodes are read by the container's catalog implementation through `nodes` (default
+ * `io`), which may reuse one page for each read.
  */
-export function walkBlocks(io: Pick<PageIO, 'read'>, root: BlockPtr, visitor: BlockVisitor, nodes: Pick<PageIO, 'read'> = io): void {
+export function walkBlocks(
+  catalog: Pick<CatalogFactory, 'refs'>, io: Pick<PageIO, 'read'>, root: BlockPtr, visitor: BlockVisitor, nodes: Pick<PageIO, 'read'> = io,
+): void {
   if (isNullPtr(root)) return
   const catalogNode = (ptr: BlockPtr, v: BlockVisitor): void => {
     const next = v.enter(ptr.page, 1, ptr.txn)
     if (!next) return
     // A branch's children are copied out, and a leaf's values used, before `nodes` reads again.
-    const refs = readCatalogRefs(nodes, ptr)
+    const refs = catalog.refs(nodes, ptr)
     if (refs.leaf) for (const value of refs.values) walkValue(io, value, next, ptr.page)
     else for (const child of refs.children) catalogNode(child, next)
   }

@@ -1,5 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { Cartridge, type CreateOptions } from './cartridge.js'
+import { Cartridge, type CreateOptions, type StoreFactory } from './cartridge.js'
+import type { CatalogFactory } from '@cartridge/catalog'
+import type { AllocatorFactory } from '@cartridge/allocator'
 import type { CacheFactory } from './engine.js'
 import type { EncryptionSetting } from './encryption.js'
 import type { CodecName, CodecOptions } from '@cartridge/codec'
@@ -91,6 +93,36 @@ export class CartridgeBuilder {
   /** Page cache implementation (default ARC), e.g. `(n) => new LruCache(n)`. */
   cache(factory: CacheFactory): this {
     this.#options.cache = factory
+    return this
+  }
+
+  /**
+   * How the container file is opened (default `FilePageStore.open`), e.g.
+   * `(path, o) => new ImagePageStore(FilePageStore.open(path, o.create ? { create: true } : o))`
+   * to keep the container in memory and write it out at each commit. Opening it again takes the
+   * same `store` option (or none: the bytes are the same).
+   */
+  store(factory: StoreFactory): this {
+    this.#options.store = factory
+    return this
+  }
+
+  /**
+   * Catalog implementation (default `btreeCatalog`): any `CatalogFactory` that passes
+   * `runCatalogSuite` of `@cartridge/catalog/test`. Its id is recorded in the container, and
+   * opening it again needs the same implementation in the `catalog` open option.
+   */
+  catalog(factory: CatalogFactory): this {
+    this.#options.catalog = factory
+    return this
+  }
+
+  /**
+   * Allocator (free-space map) implementation (default `bitmapAllocator`): any `AllocatorFactory`
+   * that passes `runAllocatorSuite` of `@cartridge/allocator/test`. Recorded like {@link catalog}.
+   */
+  allocator(factory: AllocatorFactory): this {
+    this.#options.allocator = factory
     return this
   }
 

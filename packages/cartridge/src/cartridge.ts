@@ -39,11 +39,23 @@ import { Action, Policy } from '@cartridge/iam'
 import { AccessGuard, type RequestContext } from './access-guard.js'
 import type { Access } from './file-ops.js'
 
+/**
+ * Opens the page store a container file lives in: `create` for a new file (which must not exist),
+ * else an existing one, `readOnly` without the writer lock. The default is `FilePageStore.open`;
+ * a factory may wrap that store (for example in an `ImagePageStore`) or replace it.
+ */
+export type StoreFactory = (path: string, options: { create: boolean; readOnly: boolean }) => PageStore
+
 /** Options when opening a container. */
 export interface OpenOptions extends EngineOptions {
   /** Open without the writer lock; every mutation fails with `CARTRIDGE_READ_ONLY`. */
   readOnly?: boolean
+  /** How the container file is opened (default {@link defaultStore}: `FilePageStore.open`). */
+  store?: StoreFactory
 }
+
+/** The default {@link StoreFactory}: the file itself, through `FilePageStore`. */
+export const defaultStore: StoreFactory = (path, { create, readOnly }) => FilePageStore.open(path, create ? { create: true } : { readOnly })
 
 /** Options when creating a container. */
 export interface CreateOptions extends OpenOptions {
@@ -189,6 +201,17 @@ export function validateSlug(slug: string): string {
 
 /** Bytes a read stream reads from the container at a time. */
 const STREAM_READ = 16 * CHUNK_SIZE
+
+/** The store of a container file, through the user's factory when there is one (checked: a wrong value fails clearly). */
+function openStore(options: OpenOptions, path: string, how: { create: boolean; readOnly: boolean }): PageStore {
+  const factory = options.store ?? defaultStore
+  if (typeof factory !== 'function') throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the store option must be a function (path, options) => PageStore')
+  const store = factory(path, how)
+  if (store === null || typeof store !== 'object' || typeof store.read !== 'function' || typeof store.sync !== 'function') {
+    throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the store factory must return a PageStore')
+  }
+  return store
+}
 
 /**
  * A container of files in one file. Every mutating call is atomic and, with the default
@@ -377,7 +400,7 @@ export class Cartridge extends FileOps {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `title longer than ${MAX_TITLE_BYTES} bytes`)
     }
     const path = resolve(options.path ?? `${slug}.cart`)
-    const store = FilePageStore.open(path, { create: true })
+    const store = openStore(options, path, { create: true, readOnly: false })
     try {
       const engine = Engine.create(
         store,
@@ -399,7 +422,7 @@ export class Cartridge extends FileOps {
   /** Opens an existing container file. */
   static async open(file: string, options: OpenOptions = {}): Promise<Cartridge> {
     const path = resolve(file)
-    const store = FilePageStore.open(path, { readOnly: options.readOnly })
+    const store = openStore(options, path, { create: false, readOnly: options.readOnly === true })
     try {
       return new Cartridge(Engine.open(store, options), path, keySource(options))
     } catch (err) {
@@ -766,7 +789,7 @@ export class Cartridge extends FileOps {
           return { ...snapshotInfo(s), exclusiveBytes: pages * PAGE_SIZE }
         })
       }
-      const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e, root, v, e.walkNodes), e.alloc.totalPages)
+      const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e.catalogFactory, e, root, v, e.walkNodes), e.alloc.totalPages)
       return snaps.map((s, i) => ({ ...snapshotInfo(s), exclusiveBytes: only[i + 1] * PAGE_SIZE }))
     })
   }

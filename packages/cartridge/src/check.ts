@@ -1,6 +1,5 @@
 import { compareKeys } from '@cartridge/core'
 import type { BlockPtr } from '@cartridge/pager'
-import { visitCatalog } from '@cartridge/catalog'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord } from './file-record.js'
 import { checkChunk, chunkPages, chunksOf, loadChunk } from './content.js'
@@ -122,7 +121,7 @@ export function checkEngine(e: Engine, options: { data?: boolean } = {}): CheckR
       }
     }
     try {
-      visitCatalog(e, root, { skip: sharedBlock, onNode: (ptr: BlockPtr) => claim(ptr.page, 1, `${who}catalog`, ptr.txn, shared), onEntry })
+      e.catalogFactory.visit(e, root, { skip: sharedBlock, onNode: (ptr: BlockPtr) => claim(ptr.page, 1, `${who}catalog`, ptr.txn, shared), onEntry })
     } catch (err) {
       fail(`${who}catalog: `, err)
     }

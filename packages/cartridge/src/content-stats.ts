@@ -1,5 +1,4 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { visitCatalog } from '@cartridge/catalog'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord } from './file-record.js'
 import { chunkPages, chunksOf } from './content.js'
@@ -23,7 +22,7 @@ export interface ContentStats {
 /** Walks the live catalog's records (and chunk maps) and totals content sizes. */
 export function contentStats(e: Engine, signal?: AbortSignal): ContentStats {
   const out: ContentStats = { files: 0, logicalBytes: 0, storedBytes: 0, contentPages: 0, ratio: 0, compressedChunks: 0, chunks: 0 }
-  visitCatalog(e, e.meta.catalogRoot, {
+  e.catalogFactory.visit(e, e.meta.catalogRoot, {
     onEntry: (key, value) => {
       if (signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'content stats aborted', { cause: signal.reason })
       const r = decodeFileRecord(value, key)

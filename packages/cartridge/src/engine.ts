@@ -4,8 +4,8 @@ import {
   CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, PageType, Pager, readBlob, verifyPage, writeBlob,
   type BlockPtr, type Meta, type PageIO, type PageStore, type RecoveryNote,
 } from '@cartridge/pager'
-import { BitmapAllocator, type Allocator, type AllocatorMark } from '@cartridge/allocator'
-import { BTreeCatalog, visitCatalog, type Catalog, type CatalogVersion } from '@cartridge/catalog'
+import { bitmapAllocator, type Allocator, type AllocatorFactory, type AllocatorMark } from '@cartridge/allocator'
+import { btreeCatalog, type Catalog, type CatalogFactory, type CatalogVersion } from '@cartridge/catalog'
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
 import {
   EMPTY_TABLE, MAX_SNAPSHOTS, PageMarks, readSnapshotTable, validateSnapshotName, writeSnapshotTable,
@@ -13,6 +13,7 @@ import {
 } from '@cartridge/snapshot'
 import { CodecSet, codecName, createCodec, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
 import { walkBlocks } from './block-walk.js'
+import { checkedLayer, pickLayer } from './layer-choice.js'
 import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
 import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
 import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
@@ -32,6 +33,14 @@ export interface EngineOptions {
   durability?: 'full' | 'none'
   /** Cache implementation; default ARC. */
   cache?: CacheFactory
+  /**
+   * Catalog implementation. A new container is written with it (its id is recorded in the meta
+   * page); opening one picks the implementation the container records, among this one and the
+   * reference `btreeCatalog` (default), or fails with `CARTRIDGE_UNSUPPORTED`.
+   */
+  catalog?: CatalogFactory
+  /** Allocator (free-space map) implementation, chosen like {@link catalog}; default `bitmapAllocator`. */
+  allocator?: AllocatorFactory
   /** Largest single growth step in pages once doubling gets large (default 16384 = 64 MiB). */
   maxGrowthPages?: number
   /** The key of an encrypted container (32 bytes). */
@@ -116,8 +125,12 @@ const PREWRITE_PAGES = 256
 export class Engine implements ContentIO {
   readonly store: PageStore
   readonly pager: Pager
-  readonly options: Required<Omit<EngineOptions, 'cache' | 'key' | 'passphrase' | 'aead'>> & { cache: CacheFactory; aead?: Aead }
-  alloc!: Allocator & { mapPages: BlockPtr[] }
+  readonly options: Required<Omit<EngineOptions, 'cache' | 'key' | 'passphrase' | 'aead' | 'catalog' | 'allocator'>> & { cache: CacheFactory; aead?: Aead }
+  alloc!: Allocator
+  /** The catalog implementation this container is written with. */
+  catalogFactory: CatalogFactory = btreeCatalog
+  /** The allocator implementation this container is written with. */
+  allocatorFactory: AllocatorFactory = bitmapAllocator
   /** The size of the commit being verified while opening (before the free map is adopted). */
   #openingPages = 0
   catalog!: Catalog
@@ -243,13 +256,17 @@ export class Engine implements ContentIO {
       e.#dataKey = sealing.dataKey
     }
     e.txn = 1
-    e.alloc = BitmapAllocator.create(initialPages)
-    e.catalog = new BTreeCatalog(e, NULL_PTR, { cache: e.#nodeCache })
+    e.catalogFactory = checkedLayer('catalog', options.catalog ?? btreeCatalog, btreeCatalog)
+    e.allocatorFactory = checkedLayer('allocator', options.allocator ?? bitmapAllocator, bitmapAllocator)
+    e.alloc = e.allocatorFactory.create(initialPages)
+    e.catalog = e.#openCatalog(NULL_PTR)
     const freeMapRoot = e.alloc.flush(e)
     const meta: Meta = {
       txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: settings.identity?.created ?? Date.now(), maxPages,
       growthThresholdPercent: threshold, uuid, catalogRoot: NULL_PTR, freeMapRoot,
       snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: compression.id, codecLevel: compression.level, restoreTxn: 0,
+      catalogId: e.catalogFactory === btreeCatalog ? undefined : e.catalogFactory.id,
+      allocatorId: e.allocatorFactory === bitmapAllocator ? undefined : e.allocatorFactory.id,
     }
     e.pager.initialize(meta)
     e.#compression = compression
@@ -283,7 +300,7 @@ export class Engine implements ContentIO {
       e.#seal(sealing)
       e.#dataKey = sealing.dataKey
     }
-    let alloc: BitmapAllocator | undefined
+    let alloc: Allocator | undefined
     let table: SnapshotTable = EMPTY_TABLE
     let tablePages: BlockPtr[] = []
     let policy: Uint8Array | undefined
@@ -291,7 +308,9 @@ export class Engine implements ContentIO {
     const meta = e.pager.recover((m) => {
       if (m.totalPages < 3 || m.txn < 1) throw new CartridgeError(ErrorCodes.CORRUPT, 'meta page describes an impossible container')
       e.#openingPages = m.totalPages
-      alloc = BitmapAllocator.load(e, m.freeMapRoot, m.totalPages)
+      e.catalogFactory = pickLayer('catalog', m.catalogId, btreeCatalog, options.catalog)
+      e.allocatorFactory = pickLayer('allocator', m.allocatorId, bitmapAllocator, options.allocator)
+      alloc = e.allocatorFactory.load(e, m.freeMapRoot, m.totalPages)
       e.#verifyCommit(m, m.catalogRoot)
       tablePages = []
       table = readSnapshotTable(e, m.snapshotsRoot, (p) => tablePages.push(p))
@@ -310,7 +329,7 @@ export class Engine implements ContentIO {
     e.#setSnapshots(table)
     e.#committedSnapshots = table
     e.#snapshotPages = tablePages
-    e.catalog = new BTreeCatalog(e, meta.catalogRoot, { cache: e.#nodeCache })
+    e.catalog = e.#openCatalog(meta.catalogRoot)
     e.#afterCommit(meta, true)
     e.#compression = Engine.#storedCodec(meta)
     e.txn = e.pager.highestTxn + 1
@@ -323,9 +342,14 @@ export class Engine implements ContentIO {
     return e
   }
 
+  /** The catalog at committed root `root`, through this container's implementation and node cache. */
+  #openCatalog(root: BlockPtr): Catalog {
+    return this.catalogFactory.open(this, root, { cache: this.#nodeCache })
+  }
+
   /** Reads back what commit `m` wrote under catalog `root` (pages and content born after `m.baseTxn`); throws on any damage. */
   #verifyCommit(m: Meta, root: BlockPtr): void {
-    visitCatalog(this, root, {
+    this.catalogFactory.visit(this, root, {
       minTxn: m.baseTxn,
       onEntry: (key, value) => {
         const r = decodeFileRecord(value, key)
@@ -722,7 +746,7 @@ export class Engine implements ContentIO {
       this.#rootOverride = undefined
       this.#grows = false
       this.#trimStore()
-      this.catalog = new BTreeCatalog(this, this.#meta.catalogRoot, { cache: this.#nodeCache })
+      this.catalog = this.#openCatalog(this.#meta.catalogRoot)
       this.#committed = this.catalog.version()
       this.#txnMark = this.#savepoint()
       this.txn++
@@ -1153,10 +1177,10 @@ export class Engine implements ContentIO {
         return release
       },
     }
-    walkBlocks(this, this.cleanRoot, release, this.#walkNodes)
+    walkBlocks(this.catalogFactory, this, this.cleanRoot, release, this.#walkNodes)
     // The live state jumps back: from here on, what one snapshot stops holding another may hold again.
     this.#restoreTxn = this.txn
-    this.catalog = new BTreeCatalog(this, target.catalogRoot, { cache: this.#nodeCache })
+    this.catalog = this.#openCatalog(target.catalogRoot)
     this.#rootOverride = target.catalogRoot
     this.fileCount = target.fileCount
     this.audit.append({ action: 'snapshot.restore', target: target.name, detail: `id ${target.id}` })
@@ -1220,7 +1244,7 @@ export class Engine implements ContentIO {
         return inNext
       },
     }
-    walkBlocks(this, next, inNext, this.#walkNodes)
+    walkBlocks(this.catalogFactory, this, next, inNext, this.#walkNodes)
     const only = new Map<number, number>()
     const inSnapshot: BlockVisitor = {
       enter: (page, count, txn) => {
@@ -1229,7 +1253,7 @@ export class Engine implements ContentIO {
         return inSnapshot
       },
     }
-    walkBlocks(this, s.catalogRoot, inSnapshot, this.#walkNodes)
+    walkBlocks(this.catalogFactory, this, s.catalogRoot, inSnapshot, this.#walkNodes)
     return only
   }
 
@@ -1274,15 +1298,15 @@ export class Engine implements ContentIO {
     const log = this.audit.workingState
     if (log) visitAuditPages(this, log.head, (p) => marks.mark(p.page, 1))
     const v = marks.visitor()
-    walkBlocks(this, this.cleanRoot, v, this.#walkNodes)
-    for (const s of this.#snapshots.entries) walkBlocks(this, s.catalogRoot, v, this.#walkNodes)
+    walkBlocks(this.catalogFactory, this, this.cleanRoot, v, this.#walkNodes)
+    for (const s of this.#snapshots.entries) walkBlocks(this.catalogFactory, this, s.catalogRoot, v, this.#walkNodes)
     return marks
   }
 
   /** Installs moved roots (vacuum): the live catalog root and each snapshot's, by id. */
   installRoots(live: BlockPtr, snapshots: ReadonlyMap<number, BlockPtr>): void {
     if (live !== this.cleanRoot) {
-      this.catalog = new BTreeCatalog(this, live, { cache: this.#nodeCache })
+      this.catalog = this.#openCatalog(live)
       this.#rootOverride = live
     }
     const t = this.#snapshots

@@ -1,5 +1,6 @@
 export {
-  Cartridge, validateSlug, type CartridgeInfo, type CreateOptions, type OpenOptions, type ScanOptions, type WriteStreamOptions,
+  Cartridge, defaultStore, validateSlug, type CartridgeInfo, type CreateOptions, type OpenOptions, type ScanOptions, type StoreFactory,
+  type WriteStreamOptions,
 } from './cartridge.js'
 export { CartridgeBuilder } from './cartridge-builder.js'
 export { Transaction } from './transaction.js'
@@ -20,6 +21,8 @@ export type { CodecName, CodecOptions } from '@cartridge/codec'
 export { CartridgeError, ErrorCodes, directoryPrefix, isCartridgeError, normalizePath, normalizeFilePath, type ErrorCode } from '@cartridge/core'
 export { MemoryPageStore, FilePageStore, FaultyPageStore, type PageStore, type RecoveryNote } from '@cartridge/pager'
 export { ArcCache, LruCache, type Cache } from '@cartridge/arc-cache'
+export { BTreeCatalog, btreeCatalog, type Catalog, type CatalogFactory } from '@cartridge/catalog'
+export { BitmapAllocator, bitmapAllocator, type Allocator, type AllocatorFactory } from '@cartridge/allocator'
 export type { Database, DatabaseMode, OpenDatabaseOptions } from '@cartridge/vfs'
 export type { RecompressOptions, RecompressResult, RestoreOptions, SnapshotInfo, SnapshotListing, TransactionOptions } from './cartridge.js'
 export { SnapshotView } from './snapshot-view.js'

@@ -1,5 +1,4 @@
 import { PAGE_SIZE, PageType, isNullPtr, readPointerNode, writePointerNode, type BlockPtr, type PageIO } from '@cartridge/pager'
-import { copyCatalogPage, readCatalogPage } from '@cartridge/catalog'
 import { PageMarks } from '@cartridge/snapshot'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord, encodeFileRecord, type ChunkRecord } from './file-record.js'
@@ -38,10 +37,10 @@ export class Relocator {
   catalog(root: BlockPtr): BlockPtr {
     if (isNullPtr(root)) return root
     return this.#node(root, () => {
-      const page = readCatalogPage(this.#e, root)
+      const page = this.#e.catalogFactory.readPage(this.#e, root)
       const next = page.leaf ? mapped(page.values, (v, i) => this.#value(v, page.keys[i])) : mapped(page.children, (c) => this.catalog(c))
       const stage = (n: number, bytes: Uint8Array) => this.#e.stage(n, bytes)
-      return { changed: next !== undefined, write: (to) => copyCatalogPage(stage, page, root, to, next ?? (page.leaf ? page.values : page.children)) }
+      return { changed: next !== undefined, write: (to) => this.#e.catalogFactory.copyPage(stage, page, root, to, next ?? (page.leaf ? page.values : page.children)) }
     })
   }
 

@@ -13,7 +13,7 @@ type Files = Map<string, Uint8Array>
 function walkedExclusive(store: MemoryPageStore): Map<number, number> {
   const e = Engine.open(new MemoryPageStore(store.snapshot()))
   const snaps = e.snapshots
-  const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e, root, v), e.alloc.totalPages)
+  const only = exclusivePages([e.cleanRoot, ...snaps.map((s) => s.catalogRoot)], (root, v) => walkBlocks(e.catalogFactory, e, root, v), e.alloc.totalPages)
   return new Map(snaps.map((s, i) => [s.id, only[i + 1] * 4096]))
 }
 

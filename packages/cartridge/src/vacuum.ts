@@ -1,6 +1,5 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_SIZE, type BlockPtr } from '@cartridge/pager'
-import { PAGES_PER_LEAF } from '@cartridge/allocator'
 import type { Engine } from './engine.js'
 import { Relocator } from './relocator.js'
 import { relocateAuditPages } from '@cartridge/audit'
@@ -87,7 +86,7 @@ function moveStep(e: Engine, limit: number, step: number): number {
 function truncate(e: Engine): boolean {
   let size = e.alloc.highestUsed() + 1
   const freeBelow = size - (e.alloc.totalPages - e.alloc.freePages)
-  const mapPages = Math.ceil(size / PAGES_PER_LEAF) + 1
+  const mapPages = e.alloc.mapPagesFor(size) + 1
   if (freeBelow < mapPages) size += mapPages - freeBelow
   // Leave some room, so the next writes do not grow the file straight back.
   size = Math.max(size, 3, e.alloc.totalPages - e.alloc.freePages + e.vacuumHeadroom)

@@ -4,10 +4,11 @@ import {
 } from '@cartridge/pager'
 import { describe, expect, it } from 'vitest'
 import { BTreeCatalog } from './btree-catalog.js'
+import { btreeCatalog } from './btree-catalog-factory.js'
 import { runCatalogSuite } from './test.js'
 import { visitCatalog } from './visit-catalog.js'
 
-runCatalogSuite('BTreeCatalog', (io) => new BTreeCatalog(io, NULL_PTR), (io, root) => new BTreeCatalog(io, root))
+runCatalogSuite('BTreeCatalog', btreeCatalog)
 
 const caches = new WeakMap<MemoryPageIO, Map<number, unknown>>()
 function cacheOf(io: MemoryPageIO): Map<number, unknown> {
@@ -15,11 +16,7 @@ function cacheOf(io: MemoryPageIO): Map<number, unknown> {
   if (!cache) caches.set(io, (cache = new Map()))
   return cache
 }
-runCatalogSuite(
-  'BTreeCatalog with a node cache',
-  (io) => new BTreeCatalog(io, NULL_PTR, { cache: cacheOf(io) }),
-  (io, root) => new BTreeCatalog(io, root, { cache: cacheOf(io) }),
-)
+runCatalogSuite('BTreeCatalog with a node cache', btreeCatalog, (io) => ({ cache: cacheOf(io) }))
 
 const key = (i: number): string => `/dir${i % 100}/file${i}`
 

@@ -6,11 +6,8 @@ import { BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD } from './limits.js'
 import type { BranchNode, LeafNode } from './catalog-node.js'
 import { encodeBranch, encodeLeaf, readNode } from './node-codec.js'
 import { fromSortKey } from './sort-key.js'
+import type { CatalogPage, CatalogRefs } from './catalog-factory.js'
 
-/** A committed catalog page, parsed: a leaf's entries or a branch's children. */
-export type CatalogPage =
-  | { readonly leaf: true; readonly level: 0; readonly keys: string[]; readonly values: Uint8Array[]; readonly node: LeafNode }
-  | { readonly leaf: false; readonly level: number; readonly children: BlockPtr[]; readonly node: BranchNode }
 
 /**
  * Reads and verifies one committed catalog page (at any level) for walks that follow every
@@ -22,8 +19,6 @@ export function readCatalogPage(io: Pick<PageIO, 'read'>, ptr: BlockPtr): Catalo
   return { leaf: false, level: node.level, children: node.children as BlockPtr[], node }
 }
 
-/** What a catalog page points to: a leaf's values or a branch's children (no keys). */
-export type CatalogRefs = { readonly leaf: true; readonly values: Uint8Array[] } | { readonly leaf: false; readonly children: BlockPtr[] }
 
 const ANY_NODE = [PageType.CATALOG_LEAF, PageType.CATALOG_BRANCH] as const
 
@@ -86,14 +81,14 @@ export function copyCatalogPage(
     if (values.length !== page.values.length || values.some((v, i) => v.length !== page.values[i].length)) {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a copied catalog leaf must keep its value lengths')
     }
-    const node = page.node.clone(0)
+    const node = (page.node as LeafNode).clone(0)
     node.values = values.slice()
     used = encodeLeaf(node, out)
     count = values.length
   } else {
     const children = replace as readonly BlockPtr[]
     if (children.length !== page.children.length) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a copied catalog branch must keep its children')
-    used = encodeBranch(page.node, children, out)
+    used = encodeBranch(page.node as BranchNode, children, out)
     count = children.length
   }
   const type = page.leaf ? PageType.CATALOG_LEAF : PageType.CATALOG_BRANCH

@@ -1,9 +1,9 @@
 import { seededRandom, utf8 } from '@cartridge/core'
-import { MemoryPageIO, isNullPtr, type BlockPtr } from '@cartridge/pager'
+import { MemoryPageIO, NULL_PTR, isNullPtr, type BlockPtr } from '@cartridge/pager'
 import { describe, expect, it } from 'vitest'
 import type { Catalog, CatalogEntriesOptions } from './catalog.js'
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.js'
-import { visitCatalog } from './visit-catalog.js'
+import type { CatalogFactory, CatalogOpenOptions } from './catalog-factory.js'
 
 /**
  * A {@link MemoryPageIO} whose frees wait for `commit()`, so a test can undo the frees made since a
@@ -68,9 +68,9 @@ function keysOf(cat: Catalog, options?: CatalogEntriesOptions): string[] {
 }
 
 /** Pages reachable from `root` (each must be reached once). */
-function reachablePages(io: MemoryPageIO, root: BlockPtr): number[] {
+function reachablePages(factory: CatalogFactory, io: MemoryPageIO, root: BlockPtr): number[] {
   const pages = new Set<number>()
-  visitCatalog(io, root, {
+  factory.visit(io, root, {
     onNode(ptr) {
       if (pages.has(ptr.page)) throw new Error(`page ${ptr.page} is reachable twice`)
       pages.add(ptr.page)
@@ -80,9 +80,9 @@ function reachablePages(io: MemoryPageIO, root: BlockPtr): number[] {
 }
 
 /** Commits and checks that the live pages are exactly the reachable ones (no leak, no double use). */
-function commitAndCheckPages(io: UndoablePageIO, root: BlockPtr): void {
+function commitAndCheckPages(factory: CatalogFactory, io: UndoablePageIO, root: BlockPtr): void {
   io.commit()
-  expect([...io.live].sort((a, b) => a - b)).toEqual(reachablePages(io, root))
+  expect([...io.live].sort((a, b) => a - b)).toEqual(reachablePages(factory, io, root))
 }
 
 function randomKey(rand: () => number, i: number): string {
@@ -103,22 +103,21 @@ function randomValue(rand: () => number): Uint8Array {
 const invalidArgument = expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' })
 
 /**
- * Conformance suite for {@link Catalog} implementations over the catalog page format. `make`
- * returns an empty catalog over `io`; `reopen` returns one over the committed `root`. The `io`
- * passed is a `MemoryPageIO` whose frees take effect at `commit()` (so the suite can undo them on
- * rollback, as the engine's allocator does); after each flush and commit the suite checks that the
- * live pages are exactly those `visitCatalog` reaches.
+ * Conformance suite for {@link CatalogFactory} implementations: the {@link Catalog} each opens,
+ * and the walks and page moves the container makes without opening one. The `io` passed is a
+ * `MemoryPageIO` whose frees take effect at `commit()` (so the suite can undo them on rollback,
+ * as the engine's allocator does); after each flush and commit the suite checks that the live
+ * pages are exactly those `factory.visit` reaches. `options` gives the open options for an `io`
+ * (for example a node cache).
  */
-export function runCatalogSuite(
-  name: string,
-  make: (io: MemoryPageIO) => Catalog,
-  reopen: (io: MemoryPageIO, root: BlockPtr) => Catalog,
-): void {
+export function runCatalogSuite(name: string, factory: CatalogFactory, options?: (io: MemoryPageIO) => CatalogOpenOptions): void {
+  const make = (io: MemoryPageIO): Catalog => factory.open(io, NULL_PTR, options?.(io))
+  const reopen = (io: MemoryPageIO, root: BlockPtr): Catalog => factory.open(io, root, options?.(io))
   /** Flush, commit, check pages, reopen. */
   const cycle = (io: UndoablePageIO, cat: Catalog): Catalog => {
     const root = cat.flush()
     expect(cat.dirty).toBe(false)
-    commitAndCheckPages(io, root)
+    commitAndCheckPages(factory, io, root)
     return reopen(io, root)
   }
   const fill = (cat: Catalog, model: Map<string, Uint8Array>, keys: Iterable<string>, rand: () => number): void => {
@@ -444,6 +443,47 @@ export function runCatalogSuite(
       cat.put('/zzz-added-during-iteration', utf8('x'))
       expect([first, ...iter].map(([k]) => k)).toEqual(byteSorted(model.keys()))
       cat = cycle(io, cat)
+    })
+
+    it('walks and moves its pages as the container does (refs, readPage, copyPage)', () => {
+      const io = new UndoablePageIO()
+      let cat = make(io)
+      const rand = seededRandom(5)
+      const model = new Map<string, Uint8Array>()
+      fill(cat, model, Array.from({ length: 4000 }, (_, i) => randomKey(rand, i)), rand)
+      cat = cycle(io, cat)
+      const root = cat.flush()
+      // refs: a fast walk reaches the same pages and the same values as the verifying one.
+      const viaRefs: number[] = []
+      const values: string[] = []
+      const walk = (ptr: BlockPtr): void => {
+        viaRefs.push(ptr.page)
+        const r = factory.refs(io, ptr)
+        if (r.leaf) for (const v of r.values) values.push(hex(v)!)
+        else for (const c of r.children) walk(c)
+      }
+      walk(root)
+      expect(viaRefs.sort((a, b) => a - b)).toEqual(reachablePages(factory, io, root))
+      expect(values.sort()).toEqual([...model.values()].map((v) => hex(v)!).sort())
+      // readPage + copyPage: every page moved to a fresh page number, each leaf value replaced by
+      // one of the same length; the moved tree reads back with the new values.
+      const moved = new Map<string, Uint8Array>()
+      const move = (ptr: BlockPtr): BlockPtr => {
+        const page = factory.readPage(io, ptr)
+        const to = io.allocate(1)
+        if (page.leaf) {
+          const next = page.values.map((v) => v.map((b) => b ^ 0x5a))
+          page.keys.forEach((k, i) => moved.set(k, next[i]))
+          return factory.copyPage((n, bytes) => io.stage(n, bytes), page, ptr, to, next)
+        }
+        return factory.copyPage((n, bytes) => io.stage(n, bytes), page, ptr, to, page.children.map(move))
+      }
+      const root2 = move(root)
+      io.commit()
+      expect(root2.txn).toBe(root.txn)
+      expect(dump(reopen(io, root2).entries())).toEqual(dumpModel(moved))
+      expect(dumpModel(moved)).toEqual(dumpModel(new Map([...model].map(([k, v]) => [k, v.map((b) => b ^ 0x5a)]))))
+      expect(() => factory.copyPage(() => {}, factory.readPage(io, root2), root2, 9999, [])).toThrow(invalidArgument)
     })
 
     it('tracks dirty state, and deleting everything gives the null root and frees every page', () => {

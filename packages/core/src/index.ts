@@ -5,3 +5,4 @@ export {
 } from './container-path.js'
 export { crc32, crc32Implementation, getU64, setU64, viewOf, utf8, fromUtf8, toBytes } from './bytes.js'
 export { mixedBytes, seededBytes, seededRandom } from './seeded-random.js'
+export { isLayerId, MAX_LAYER_ID_BYTES } from './layer-id.js'

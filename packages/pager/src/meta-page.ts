@@ -1,4 +1,4 @@
-import { CartridgeError, ErrorCodes, crc32, fromUtf8, getU64, setU64, utf8, viewOf } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, MAX_LAYER_ID_BYTES, crc32, fromUtf8, getU64, isLayerId, setU64, utf8, viewOf } from '@cartridge/core'
 import { readBlockPtr, writeBlockPtr, type BlockPtr } from './block-pointer.js'
 import { PAGE_SIZE } from './page-format.js'
 
@@ -6,11 +6,12 @@ import { PAGE_SIZE } from './page-format.js'
 export const MAGIC = utf8('CARTRIDG')
 export const FORMAT_MAJOR = 1
 /**
- * Highest minor version this code writes (1.4: page checksums in chunk records; 1.3: the audit
+ * Highest minor version this code writes (1.5: ids of the catalog and allocator implementations;
+ * 1.4: page checksums in chunk records; 1.3: the audit
  * log and the stored policy). Each container is written with the lowest minor its contents need,
  * so older writers still open what they can write.
  */
-export const FORMAT_MINOR = 4
+export const FORMAT_MINOR = 5
 /** Longest slug, bytes. */
 export const MAX_SLUG_BYTES = 214
 /** Longest title, bytes. */
@@ -60,13 +61,23 @@ export interface Meta {
    * history is unknown). 0: never.
    */
   restoreTxn?: number
+  /**
+   * Id of the catalog implementation that wrote the container (format 1.5, offset 216); absent
+   * or empty: the reference B+tree (`btree`).
+   */
+  catalogId?: string
+  /**
+   * Id of the allocator implementation that wrote the container (format 1.5, offset 232); absent
+   * or empty: the reference bitmap (`bitmap`).
+   */
+  allocatorId?: string
   /** Minor format version the slot was written with (decoding only; writers write {@link FORMAT_MINOR}). */
   minor?: number
 }
 
 const OFF = {
   magic: 0, major: 8, minor: 10, pageSize: 12, txn: 16, baseTxn: 24, totalPages: 32, fileCount: 40, created: 48,
-  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, policy: 184, restoreTxn: 208, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
+  maxPages: 56, threshold: 64, codec: 65, codecLevel: 66, catalog: 72, freeMap: 96, snapshots: 120, uuid: 144, audit: 160, policy: 184, restoreTxn: 208, catalogId: 216, allocatorId: 232, slug: 256, title: 512, checksum: PAGE_SIZE - 4,
 } as const
 
 /** The UTF-8 of the last few strings encoded (slug and title repeat in every commit's meta page). */
@@ -81,6 +92,24 @@ function utf8Cached(s: string): Uint8Array {
   return bytes
 }
 
+/** Writes a layer id (validated ASCII, at most 16 bytes) NUL-padded into 16 bytes at `off`. */
+function writeLayerId(page: Uint8Array, off: number, id: string | undefined): void {
+  if (!id) return
+  if (!isLayerId(id)) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `not a layer id: ${JSON.stringify(id)}`)
+  for (let i = 0; i < id.length; i++) page[off + i] = id.charCodeAt(i)
+}
+
+/**
+ * The layer id in the 16 bytes at `off` (up to the first NUL). Older writers left these bytes
+ * zero, so an empty id means the reference implementation; bytes that are not a valid id come
+ * back as they are (the caller finds no implementation by that name and says so).
+ */
+function readLayerId(page: Uint8Array, off: number): string {
+  let end = off
+  while (end < off + MAX_LAYER_ID_BYTES && page[end] !== 0) end++
+  return String.fromCharCode(...page.subarray(off, end))
+}
+
 /** Encodes a meta page (checksum in the last 4 bytes covers everything before it). */
 export function encodeMeta(m: Meta): Uint8Array {
   const page = new Uint8Array(PAGE_SIZE)
@@ -89,7 +118,8 @@ export function encodeMeta(m: Meta): Uint8Array {
   v.setUint16(OFF.major, FORMAT_MAJOR, true)
   const audited = m.auditRoot !== undefined && m.auditRoot.page !== 0
   const guarded = m.policyRoot !== undefined && m.policyRoot.page !== 0
-  const minor = m.pageSums || m.snapshotsRoot.page !== 0 ? 4 : audited || guarded ? 3 : 2
+  const layered = !!m.catalogId || !!m.allocatorId
+  const minor = layered ? 5 : m.pageSums || m.snapshotsRoot.page !== 0 ? 4 : audited || guarded ? 3 : 2
   v.setUint16(OFF.minor, minor, true)
   v.setUint32(OFF.pageSize, PAGE_SIZE, true)
   setU64(v, OFF.txn, m.txn)
@@ -107,6 +137,10 @@ export function encodeMeta(m: Meta): Uint8Array {
   if (audited) writeBlockPtr(v, OFF.audit, m.auditRoot!)
   if (guarded) writeBlockPtr(v, OFF.policy, m.policyRoot!)
   if (minor >= 4) setU64(v, OFF.restoreTxn, m.restoreTxn ?? 0)
+  if (layered) {
+    writeLayerId(page, OFF.catalogId, m.catalogId)
+    writeLayerId(page, OFF.allocatorId, m.allocatorId)
+  }
   page.set(m.uuid.subarray(0, 16), OFF.uuid)
   const slug = utf8Cached(m.slug)
   const title = utf8Cached(m.title)
@@ -158,6 +192,8 @@ export function decodeMeta(page: Uint8Array): MetaSlot {
       auditRoot: readBlockPtr(v, OFF.audit),
       policyRoot: readBlockPtr(v, OFF.policy),
       restoreTxn: minor >= 4 ? getU64(v, OFF.restoreTxn) : getU64(v, OFF.txn),
+      catalogId: readLayerId(page, OFF.catalogId),
+      allocatorId: readLayerId(page, OFF.allocatorId),
       slug: fromUtf8(page.subarray(OFF.slug + 2, OFF.slug + 2 + slugLen)),
       title: fromUtf8(page.subarray(OFF.title + 2, OFF.title + 2 + titleLen)),
     },
