@@ -1,4 +1,4 @@
-import { FaultyPageStore, MemoryPageStore, type CrashMode } from '@cartridge/pager'
+import { FaultyPageStore, MemoryPageStore, type CrashMode, type PageStore } from '@cartridge/pager'
 import { Cartridge, type CreateOptions } from '../cartridge.js'
 
 /**
@@ -24,6 +24,8 @@ export interface CrashTrialOptions<S> {
   armWithin: number
   /** More settings of the container (compression, …); they apply when it is reopened too. */
   options?: CreateOptions
+  /** Wraps the fault-injecting store (and the store of the crash image) in the store under test. */
+  wrap?: (store: PageStore) => PageStore
 }
 
 /** What a crash trial left: whether the power failed, the states the container may reopen at, and the reopened container. */
@@ -40,7 +42,8 @@ export interface CrashTrialResult<S> {
  */
 export async function crashTrial<S>(o: CrashTrialOptions<S>): Promise<CrashTrialResult<S>> {
   const store = new FaultyPageStore(undefined, { random: o.random, crashInSync: true })
-  const cart = await Cartridge.fromStore(store, { ...o.options, create: { slug: o.slug }, durability: o.durability })
+  const wrap = o.wrap ?? ((s: PageStore) => s)
+  const cart = await Cartridge.fromStore(wrap(store), { ...o.options, create: { slug: o.slug }, durability: o.durability })
   let state = o.initial
   for (let i = 0; i < o.warmup; i++) state = await o.op(cart, state, o.random, o.seed + i, () => {})
   await cart.flush()
@@ -68,6 +71,6 @@ export async function crashTrial<S>(o: CrashTrialOptions<S>): Promise<CrashTrial
   }
   const crashed = store.crashed
   store.cut()
-  const reopened = await Cartridge.fromStore(new MemoryPageStore(store.crashImage(o.mode)), { ...o.options })
+  const reopened = await Cartridge.fromStore(wrap(new MemoryPageStore(store.crashImage(o.mode))), { ...o.options })
   return { crashed, allowed, reopened }
 }

@@ -10,6 +10,7 @@ import {
   type ModelState, applyFileOp, createSnapshot, deleteSnapshot, describeState, emptyModel, resolveRef, restoreSnapshot,
 } from './model-state.js'
 import type { Target } from './model-target.js'
+import { layerOptions, layerSet, type LayerSetName } from './layer-sets.js'
 
 /**
  * The fault-injection harness ({@link crashTrial}) driven by model sequences: the operations come
@@ -33,13 +34,16 @@ export interface CrashCase {
   warmup: number
   /** The power fails within this many writes and syncs of arming. */
   armWithin: number
+  /** The layer implementations (testing/layer-sets.ts); default the reference. */
+  layers?: LayerSetName
 }
 
 export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; steps: number }> {
   let next = 0
   let inflight: ModelState[] = []
   let current: Op | undefined
-  const config = { ...DEFAULT_CONFIG, durability: c.durability }
+  const config = { ...DEFAULT_CONFIG, durability: c.durability, layers: c.layers }
+  const layers = layerSet(c.layers)
   const { crashed, allowed, reopened } = await crashTrial<ModelState>({
     random: rng(c.seed),
     mode: c.mode,
@@ -48,7 +52,9 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
       compression: { codec: c.compression ?? 'none' },
       ...(c.encrypted ? { encryption: TEST_ENCRYPTION, passphrase: TEST_PASSPHRASE } : {}),
       ...(c.audited ? { auditLog: true } : {}),
+      ...layerOptions(layers),
     },
+    wrap: layers.wrap,
     slug: 'model',
     initial: emptyModel(),
     seed: c.seed,

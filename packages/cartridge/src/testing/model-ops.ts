@@ -1,3 +1,4 @@
+import type { LayerSetName } from './layer-sets.js'
 /**
  * The operations of the model-based test, as plain data: what the generator produces, what the
  * runner executes, and what a failing run prints. Each has a constructor with a short name so a
@@ -88,6 +89,8 @@ export interface ModelConfig {
   encrypted: boolean
   /** Keeps an audit log from the first commit (checked against the files at the end). */
   audited: boolean
+  /** The layer implementations (testing/layer-sets.ts); default the reference. */
+  layers?: LayerSetName
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
@@ -178,6 +181,7 @@ export function formatConfig(c: ModelConfig): string {
   for (const k of Object.keys(DEFAULT_CONFIG) as Array<keyof ModelConfig>) {
     if (c[k] !== DEFAULT_CONFIG[k]) parts.push(`${k}: ${typeof c[k] === 'string' ? q(c[k] as string) : c[k]}`)
   }
+  if (c.layers !== undefined && c.layers !== 'reference') parts.push(`layers: ${q(c.layers)}`)
   return parts.length ? `{ ${parts.join(', ')} }` : '{}'
 }
 

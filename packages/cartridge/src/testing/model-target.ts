@@ -1,6 +1,7 @@
 import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import { MemoryPageStore } from '@cartridge/pager'
-import { Cartridge } from '../cartridge.js'
+import { Cartridge, defaultStore, type StoreFactory } from '../cartridge.js'
+import { layerOptions, layerSet, wrapStore } from './layer-sets.js'
 import { tempDir } from './helpers.js'
 import { mismatch } from './model-compare.js'
 import type { ModelConfig } from './model-ops.js'
@@ -28,7 +29,10 @@ export async function openTarget(config: ModelConfig): Promise<Target> {
     ...(config.audited ? { auditLog: true } : {}),
   }
   const keyOptions = config.encrypted ? { passphrase: TEST_PASSPHRASE } : {}
-  const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize, ...keyOptions }
+  const layers = layerSet(config.layers)
+  const layered = { ...layerOptions(layers), ...(layers.wrap ? { store: ((p, how) => wrapStore(layers, defaultStore(p, how))) satisfies StoreFactory } : {}) }
+  Object.assign(create, layered)
+  const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize, ...keyOptions, ...layered }
   const fullOK = config.maxBlocks > 0
   const closeIt = async (cart: Cartridge) => {
     const got = await observe(cart.close())
@@ -58,12 +62,12 @@ export async function openTarget(config: ModelConfig): Promise<Target> {
   }
   let store = new MemoryPageStore()
   const t: Target = {
-    cart: await Cartridge.fromStore(store, { ...create, create: { slug: 'model' } }),
+    cart: await Cartridge.fromStore(wrapStore(layers, store), { ...create, create: { slug: 'model' } }),
     config,
     reopen: async () => {
       await closeIt(t.cart)
       store = new MemoryPageStore(store.snapshot())
-      t.cart = await Cartridge.fromStore(store, reopenOptions)
+      t.cart = await Cartridge.fromStore(wrapStore(layers, store), reopenOptions)
       afterOpen(t.cart)
     },
     dispose: async () => {

@@ -1,0 +1,42 @@
+import { bitmapAllocator, type AllocatorFactory } from '@cartridge/allocator'
+import { btreeCatalog, type CatalogFactory } from '@cartridge/catalog'
+import type { PageStore } from '@cartridge/pager'
+
+/**
+ * A set of layer implementations the container suites (model sequences, crash trials) run on:
+ * a catalog, an allocator, and a wrapper around the page store the suite makes. Sets are named,
+ * so a printed failing sequence names the set it ran on.
+ */
+export interface LayerSet {
+  catalog?: CatalogFactory
+  allocator?: AllocatorFactory
+  /** Wraps the store a suite makes (memory, file or fault-injecting) in the store under test. */
+  wrap?: (store: PageStore) => PageStore
+}
+
+export const LAYER_SETS = {
+  /** The reference implementations. */
+  reference: {},
+  /**
+   * The reference implementations under other ids: the suites' own check that a recorded id
+   * reaches every open (a reopen that forgot the layers fails with CARTRIDGE_UNSUPPORTED).
+   */
+  renamed: { catalog: { ...btreeCatalog, id: 'btree-renamed' }, allocator: { ...bitmapAllocator, id: 'bitmap-renamed' } },
+} satisfies Record<string, LayerSet>
+
+export type LayerSetName = keyof typeof LAYER_SETS
+
+/** The set named `name` (default: the reference). */
+export function layerSet(name: LayerSetName | undefined): LayerSet {
+  return LAYER_SETS[name ?? 'reference']
+}
+
+/** The create and open options that select a set's catalog and allocator. */
+export function layerOptions(set: LayerSet): { catalog?: CatalogFactory; allocator?: AllocatorFactory } {
+  return { ...(set.catalog ? { catalog: set.catalog } : {}), ...(set.allocator ? { allocator: set.allocator } : {}) }
+}
+
+/** The store a suite made, wrapped as the set says. */
+export function wrapStore<S extends PageStore>(set: LayerSet, store: S): PageStore {
+  return set.wrap ? set.wrap(store) : store
+}
