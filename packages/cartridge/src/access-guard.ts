@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { AccessDeniedError } from '@cartridge/core'
 import { resolveContext, type Policy, type RequestContext, type ResolvedContext } from '@cartridge/iam'
-import { defaultPrincipal } from './audit-trail.js'
+import { defaultPrincipal } from '@cartridge/engine'
 import { OPEN_ACCESS, type Access } from './file-ops.js'
 
 /**

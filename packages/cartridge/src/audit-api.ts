@@ -4,7 +4,7 @@ import {
   type AuditEntry, type AuditLogState, type LeafSource, type RotatedBase,
 } from '@cartridge/audit'
 import { keyId, publicKeyOf, signMessage, verifyMessage } from '@cartridge/engram'
-import type { Engine } from './engine.js'
+import type { Engine } from '@cartridge/engine'
 
 /** The head of an audit log: how many entries it has had and the Merkle root (RFC 9162) over all of them. */
 export interface AuditHead {

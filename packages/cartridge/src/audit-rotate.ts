@@ -2,7 +2,7 @@ import { basename } from 'node:path'
 import { CartridgeError, ErrorCodes, utf8, viewOf } from '@cartridge/core'
 import { MerkleFrontier, decodeAuditEntry, leafHash, storedEntries, type AuditLogState } from '@cartridge/audit'
 import { Engram, writeEngram, type EngramSourceFile } from '@cartridge/engram'
-import type { Engine } from './engine.js'
+import type { Engine } from '@cartridge/engine'
 
 /** Options of `Cartridge.rotateAudit`. */
 export interface RotateAuditOptions {

@@ -7,7 +7,7 @@ import {
 } from '@cartridge/audit'
 import { Engram, generateSigningKey } from '@cartridge/engram'
 import { Cartridge, verifyAuditArchive, verifyAuditConsistency, verifyAuditInclusion, type AuditHead } from './index.js'
-import { Engine } from './engine.js'
+import { Engine } from '@cartridge/engine'
 import { bytes, readAll, rng, tempDir } from './testing/helpers.js'
 import { auditDisagreements } from './testing/audit-replay.js'
 

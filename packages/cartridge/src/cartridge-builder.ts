@@ -2,8 +2,7 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { Cartridge, type CreateOptions, type StoreFactory } from './cartridge.js'
 import type { CatalogFactory } from '@cartridge/catalog'
 import type { AllocatorFactory } from '@cartridge/allocator'
-import type { CacheFactory } from './engine.js'
-import type { EncryptionSetting } from './encryption.js'
+import type { CacheFactory, EncryptionSetting } from '@cartridge/engine'
 import type { CodecName, CodecOptions } from '@cartridge/codec'
 
 /**

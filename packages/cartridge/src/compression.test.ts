@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { MemoryPageStore } from '@cartridge/pager'
 import { Cartridge, CartridgeBuilder } from './index.js'
-import { Engine } from './engine.js'
-import { buildChunkMap, chunksOf } from './content.js'
-import { RecordKind, decodeFileRecord, encodeFileRecord } from './file-record.js'
+import { Engine, buildChunkMap, chunksOf, RecordKind, decodeFileRecord, encodeFileRecord } from '@cartridge/engine'
 import { bytes, tempDir } from './testing/helpers.js'
 
 // CARTRIDGE_SKIP_SQLITE: scripts/node-versions.sh runs this file under a Node the workspace's better-sqlite3 was not built for.

@@ -1,12 +1,8 @@
 import { CartridgeError, ErrorCodes, crc32 } from '@cartridge/core'
 import { LruCache } from '@cartridge/arc-cache'
 import { isStashed, type DatabaseStore, type FileChange, type StashedPage } from '@cartridge/vfs'
-import type { Engine } from './engine.js'
-import type { CommitQueue } from './commit-queue.js'
-import { PAGED_CHUNK_SIZE as P, RecordKind, type FileRecord } from './file-record.js'
-import { chunkMemo, loadChunk, readWithinChunk, sealStored } from './content.js'
-import { isPaged } from './paged-content.js'
-import { PageTable } from './page-table.js'
+import { PAGED_CHUNK_SIZE as P, RecordKind, type FileRecord, chunkMemo, loadChunk, readWithinChunk, sealStored, isPaged, PageTable } from '@cartridge/engine'
+import type { Engine, CommitQueue } from '@cartridge/engine'
 
 /**
  * The container as the layer under the SQLite VFS: database files are container files read by

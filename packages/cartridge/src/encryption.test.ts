@@ -3,9 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryPageStore } from '@cartridge/pager'
 import { Cartridge, CartridgeBuilder } from './index.js'
 import { bytes, rng, tempDir } from './testing/helpers.js'
-import { Engine } from './engine.js'
-import { chunksOf } from './content.js'
-import { decodeFileRecord } from './file-record.js'
+import { Engine, chunksOf, decodeFileRecord } from '@cartridge/engine'
 
 // CARTRIDGE_SKIP_SQLITE: scripts/node-versions.sh runs this file under a Node the workspace's better-sqlite3 was not built for.
 const withSqlite = process.env.CARTRIDGE_SKIP_SQLITE !== '1'

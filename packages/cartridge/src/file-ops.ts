@@ -3,8 +3,8 @@ import {
 } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
 import type { CodecName } from '@cartridge/codec'
-import { contentHash } from './audit-trail.js'
-import type { CompressionSetting, Engine } from './engine.js'
+import { contentHash } from '@cartridge/engine'
+import type { CompressionSetting, Engine } from '@cartridge/engine'
 
 /** Bytes accepted by `write`. Strings are stored as UTF-8. */
 export type Data = string | Uint8Array | ArrayBuffer | ArrayBufferView

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryPageStore } from '@cartridge/pager'
 import { Cartridge } from './index.js'
-import { Engine } from './engine.js'
-import { buildChunkMap, chunksOf } from './content.js'
-import { RecordKind, decodeFileRecord, encodeFileRecord } from './file-record.js'
-import { MAX_PROBLEMS } from './check.js'
+import { Engine, buildChunkMap, chunksOf, RecordKind, decodeFileRecord, encodeFileRecord, MAX_PROBLEMS } from '@cartridge/engine'
 import { bytes } from './testing/helpers.js'
 
 /**

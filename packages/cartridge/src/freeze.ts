@@ -2,9 +2,8 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { writeEngram, type EngramSourceFile, type EngramSummary } from '@cartridge/engram'
 import type { CodecName } from '@cartridge/codec'
 import type { BlockPtr } from '@cartridge/pager'
-import type { Engine } from './engine.js'
-import { decodeFileRecord } from './file-record.js'
-import { readContent } from './content.js'
+import { decodeFileRecord, readContent } from '@cartridge/engine'
+import type { Engine } from '@cartridge/engine'
 
 /** Options of `Cartridge.freezeToEngram`. */
 export interface FreezeOptions {

@@ -5,10 +5,10 @@ export {
 export { CartridgeBuilder } from './cartridge-builder.js'
 export { Transaction } from './transaction.js'
 export type { Data, DirEntry, FileMetadata, ReadOptions, WriteOptions } from './file-ops.js'
-export type { CheckReport } from './check.js'
-export type { CacheFactory, CompressionSetting, EngineOptions } from './engine.js'
-export type { ContentStats } from './content-stats.js'
-export type { EncryptionSetting, KeyOptions } from './encryption.js'
+export type { CheckReport } from '@cartridge/engine'
+export type { CacheFactory, CompressionSetting, EngineOptions } from '@cartridge/engine'
+export type { ContentStats } from '@cartridge/engine'
+export type { EncryptionSetting, KeyOptions } from '@cartridge/engine'
 export type { ResealOptions } from './reseal-file.js'
 export type { FreezeOptions } from './freeze.js'
 export {
@@ -27,7 +27,7 @@ export type { Database, DatabaseMode, OpenDatabaseOptions } from '@cartridge/vfs
 export type { RecompressOptions, RecompressResult, RestoreOptions, SnapshotInfo, SnapshotListing, TransactionOptions } from './cartridge.js'
 export { SnapshotView } from './snapshot-view.js'
 export type { SnapshotChange } from './snapshot-diff.js'
-export type { VacuumOptions, VacuumProgress, VacuumResult } from './vacuum.js'
+export type { VacuumOptions, VacuumProgress, VacuumResult } from '@cartridge/engine'
 export {
   checkpointText, verifyAuditCheckpoint, verifyAuditConsistency, verifyAuditInclusion,
   type AuditCheckpoint, type AuditConsistencyProof, type AuditHead, type AuditInclusionProof, type AuditProblem, type AuditQuery,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { PageType, writeNode } from '@cartridge/pager'
 import { Cartridge, MemoryPageStore } from './index.js'
-import { Engine } from './engine.js'
+import { Engine } from '@cartridge/engine'
 import { bytes, readAll, sameBytes, tempDir } from './testing/helpers.js'
 
 const tmp = tempDir()

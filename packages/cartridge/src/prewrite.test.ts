@@ -3,7 +3,7 @@ import { syncBuiltinESMExports } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { FaultyPageStore, MemoryPageStore, PAGE_SIZE } from '@cartridge/pager'
 import { Cartridge } from './index.js'
-import { Engine } from './engine.js'
+import { Engine } from '@cartridge/engine'
 import { bytes, readAll, rng, sameBytes, sameFiles, tempDir } from './testing/helpers.js'
 
 /**

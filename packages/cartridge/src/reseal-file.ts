@@ -2,8 +2,8 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { FilePageStore } from '@cartridge/pager'
-import { Engine } from './engine.js'
-import type { EncryptionSetting } from './encryption.js'
+import { Engine } from '@cartridge/engine'
+import type { EncryptionSetting } from '@cartridge/engine'
 import { copyAuditLog, copyContainer, type CopyOptions } from './reseal.js'
 
 /** Options of `enableEncryption` and `rekey`. */

@@ -1,8 +1,7 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { NULL_PTR, type BlockPtr } from '@cartridge/pager'
-import type { Engine } from './engine.js'
-import { CHUNK_SHIFT, PAGED_CHUNK_SHIFT, RecordKind, type ChunkRecord, type FileRecord } from './file-record.js'
-import { chunkAt, loadChunk, recompressContent, recordFor, storeChunk, type LeafCursor } from './content.js'
+import { CHUNK_SHIFT, PAGED_CHUNK_SHIFT, RecordKind, type ChunkRecord, type FileRecord, chunkAt, loadChunk, recompressContent, recordFor, storeChunk, type LeafCursor } from '@cartridge/engine'
+import type { Engine } from '@cartridge/engine'
 import { diffCatalogs } from './snapshot-diff.js'
 import { storedEntries } from '@cartridge/audit'
 

@@ -1,6 +1,6 @@
 import { compareKeys } from '@cartridge/core'
 import type { BlockPtr } from '@cartridge/pager'
-import type { Engine } from './engine.js'
+import type { Engine } from '@cartridge/engine'
 
 /** One path that differs between two states. */
 export interface SnapshotChange {

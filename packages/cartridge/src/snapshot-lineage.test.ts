@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryPageStore } from '@cartridge/pager'
 import { exclusivePages } from '@cartridge/snapshot'
 import { Cartridge } from './index.js'
-import { Engine } from './engine.js'
-import { walkBlocks } from './block-walk.js'
+import { Engine, walkBlocks } from '@cartridge/engine'
 import { bytes, rng, sameBytes } from './testing/helpers.js'
 
 type Files = Map<string, Uint8Array>

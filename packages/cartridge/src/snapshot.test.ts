@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Cartridge, MemoryPageStore } from './index.js'
-import { Engine } from './engine.js'
+import { Engine } from '@cartridge/engine'
 import { bytes, readAll, sameBytes, sameFiles, tempDir } from './testing/helpers.js'
 
 const text = (s: string) => new TextEncoder().encode(s)

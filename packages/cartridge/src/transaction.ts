@@ -1,6 +1,6 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
-import type { Engine } from './engine.js'
+import type { Engine } from '@cartridge/engine'
 import { FileOps, OPEN_ACCESS, type Access } from './file-ops.js'
 
 /**

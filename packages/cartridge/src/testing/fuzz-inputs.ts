@@ -1,8 +1,6 @@
 import { seededRandom } from '@cartridge/core'
 import { MemoryPageStore, PAGE_SIZE, decodeMeta, encodeMeta, type Meta } from '@cartridge/pager'
-import { Engine } from '../engine.js'
-import { buildChunkMap, chunksOf } from '../content.js'
-import { RecordKind, decodeFileRecord, encodeFileRecord } from '../file-record.js'
+import { Engine, buildChunkMap, chunksOf, RecordKind, decodeFileRecord, encodeFileRecord } from '@cartridge/engine'
 import type { FuzzSeed } from './fuzz-seeds.js'
 
 /**
