@@ -32,7 +32,7 @@ describe.each(sets)('container suite on layer set %s', (layers) => {
         await runSequence({ ...config, layers }, ops, stats)
         steps += stats.steps
       },
-      { title: `layer set ${layers}: random sequences`, numRuns: RUNS, format: ([config, ops]: [ModelConfig, Op[]]) => formatRegression({ ...config, layers }, ops) },
+      { title: `layer set ${layers}: random sequences`, file: 'layer-suite.test.ts', numRuns: RUNS, format: ([config, ops]: [ModelConfig, Op[]]) => formatRegression({ ...config, layers }, ops) },
     )
     expect(steps).toBeGreaterThan(RUNS * 3)
   }, 600_000)
@@ -56,6 +56,7 @@ describe.each(sets)('container suite on layer set %s', (layers) => {
       },
       {
         title: `layer set ${layers}: crash trials`,
+        file: 'layer-suite.test.ts',
         numRuns: CRASH_RUNS,
         format: (c) =>
           `await runCrashCase({ layers: '${layers}', seed: ${c.seed}, mode: '${c.mode[0]}', durability: '${c.mode[1]}', compression: '${c.compression}', encrypted: ${c.encrypted}, warmup: ${c.warmup}, armWithin: ${c.armWithin}, ops: [\n${c.ops.map((o) => `  ${formatOp(o)},`).join('\n')}\n] })`,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { CartridgeError, ErrorCodes, directoryPrefix, getU64, viewOf } from '@cartridge/core'
+import { CartridgeError, ErrorCodes, getU64, viewOf } from '@cartridge/core'
 import {
   CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, PageType, Pager, readBlob, verifyPage, writeBlob,
   type BlockPtr, type Meta, type PageIO, type PageStore, type RecoveryNote,
@@ -11,16 +11,19 @@ import {
   EMPTY_TABLE, MAX_SNAPSHOTS, PageMarks, readSnapshotTable, validateSnapshotName, writeSnapshotTable,
   type BlockVisitor, type SnapshotEntry, type SnapshotTable,
 } from '@cartridge/snapshot'
-import { CodecSet, codecName, createCodec, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
+import { CodecSet, type Codec, type CodecName } from '@cartridge/codec'
+import { CodecChoice, type CompressionSetting } from './codec-choice.js'
 import { walkBlocks } from './block-walk.js'
 import { checkedLayer, pickLayer } from './layer-choice.js'
+import { growthTarget, vacuumHeadroom } from './growth-policy.js'
 import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
 import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
-import { CHUNK_SIZE, RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
-import { checkReadRange, chunksOf, freeContent, loadStored, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
-import { writePagedContent, type PagedChange } from './paged-content.js'
+import { CHUNK_SIZE, decodeFileRecord, type FileRecord } from './file-record.js'
+import { chunksOf, loadStored, type ContentIO } from './content.js'
+import type { PagedChange } from './paged-content.js'
+import * as files from './file-table.js'
 import { MAX_ENTRY_BYTES, visitAuditPages } from '@cartridge/audit'
-import { AuditTrail, contentHash, type AuditMark, type AuditNote } from './audit-trail.js'
+import { AuditTrail, type AuditMark, type AuditNote } from './audit-trail.js'
 
 /** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
 export type CacheFactory = (capacity: number) => Cache<number, unknown>
@@ -71,20 +74,6 @@ export interface CreateSettings {
   /** The container id and creation time to keep (a copy of a container keeps its identity); default new. */
   identity?: { uuid: Uint8Array; created: number }
 }
-
-/** A codec by name and its options, as the container stores it for new writes. */
-export interface CompressionSetting extends CodecOptions {
-  codec: CodecName
-}
-
-/** The codec new writes use: its id and level as stored in the meta page, and the codec once made. */
-interface DefaultCodec {
-  id: number
-  level: number
-  codec: Codec | undefined
-}
-
-const NO_CODEC: DefaultCodec = { id: 0, level: 0, codec: undefined }
 
 /** Largest stored access policy, bytes of JSON. */
 export const MAX_POLICY_BYTES = 256 * 1024
@@ -147,9 +136,7 @@ export class Engine implements ContentIO {
   /** Decoders of compressed chunks. */
   readonly codecs = new CodecSet()
   /** The codec new writes use unless a write says otherwise (pending until the next commit stores it). */
-  #compression: DefaultCodec = NO_CODEC
-  /** Codecs made for per-write choices, by name and level. */
-  readonly #codecCache = new Map<string, Codec | undefined>()
+  readonly #writeCodec = new CodecChoice()
   /** The data key's sealing, in an encrypted container. */
   #sealing: Sealing | undefined
   /** The data key itself (kept for a key change, which wraps it again). */
@@ -248,7 +235,7 @@ export class Engine implements ContentIO {
     if (!Number.isInteger(maxPages) || (maxPages !== 0 && maxPages < initialPages)) {
       throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxBlocks must be 0 (unbounded) or at least initialBlocks')
     }
-    const compression = settings.compression ? Engine.#codecSetting(settings.compression) : NO_CODEC
+    if (settings.compression) e.#writeCodec.set(settings.compression)
     const uuid = settings.identity?.uuid.slice() ?? new Uint8Array(randomBytes(16))
     if (settings.encryption !== undefined) {
       const sealing = newSealing(uuid, settings.encryption, options.aead)
@@ -264,12 +251,11 @@ export class Engine implements ContentIO {
     const meta: Meta = {
       txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: settings.identity?.created ?? Date.now(), maxPages,
       growthThresholdPercent: threshold, uuid, catalogRoot: NULL_PTR, freeMapRoot,
-      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: compression.id, codecLevel: compression.level, restoreTxn: 0,
+      snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: e.#writeCodec.id, codecLevel: e.#writeCodec.level, restoreTxn: 0,
       catalogId: e.catalogFactory === btreeCatalog ? undefined : e.catalogFactory.id,
       allocatorId: e.allocatorFactory === bitmapAllocator ? undefined : e.allocatorFactory.id,
     }
     e.pager.initialize(meta)
-    e.#compression = compression
     e.#afterCommit(meta, true)
     e.txn = 2
     return e
@@ -331,7 +317,7 @@ export class Engine implements ContentIO {
     e.#snapshotPages = tablePages
     e.catalog = e.#openCatalog(meta.catalogRoot)
     e.#afterCommit(meta, true)
-    e.#compression = Engine.#storedCodec(meta)
+    e.#writeCodec.load(meta)
     e.txn = e.pager.highestTxn + 1
     if (!store.readOnly && (meta.minor ?? 0) > FORMAT_MINOR) {
       throw new CartridgeError(
@@ -559,37 +545,14 @@ export class Engine implements ContentIO {
     this.pager.stage(pageNo, page)
   }
 
-  /**
-   * The size to grow to so that `needed` more pages fit (spec §15): the first size of the
-   * sequence 3 × 2^k pages (12 KiB, 24 KiB, … doubling) that fits, until the file reaches
-   * maxGrowthPages, then maxGrowthPages more at a time. A write larger than the container (or
-   * than a step) grows it to what it needs plus growthThresholdPercent of that (at most one
-   * step) as headroom. Capped at the container's maxPages.
-   */
+  /** The size to grow to so that `needed` more pages fit (spec §15; see {@link growthTarget}). */
   #growthTarget(needed: number): number {
-    const total = this.alloc.totalPages
-    const step = this.options.maxGrowthPages
-    const min = total + needed
-    let next = total + step
-    if (total < step) {
-      let seq = 3
-      while (seq < min) seq *= 2
-      next = Math.min(seq, next)
-    }
-    // A write larger than the container itself, or than a step: sized to it, plus headroom.
-    if (needed > total || next < min) next = min + Math.min(Math.ceil((min * this.#meta.growthThresholdPercent) / 100), step)
-    const max = this.#meta.maxPages
-    return max > 0 && next > max ? max : next
+    return growthTarget(this.alloc.totalPages, needed, this.options.maxGrowthPages, this.#meta.growthThresholdPercent, this.#meta.maxPages)
   }
 
-  /**
-   * Free pages a vacuum leaves at the end of the file (spec §15): growthThresholdPercent of the
-   * file, at most one growth step, so the writes after a vacuum do not grow it straight back.
-   */
+  /** Free pages a vacuum leaves at the end of the file (spec §15; see {@link vacuumHeadroom}). */
   get vacuumHeadroom(): number {
-    const used = this.alloc.totalPages - this.alloc.freePages
-    const t = this.#meta.growthThresholdPercent
-    return Math.min(Math.ceil((used * t) / (100 - t)), this.options.maxGrowthPages)
+    return vacuumHeadroom(this.alloc.totalPages - this.alloc.freePages, this.#meta.growthThresholdPercent, this.options.maxGrowthPages)
   }
 
   /**
@@ -713,7 +676,7 @@ export class Engine implements ContentIO {
       const freeMapRoot = this.alloc.flush(this.#direct)
       const meta: Meta = {
         ...this.#meta, txn: this.txn, baseTxn: this.pager.durableTxn, totalPages: this.alloc.totalPages, fileCount: this.fileCount,
-        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#compression.id, codecLevel: this.#compression.level, auditRoot, policyRoot,
+        catalogRoot, freeMapRoot, snapshotsRoot, codec: this.#writeCodec.id, codecLevel: this.#writeCodec.level, auditRoot, policyRoot,
         pageSums: this.#meta.pageSums || this.#pageSums, restoreTxn: this.#restoreTxn,
       }
       const prewrite = sync ? this.#prewriteRange() : undefined
@@ -737,7 +700,7 @@ export class Engine implements ContentIO {
       this.#policy = this.#committedPolicy
       this.#pageCache.clear()
       this.#nodeCache.clear()
-      this.#compression = Engine.#storedCodec(this.#meta)
+      this.#writeCodec.load(this.#meta)
       // The failed flush gave pages to catalog nodes: undo the allocator, then start the catalog
       // again from the committed root rather than rolling it back.
       this.alloc.rollback(this.#txnMark.alloc)
@@ -786,25 +749,12 @@ export class Engine implements ContentIO {
 
   /** The record of `path` in the working state or at `at`. */
   record(path: string, at?: CatalogVersion): FileRecord | undefined {
-    const v = this.catalog.get(path, at)
-    return v === undefined ? undefined : decodeFileRecord(v, path)
+    return files.record(this, path, at)
   }
 
   /** Whether any file lives under directory `dir`. */
   isDirectory(dir: string, at?: CatalogVersion): boolean {
-    const prefix = directoryPrefix(dir)
-    for (const _ of this.catalog.entries({ prefix, from: prefix, at })) return true
-    return false
-  }
-
-  #checkPlace(path: string): void {
-    for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
-      const ancestor = path.slice(0, i)
-      if (this.catalog.get(ancestor) !== undefined) {
-        throw new CartridgeError(ErrorCodes.NOT_A_DIRECTORY, `${ancestor} is a file, so ${path} cannot be created`, { path })
-      }
-    }
-    if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory`, { path })
+    return files.isDirectory(this, dir, at)
   }
 
   /**
@@ -812,14 +762,12 @@ export class Engine implements ContentIO {
    * (`null`: store raw).
    */
   writeFile(path: string, data: Uint8Array, compression?: CompressionSetting | null): void {
-    this.guard?.(path)
-    const codec = compression === undefined ? this.defaultCodec : compression === null ? undefined : this.codecFor(compression)
-    const old = this.record(path)
-    if (!old) this.#checkPlace(path)
-    const now = Date.now()
-    const rec = writeContent(this, data, old?.created ?? now, now, codec)
-    this.#install(path, rec, old)
-    if (this.audit.enabled) this.audit.append({ action: 'write', path, size: data.length, sha256: contentHash(data) })
+    files.writeFile(this, path, data, compression)
+  }
+
+  /** A record with page checksums was installed: the next meta page says format 1.4. */
+  markSummed(): void {
+    this.#pageSums = true
   }
 
   /** Appends an audit entry for an operation of the transaction being built (nothing when the log is off). */
@@ -833,16 +781,7 @@ export class Engine implements ContentIO {
    * (an inline or a paged file).
    */
   recompressFile(path: string, codec: Codec | undefined): { before: number; after: number } | undefined {
-    this.guard?.(path)
-    const old = this.record(path)
-    if (!old) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
-    const stored = (r: FileRecord) => (r.kind === RecordKind.INLINE ? r.size : chunksOf(this, r).reduce((n, c) => n + c.storedLength, 0))
-    const before = stored(old)
-    const rec = recompressContent(this, old, path, codec)
-    if (!rec) return undefined
-    this.#install(path, rec, old)
-    this.audit.append({ action: 'recompress', path, size: old.size, detail: codec ? codecName(codec.id) : 'none' })
-    return { before, after: stored(rec) }
+    return files.recompressFile(this, path, codec)
   }
 
   /** Seals everything written from now on with `s` (and opens what is read). */
@@ -883,81 +822,35 @@ export class Engine implements ContentIO {
 
   /** The codec new writes use by default (undefined: raw). Made on first use. */
   get defaultCodec(): Codec | undefined {
-    const c = this.#compression
-    if (c.id !== 0 && !c.codec) {
-      const name = codecName(c.id)
-      if (name !== 'lz4' && name !== 'zstd') {
-        throw new CartridgeError(ErrorCodes.UNSUPPORTED, `this container compresses new writes with ${name}, which this version does not know`)
-      }
-      c.codec = createCodec(name, name === 'zstd' && c.level !== 0 ? { level: c.level } : {})
-    }
-    return c.codec
+    return this.#writeCodec.default
   }
 
   /** The container's compression setting: codec name and level (0 when the codec has none). */
   get compression(): { codec: CodecName | `codec ${number}`; level: number } {
-    return { codec: codecName(this.#compression.id), level: this.#compression.level }
+    return this.#writeCodec.setting
   }
 
   /** Sets the codec new writes use; the next commit stores it in the container. */
   setCompression(setting: CompressionSetting): void {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
-    this.#compression = Engine.#codecSetting(setting)
+    this.#writeCodec.set(setting)
     this.#grows = true
     this.audit.append({ action: 'config.compression', detail: `${setting.codec}${setting.level !== undefined ? ` level ${setting.level}` : ''}` })
   }
 
   /** A codec for one write's choice (cached by name and level). */
   codecFor(setting: CompressionSetting): Codec | undefined {
-    const key = `${setting.codec}:${setting.level ?? ''}`
-    if (!this.#codecCache.has(key)) this.#codecCache.set(key, createCodec(setting.codec, { level: setting.level }))
-    return this.#codecCache.get(key)
-  }
-
-  static #codecSetting(setting: CompressionSetting): DefaultCodec {
-    if (typeof setting !== 'object' || setting === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'compression must be { codec, level? }')
-    const codec = createCodec(setting.codec, { level: setting.level })
-    return codec ? { id: codec.id, level: codec.level, codec } : NO_CODEC
-  }
-
-  static #storedCodec(meta: Meta): DefaultCodec {
-    return meta.codec === 0 ? NO_CODEC : { id: meta.codec, level: meta.codecLevel, codec: undefined }
+    return this.#writeCodec.for(setting)
   }
 
   /** Installs a record for `path`, releasing the version it replaces; `sha256` is the content's hash for the audit log. */
   putRecord(path: string, rec: FileRecord, old = this.record(path), sha256?: Uint8Array): void {
-    this.guard?.(path)
-    if (!old) this.#checkPlace(path)
-    this.#install(path, rec, old)
-    this.audit.append({ action: 'write', path, size: rec.size, sha256 })
-  }
-
-  /** Puts a record whose place was checked; `old` is the version it replaces, if any. */
-  #install(path: string, rec: FileRecord, old: FileRecord | undefined): void {
-    if (rec.summed) this.#pageSums = true
-    this.catalog.put(path, encodeFileRecord(rec))
-    if (old) freeContent(this, old)
-    else this.fileCount++
+    files.putRecord(this, path, rec, old, sha256)
   }
 
   /** Deletes a file (a delete: it may use the delete reserve). */
   deleteFile(path: string): void {
-    this.shrinks()
-    this.guard?.(path)
-    const old = this.record(path)
-    if (!old) {
-      if (this.isDirectory(path)) throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory (end the path with / to delete it)`, { path })
-      throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${path}`, { path })
-    }
-    this.#remove(path, old)
-    this.audit.append({ action: 'delete', path, size: old.size })
-  }
-
-  /** Takes `path` (whose record is `old`) out of the catalog and frees its content. */
-  #remove(path: string, old: FileRecord): void {
-    this.catalog.delete(path)
-    freeContent(this, old)
-    this.fileCount--
+    files.deleteFile(this, path)
   }
 
   /**
@@ -965,20 +858,7 @@ export class Engine implements ContentIO {
    * `check` is called with each path first and throws to refuse (then nothing is deleted).
    */
   deleteTree(dir: string, check?: (path: string) => void): number {
-    this.shrinks()
-    const prefix = directoryPrefix(dir)
-    const victims: Array<[string, Uint8Array]> = []
-    for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) victims.push([k, v])
-    if (check) for (const [k] of victims) check(k)
-    let bytes = 0
-    for (const [k, v] of victims) {
-      this.guard?.(k)
-      const r = decodeFileRecord(v, k)
-      bytes += r.size
-      this.#remove(k, r)
-    }
-    if (victims.length > 0) this.audit.append({ action: 'delete-tree', path: dir, size: bytes, detail: `${victims.length} files` })
-    return victims.length
+    return files.deleteTree(this, dir, check)
   }
 
   /**
@@ -987,82 +867,22 @@ export class Engine implements ContentIO {
    * path and `write` for each target, and throws to refuse.
    */
   rename(from: string, to: string, overwrite = true, check?: (action: 'delete' | 'write', path: string) => void): void {
-    this.guard?.(from)
-    this.guard?.(to)
-    if (check && (this.record(from) || from === to)) {
-      check('delete', from)
-      check('write', to)
-    }
-    if (from === to) {
-      if (!this.record(from) && !this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file: ${from}`, { path: from })
-      return
-    }
-    const rec = this.catalog.get(from)
-    if (rec !== undefined) {
-      const existing = this.record(to)
-      if (existing && !overwrite) throw new CartridgeError(ErrorCodes.EXISTS, `${to} already exists`, { path: to })
-      if (!existing) this.#checkPlace(to)
-      this.catalog.delete(from)
-      this.catalog.put(to, rec)
-      if (existing) {
-        freeContent(this, existing)
-        this.fileCount--
-      }
-      this.audit.append({ action: 'rename', path: from, target: to, detail: existing ? 'replaced the target' : '' })
-      return
-    }
-    if (!this.isDirectory(from)) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such file or directory: ${from}`, { path: from })
-    if (to.startsWith(directoryPrefix(from))) throw new CartridgeError(ErrorCodes.INVALID_PATH, `cannot move ${from} into itself`, { path: to })
-    if (this.catalog.get(to) !== undefined || this.isDirectory(to)) throw new CartridgeError(ErrorCodes.EXISTS, `${to} already exists`, { path: to })
-    this.#checkPlace(to)
-    const prefix = directoryPrefix(from)
-    const moves: Array<[string, Uint8Array]> = []
-    for (const [k, v] of this.catalog.entries({ prefix, from: prefix })) moves.push([k, v])
-    for (const [k] of moves) this.guard?.(k)
-    if (check) {
-      for (const [k] of moves) {
-        check('delete', k)
-        check('write', to + k.slice(from.length))
-      }
-    }
-    for (const [k, v] of moves) {
-      this.catalog.delete(k)
-      this.catalog.put(to + k.slice(from.length), v)
-    }
-    this.audit.append({ action: 'rename', path: from, target: to, detail: `directory, ${moves.length} files` })
+    files.rename(this, from, to, overwrite, check)
   }
 
   /** Writes a new version of a paged file (a SQLite file): replaced pages only, copy-on-write. */
   writePaged(path: string, change: PagedChange): void {
-    const old = this.record(path)
-    if (!old) this.#checkPlace(path)
-    const now = Date.now()
-    const rec = writePagedContent(this, old, change, old?.created ?? now, now, path)
-    this.catalog.put(path, encodeFileRecord(rec))
-    if (!old) this.fileCount++
-    this.audit.append({ action: 'db.write', path, size: change.size, detail: `${change.pages.size} pages` })
+    files.writePaged(this, path, change)
   }
 
   /** Deletes a paged file (for the VFS; not guarded). Returns whether it existed. */
   deletePaged(path: string): boolean {
-    const old = this.record(path)
-    if (!old) return false
-    this.#remove(path, old)
-    this.audit.append({ action: 'delete', path, size: old.size })
-    return true
+    return files.deletePaged(this, path)
   }
 
   /** Reads `[offset, offset+length)` of a file, clamped to its size. */
   readFile(path: string, at: CatalogVersion | undefined, offset = 0, length?: number): Uint8Array {
-    const rec = this.record(path, at)
-    if (!rec) {
-      const code = this.isDirectory(path, at) ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND
-      throw new CartridgeError(code, code === ErrorCodes.NOT_FOUND ? `no such file: ${path}` : `${path} is a directory`, { path })
-    }
-    checkReadRange(path, offset, length)
-    const start = Math.min(offset, rec.size)
-    const end = length === undefined ? rec.size : Math.min(rec.size, start + length)
-    return readContent(this, rec, path, start, end - start)
+    return files.readFile(this, path, at, offset, length)
   }
 
   // ---- snapshots -----------------------------------------------------------------------

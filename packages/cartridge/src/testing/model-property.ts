@@ -24,6 +24,8 @@ export function modelRuns(n: number, share = 1): number {
 export interface PropertyOptions<T> {
   /** Names the test in the replay command (`-t`). */
   title: string
+  /** The test file, for the replay command (default model.test.ts). */
+  file?: string
   numRuns: number
   /** The counterexample as code. */
   format: (value: T) => string
@@ -44,7 +46,7 @@ export async function checkProperty<T>(arb: fc.Arbitrary<T>, run: (value: T) => 
   throw new Error(
     [
       `Model test failed after ${details.numRuns} run(s) and ${details.numShrinks} shrink(s).`,
-      `Replay: CARTRIDGE_MODEL_SEED=${details.seed} CARTRIDGE_MODEL_PATH=${details.counterexamplePath} pnpm exec vitest run packages/cartridge/src/model.test.ts -t ${JSON.stringify(o.title)}`,
+      `Replay: CARTRIDGE_MODEL_SEED=${details.seed} CARTRIDGE_MODEL_PATH=${details.counterexamplePath} pnpm exec vitest run packages/cartridge/src/${o.file ?? 'model.test.ts'} -t ${JSON.stringify(o.title)}`,
       '',
       'Shrunk sequence, as a regression test for packages/cartridge/src/model-regressions.test.ts:',
       '',

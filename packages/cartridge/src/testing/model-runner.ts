@@ -1,4 +1,3 @@
-import { TEST_PASSPHRASE } from './variants.js'
 import { ErrorCodes } from '@cartridge/core'
 import { Cartridge } from '../cartridge.js'
 import { auditDisagreements } from './audit-replay.js'
@@ -127,7 +126,7 @@ export async function step(t: Target, s: ModelState, op: Op): Promise<ModelState
       return runTransactionWithWaiters(t, s, op.ops, op.outside, op.throwAtEnd, op.abort ?? false)
     case 'openReadOnly': {
       if (!t.path) return s
-      const ro = await Cartridge.open(t.path, { readOnly: true, ...(t.config.encrypted ? { passphrase: TEST_PASSPHRASE } : {}) })
+      const ro = await Cartridge.open(t.path, { ...t.openOptions, readOnly: true })
       try {
         await compareState(ro, s, { where: 'read-only open' })
         settle('write on a read-only open', s, { ok: false, code: ErrorCodes.READ_ONLY }, await observe(ro.write('/ro', 'x')), false)

@@ -1,6 +1,6 @@
 import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import { MemoryPageStore } from '@cartridge/pager'
-import { Cartridge, defaultStore, type StoreFactory } from '../cartridge.js'
+import { Cartridge, defaultStore, type OpenOptions, type StoreFactory } from '../cartridge.js'
 import { layerOptions, layerSet, wrapStore } from './layer-sets.js'
 import { tempDir } from './helpers.js'
 import { mismatch } from './model-compare.js'
@@ -13,6 +13,8 @@ export interface Target {
   config: ModelConfig
   /** The container's file, for a file store. */
   path?: string
+  /** What opening the container again needs (keys, layers); a read-only open adds `readOnly`. */
+  openOptions?: OpenOptions
   reopen?: () => Promise<void>
   dispose?: () => Promise<void>
 }
@@ -48,6 +50,7 @@ export async function openTarget(config: ModelConfig): Promise<Target> {
       cart: await Cartridge.create('model', 'model', { ...create, path }),
       config,
       path,
+      openOptions: reopenOptions,
       reopen: async () => {
         await closeIt(t.cart)
         t.cart = await Cartridge.open(path, reopenOptions)
