@@ -83,7 +83,7 @@ export interface Allocator {
 /**
  * An allocator implementation as a container uses it. The container records {@link id} in its
  * meta page and, when opened, picks the factory with that id, or fails with
- * `CARTRIDGE_UNSUPPORTED` when none is registered. Any implementation passes the conformance suite
+ * `CARTRIDGE_UNSUPPORTED` when neither the reference nor the one passed in the open options has it. Any implementation passes the conformance suite
  * `runAllocatorSuite` of `@cartridge/allocator/test`.
  */
 export interface AllocatorFactory {

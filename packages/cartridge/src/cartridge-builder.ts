@@ -38,7 +38,7 @@ export class CartridgeBuilder {
     return this
   }
 
-  /** Grow when free space falls under this percentage (default 10). */
+  /** Headroom in percent (0–90, default 10): a write too large for the next doubling grows the file to what it needs plus this much, and a vacuum leaves this much of the file free (both at most one growth step; spec §15). */
   growthThresholdPercent(n: number): this {
     this.#options.growthThresholdPercent = n
     return this

@@ -25,7 +25,8 @@ export type CatalogPage =
  * to walk and move its pages without opening it (recovery, `check`, snapshot accounting, vacuum).
  *
  * The container records {@link id} in its meta page and, when opened, picks the factory with
- * that id, or fails with `CARTRIDGE_UNSUPPORTED` when none is registered. Any implementation
+ * that id among the reference and the one passed in the open options, or fails with
+ * `CARTRIDGE_UNSUPPORTED` naming the id. Any implementation
  * passes the conformance suite `runCatalogSuite` of `@cartridge/catalog/test`.
  *
  * The pages an implementation writes carry the common page header (§7 of `spec/FORMAT.md`), are

@@ -63,7 +63,7 @@ export interface CreateSettings {
   title: string
   /** Initial size in pages (default 3 = 12 KiB). */
   initialPages?: number
-  /** Grow when free space falls under this percentage (default 10). */
+  /** Headroom in percent (0–90, default 10): a write too large for the next doubling grows the file to what it needs plus this much, and a vacuum leaves this much of the file free (both at most one growth step; spec §15). */
   growthThresholdPercent?: number
   /** Largest size in pages (0 = unbounded). */
   maxPages?: number

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 
-/** Where an engram's bytes come from: a local file, or (later) HTTP range requests. */
+/** Where an engram's bytes come from: a local file, or HTTP range requests (`HttpRangeSource`). */
 export interface RangeSource {
   /** Total bytes. */
   readonly size: number

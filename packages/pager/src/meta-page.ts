@@ -30,14 +30,14 @@ export interface Meta {
   created: number
   /** Largest size in pages the container may grow to (0 = unbounded). */
   maxPages: number
-  /** Grow when free pages fall under this percentage. */
+  /** Headroom in percent that large writes and vacuums leave (spec §15). */
   growthThresholdPercent: number
   /** Random container id. */
   uuid: Uint8Array
   catalogRoot: BlockPtr
   /** Free-space bitmap; `aux` = pointer-tree height. */
   freeMapRoot: BlockPtr
-  /** Reserved for snapshots (null until that feature exists). */
+  /** Root of the snapshot table (spec §22); null when the container has none. */
   snapshotsRoot: BlockPtr
   slug: string
   title: string
