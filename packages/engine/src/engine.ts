@@ -16,6 +16,7 @@ import { CodecChoice, type CompressionSetting } from './codec-choice.js'
 import { walkBlocks } from './block-walk.js'
 import { checkedLayer, pickLayer } from './layer-choice.js'
 import { growthTarget, vacuumHeadroom } from './growth-policy.js'
+import { exclusiveByBirth, freeUnmarked } from './snapshot-walks.js'
 import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
 import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
 import { CHUNK_SIZE, decodeFileRecord, type FileRecord } from './file-record.js'
@@ -1031,50 +1032,11 @@ export class Engine implements ContentIO {
 
   /**
    * The blocks (first page → pages) that only snapshot `s` holds, among the snapshots `others`
-   * and the live state, found from birth txns: a block of `s` born at or before the newest other
-   * snapshot P no newer than `s` is P's too, and a block of `s` the next root N (the next newer
-   * snapshot, else the live state) holds is reached in N through a block born at or before `s`.
-   * So it walks N only where N was born after `s`, and `s` only where it was born after P and N
-   * does not share it: O(what changed between P and N), not O(files).
-   *
-   * Exact when no snapshot was restored since P was taken ({@link restoreLineageAfter}); with a
-   * restore between `s` and now it could miss a holder, so callers check first.
+   * and the live state, from birth txns ({@link exclusiveByBirth}). Exact when no snapshot was
+   * restored since the previous one was taken ({@link restoreLineageAfter}): callers check first.
    */
   exclusiveBlocks(s: SnapshotEntry, others: readonly SnapshotEntry[]): Map<number, number> {
-    let before: SnapshotEntry | undefined
-    let after: SnapshotEntry | undefined
-    // Snapshots in (txn, id) order: every other one is before `s` or after it.
-    const older = (a: SnapshotEntry, b: SnapshotEntry) => a.txn < b.txn || (a.txn === b.txn && a.id < b.id)
-    for (const o of others) {
-      if (o === s) continue
-      if (older(o, s)) {
-        if (!before || older(before, o)) before = o
-      } else if (!after || older(o, after)) after = o
-    }
-    const pTxn = before?.txn ?? 0
-    const next = after?.catalogRoot ?? this.cleanRoot
-    // What N holds of blocks as old as `s`: the tops of those subtrees (everything below is as old).
-    const shared = new Set<number>()
-    const inNext: BlockVisitor = {
-      enter: (page, _count, txn) => {
-        if (txn <= s.txn) {
-          shared.add(page)
-          return null
-        }
-        return inNext
-      },
-    }
-    walkBlocks(this.catalogFactory, this, next, inNext, this.#walkNodes)
-    const only = new Map<number, number>()
-    const inSnapshot: BlockVisitor = {
-      enter: (page, count, txn) => {
-        if (shared.has(page) || txn <= pTxn) return null
-        only.set(page, count)
-        return inSnapshot
-      },
-    }
-    walkBlocks(this.catalogFactory, this, s.catalogRoot, inSnapshot, this.#walkNodes)
-    return only
+    return exclusiveByBirth((root, v) => walkBlocks(this.catalogFactory, this, root, v, this.#walkNodes), s, others, () => this.cleanRoot)
   }
 
   /** Whether a snapshot was restored after txn `txn` (then birth txns alone cannot tell which blocks a snapshot holds alone). */
@@ -1088,24 +1050,7 @@ export class Engine implements ContentIO {
    * the rest; returns how many pages it freed.
    */
   sweep(): number {
-    const marks = this.#reachable()
-    const total = this.alloc.totalPages
-    let freed = 0
-    let runStart = -1
-    const flush = (end: number) => {
-      if (runStart >= 0) {
-        this.alloc.free(runStart, end - runStart, { reusable: false })
-        freed += end - runStart
-        runStart = -1
-      }
-    }
-    for (let p = 2; p < total; p++) {
-      if (this.alloc.isUsed(p) && !marks.has(p)) {
-        if (runStart < 0) runStart = p
-      } else flush(p)
-    }
-    flush(total)
-    return freed
+    return freeUnmarked(this.alloc, this.#reachable())
   }
 
   /** Every page the state being built (which must be flushed) and its snapshots reach, with the meta pages, free map and snapshot table. */
