@@ -2,8 +2,10 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { NULL_PTR, isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
 import type { Catalog, CatalogEntriesOptions, CatalogVersion } from './catalog.js'
 import { isNode, type Child } from './catalog-node.js'
+import type { LeafLayout } from './leaf-layout.js'
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.js'
 import { NodeStore, type NodeCache } from './node-store.js'
+import { referenceLeafLayout } from './reference-leaf.js'
 import { removeEntry } from './tree-delete.js'
 import { insertEntry } from './tree-insert.js'
 import { toSortKey } from './sort-key.js'
@@ -14,6 +16,11 @@ import { utf8Length } from './utf8-key.js'
 export interface BTreeCatalogOptions {
   /** Keeps parsed clean nodes by page number; checked against each pointer before use. */
   cache?: NodeCache
+  /**
+   * How leaves lie in their pages: the reference layout of §9 (default), or another such as
+   * `prefixLeafLayout`. Every page of one tree has the same layout.
+   */
+  layout?: LeafLayout
 }
 
 /** A version or savepoint of one BTreeCatalog. */
@@ -32,7 +39,8 @@ function invalid(message: string): never {
 const NON_ASCII = /[^\x00-\x7F]/
 
 /**
- * The catalog as a copy-on-write B+tree in 4 KiB pages (page layout: §9 of `spec/FORMAT.md`).
+ * The catalog as a copy-on-write B+tree in 4 KiB pages (page layout: §9 of `spec/FORMAT.md`;
+ * leaves per {@link BTreeCatalogOptions.layout}).
  *
  * Committed nodes are loaded lazily through `io` and never changed: changing one clones it and
  * frees its page (`io.free`, once per page). Each {@link savepoint} or {@link version} starts a new
@@ -50,7 +58,7 @@ export class BTreeCatalog implements Catalog {
    * @param root the committed root to start from (`NULL_PTR` for an empty catalog)
    */
   constructor(io: PageIO, root: BlockPtr, options: BTreeCatalogOptions = {}) {
-    this.#store = new NodeStore(io, options.cache)
+    this.#store = new NodeStore(io, options.cache, options.layout ?? referenceLeafLayout)
     this.#root = this.#flushed = isNullPtr(root) ? null : { ...root }
   }
 

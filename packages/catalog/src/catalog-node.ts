@@ -19,7 +19,10 @@ export abstract class NodeBase {
   gen: number
   /** Where this node lives on disk; `undefined` while dirty (never written in its current form). */
   ptr: BlockPtr | undefined = undefined
-  /** Payload bytes this node takes when encoded. */
+  /**
+   * A branch's payload bytes when encoded; a leaf's raw size Σ(4 + keyBytes + valueLen), which is
+   * its payload in the reference layout (see `LeafLayout.size` for others).
+   */
   bytes: number
 
   constructor(gen: number, bytes: number) {

@@ -1,5 +1,6 @@
 import { PAGE_PAYLOAD } from '@cartridge/pager'
 import { BranchNode, LeafNode, type CatalogNode } from './catalog-node.js'
+import type { LeafLayout } from './leaf-layout.js'
 import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD } from './limits.js'
 import { separatorBetween, sortKeyUtf8Length } from './sort-key.js'
 
@@ -43,14 +44,15 @@ function planCuts(pre: readonly number[], size: (from: number, to: number) => nu
 }
 
 /**
- * Splits an overfull leaf of the current generation: `node` keeps the first piece, the others are
- * returned as new nodes of generation `gen`.
+ * Splits an overfull leaf of the current generation into pieces that each fit a page in `layout`:
+ * `node` keeps the first piece, the others are returned as new nodes of generation `gen`. (A
+ * layout's size grows with every entry added to a run, so the cut planning stays valid.)
  */
-export function splitLeaf(node: LeafNode, gen: number, appendCut?: number): Piece[] {
+export function splitLeaf(node: LeafNode, gen: number, layout: LeafLayout, appendCut?: number): Piece[] {
   const { keys, keyBytes, values } = node
   const pre = [0]
   for (let i = 0; i < keys.length; i++) pre.push(pre[i] + LEAF_ENTRY_OVERHEAD + keyBytes[i] + values[i].length)
-  const cuts = planCuts(pre, (from, to) => pre[to] - pre[from], appendCut)
+  const cuts = planCuts(pre, (from, to) => layout.size(keys[from], keys[to - 1], to - from, pre[to] - pre[from]), appendCut)
   const pieces: Piece[] = []
   for (let j = 1; j < cuts.length - 1; j++) {
     const [from, to] = [cuts[j], cuts[j + 1]]

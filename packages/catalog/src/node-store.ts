@@ -1,7 +1,8 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { PAGE_PAYLOAD, PageType, writeNode, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { NodeBase, childHigh, childLow, isNode, type BranchNode, type CatalogNode, type Child } from './catalog-node.js'
-import { encodeBranch, encodeLeaf, readNode } from './node-codec.js'
+import { leafUsed, type LeafLayout } from './leaf-layout.js'
+import { encodeBranch, readNode } from './node-codec.js'
 
 /**
  * Where parsed clean nodes may be kept between uses, keyed by page number (an ARC or LRU cache,
@@ -25,6 +26,8 @@ export class NodeStore {
   constructor(
     readonly io: PageIO,
     readonly cache: NodeCache | undefined,
+    /** How the catalog's leaves lie in their pages. */
+    readonly layout: LeafLayout,
   ) {}
 
   /**
@@ -42,7 +45,7 @@ export class NodeStore {
         if (level === undefined || node.level === level) return node
       }
     }
-    const node = readNode(this.io, child, level, lo, hi)
+    const node = readNode(this.io, child, this.layout, level, lo, hi)
     this.cache?.set(child.page, node)
     return node
   }
@@ -84,11 +87,13 @@ export class NodeStore {
    */
   write(node: CatalogNode): BlockPtr {
     if (node.ptr !== undefined) return node.ptr
-    if (node.bytes > PAGE_PAYLOAD) throw new CartridgeError(ErrorCodes.CORRUPT, `catalog node of ${node.bytes} bytes does not fit a page`)
+    const layout = this.layout
+    const used = node.leaf ? leafUsed(layout, node) : node.bytes
+    if (used > PAGE_PAYLOAD) throw new CartridgeError(ErrorCodes.CORRUPT, `catalog node of ${used} bytes does not fit a page`)
     let ptr: BlockPtr
     if (node.leaf) {
-      ptr = writeNode(this.io, PageType.CATALOG_LEAF, 0, node.keys.length, node.bytes, (page) => {
-        checkLength(encodeLeaf(node, page), node.bytes)
+      ptr = writeNode(this.io, layout.type, 0, node.keys.length, used, (page) => {
+        checkLength(layout.encode(node, page), used)
       })
     } else {
       const ptrs = node.children.map((c) => (isNode(c) ? this.write(c) : c))

@@ -1,5 +1,6 @@
 import { PAGE_PAYLOAD } from '@cartridge/pager'
 import { childHigh, childIndex, childLow, searchKeys, type BranchNode, type CatalogNode, type Child } from './catalog-node.js'
+import { leafUsed, type LeafLayout } from './leaf-layout.js'
 import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD, MERGE_THRESHOLD } from './limits.js'
 import type { NodeStore } from './node-store.js'
 import { sortKeyUtf8Length } from './sort-key.js'
@@ -42,10 +43,11 @@ function rebalance(store: NodeStore, parent: BranchNode, i: number, lo: string |
     removeSlot(parent, i, i === 0 ? 1 : i)
     return
   }
-  if (child.bytes >= MERGE_THRESHOLD) return
+  const { layout } = store
+  if ((child.leaf ? leafUsed(layout, child) : child.bytes) >= MERGE_THRESHOLD) return
   if (i > 0) {
     const left = store.child(parent, i - 1, lo, hi)
-    if (mergedBytes(left, child, parent.keys[i]) <= PAGE_PAYLOAD) {
+    if (mergeFits(layout, left, child, parent.keys[i])) {
       merge(left, child, parent.keys[i], child)
       store.release(parent.children[i - 1])
       removeSlot(parent, i - 1, i)
@@ -54,7 +56,7 @@ function rebalance(store: NodeStore, parent: BranchNode, i: number, lo: string |
   }
   if (i + 1 < parent.children.length) {
     const right = store.child(parent, i + 1, lo, hi)
-    if (mergedBytes(child, right, parent.keys[i + 1]) <= PAGE_PAYLOAD) {
+    if (mergeFits(layout, child, right, parent.keys[i + 1])) {
       merge(child, right, parent.keys[i + 1], child)
       store.release(parent.children[i + 1])
       removeSlot(parent, i + 1, i + 1)
@@ -62,9 +64,18 @@ function rebalance(store: NodeStore, parent: BranchNode, i: number, lo: string |
   }
 }
 
+/** The `bytes` of neighbours `left` and `right` (separated by `sep`) merged: a leaf's raw size, a branch's payload. */
 function mergedBytes(left: CatalogNode, right: CatalogNode, sep: string): number {
   if (left.leaf) return left.bytes + right.bytes
   return left.bytes + right.bytes - BRANCH_BASE_BYTES + BRANCH_ENTRY_OVERHEAD + sortKeyUtf8Length(sep)
+}
+
+/** True when neighbours `left` and `right` (separated by `sep`) fit one page merged. */
+function mergeFits(layout: LeafLayout, left: CatalogNode, right: CatalogNode, sep: string): boolean {
+  const bytes = mergedBytes(left, right, sep)
+  if (!left.leaf || bytes <= layout.rawLimit) return bytes <= PAGE_PAYLOAD
+  const last = right.keys.length - 1
+  return layout.size(left.keys[0], right.keys[last], left.keys.length + last + 1, bytes) <= PAGE_PAYLOAD
 }
 
 /**

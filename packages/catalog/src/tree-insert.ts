@@ -1,5 +1,6 @@
 import { PAGE_PAYLOAD } from '@cartridge/pager'
 import { BranchNode, LeafNode, childHigh, childIndex, childLow, searchKeys, type CatalogNode, type Child } from './catalog-node.js'
+import { leafFits } from './leaf-layout.js'
 import { BRANCH_BASE_BYTES, BRANCH_ENTRY_OVERHEAD, LEAF_ENTRY_OVERHEAD } from './limits.js'
 import type { NodeStore } from './node-store.js'
 import { splitBranch, splitLeaf, type Piece } from './node-split.js'
@@ -36,19 +37,20 @@ function insertInto(
   rightmost: boolean, lo: string | undefined, hi: string | undefined,
 ): readonly Piece[] {
   if (node.leaf) {
+    const layout = store.layout
     const found = searchKeys(node.keys, key)
     if (found >= 0) {
       node.bytes += value.length - node.values[found].length
       node.values[found] = value
-      return node.bytes > PAGE_PAYLOAD ? splitLeaf(node, store.gen) : NONE
+      return leafFits(layout, node) ? NONE : splitLeaf(node, store.gen, layout)
     }
     const at = ~found
     node.keys.splice(at, 0, key)
     node.keyBytes.splice(at, 0, keyBytes)
     node.values.splice(at, 0, value)
     node.bytes += LEAF_ENTRY_OVERHEAD + keyBytes + value.length
-    if (node.bytes <= PAGE_PAYLOAD) return NONE
-    return splitLeaf(node, store.gen, rightmost && at === node.keys.length - 1 ? at : undefined)
+    if (leafFits(layout, node)) return NONE
+    return splitLeaf(node, store.gen, layout, rightmost && at === node.keys.length - 1 ? at : undefined)
   }
   const i = childIndex(node, key)
   const last = i === node.children.length - 1

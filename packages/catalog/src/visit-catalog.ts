@@ -1,6 +1,8 @@
 import { isNullPtr, type BlockPtr, type PageIO } from '@cartridge/pager'
 import { childHigh, childLow } from './catalog-node.js'
+import type { LeafLayout } from './leaf-layout.js'
 import { readNode } from './node-codec.js'
+import { referenceLeafLayout } from './reference-leaf.js'
 import { fromSortKey } from './sort-key.js'
 
 /** Options of {@link visitCatalog}. */
@@ -19,15 +21,16 @@ export interface VisitCatalogOptions {
  * Walks a committed catalog tree from `root`, reading and so verifying every page it visits (only
  * subtrees born after `minTxn` when given: what the last commit wrote, for crash recovery), and
  * checks the structure: levels step down by one, keys are ordered within and across pages, and
- * every key lies within its parent's separators.
+ * every key lies within its parent's separators. `layout` is the catalog's leaf layout (default:
+ * the reference, §9).
  * @throws CartridgeError `CARTRIDGE_CHECKSUM` or `CARTRIDGE_CORRUPT` naming the bad page
  */
-export function visitCatalog(io: Pick<PageIO, 'read'>, root: BlockPtr, options: VisitCatalogOptions = {}): void {
+export function visitCatalog(io: Pick<PageIO, 'read'>, root: BlockPtr, options: VisitCatalogOptions = {}, layout: LeafLayout = referenceLeafLayout): void {
   const minTxn = options.minTxn ?? -1
   const { onNode, onEntry } = options
   const walk = (ptr: BlockPtr, level: number | undefined, lo: string | undefined, hi: string | undefined): void => {
     if (ptr.txn <= minTxn || options.skip?.(ptr)) return
-    const node = readNode(io, ptr, level, lo, hi)
+    const node = readNode(io, ptr, layout, level, lo, hi)
     const keys = node.leaf ? node.keys : node.keys.slice(1)
     onNode?.(ptr, node.level, keys.map(fromSortKey))
     if (node.leaf) {

@@ -22,6 +22,8 @@ export const PageType = {
   AUDIT_ENTRIES: 9,
   /** The stored access policy (format 1.3, spec §27). */
   POLICY: 10,
+  /** A prefix-compressed catalog leaf: every leaf of a `btree-prefix` catalog (format 1.5, spec §9). */
+  CATALOG_PREFIX_LEAF: 11,
 } as const
 export type PageType = (typeof PageType)[keyof typeof PageType]
 

@@ -1,5 +1,5 @@
 import { bitmapAllocator, type AllocatorFactory } from '@cartridge/allocator'
-import { btreeCatalog, type CatalogFactory } from '@cartridge/catalog'
+import { btreeCatalog, prefixCatalog, type CatalogFactory } from '@cartridge/catalog'
 import type { PageStore } from '@cartridge/pager'
 
 /**
@@ -22,6 +22,8 @@ export const LAYER_SETS = {
    * reaches every open (a reopen that forgot the layers fails with CARTRIDGE_UNSUPPORTED).
    */
   renamed: { catalog: { ...btreeCatalog, id: 'btree-renamed' }, allocator: { ...bitmapAllocator, id: 'bitmap-renamed' } },
+  /** The B+tree with prefix-compressed leaves (page type 11). */
+  prefix: { catalog: prefixCatalog },
 } satisfies Record<string, LayerSet>
 
 export type LayerSetName = keyof typeof LAYER_SETS
