@@ -17,4 +17,5 @@ export {
 export { Pager, SEALED_MAJOR, isSealedMeta, type CommitOptions, type PageSealer, type RecoveryNote } from './pager.js'
 export { MemoryPageIO } from './memory-page-io.js'
 export { CoalescingPageStore } from './coalescing-page-store.js'
+export { ImagePageStore } from './image-page-store.js'
 export { readBlob, writeBlob } from './blob-tree.js'

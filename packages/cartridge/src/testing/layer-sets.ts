@@ -1,6 +1,6 @@
 import { bitmapAllocator, type AllocatorFactory } from '@cartridge/allocator'
 import { btreeCatalog, prefixCatalog, type CatalogFactory } from '@cartridge/catalog'
-import type { PageStore } from '@cartridge/pager'
+import { ImagePageStore, type PageStore } from '@cartridge/pager'
 
 /**
  * A set of layer implementations the container suites (model sequences, crash trials) run on:
@@ -24,6 +24,8 @@ export const LAYER_SETS = {
   renamed: { catalog: { ...btreeCatalog, id: 'btree-renamed' }, allocator: { ...bitmapAllocator, id: 'bitmap-renamed' } },
   /** The B+tree with prefix-compressed leaves (page type 11). */
   prefix: { catalog: prefixCatalog },
+  /** The whole container in memory, written out at sync: over a file, a memory store, or the fault-injecting store (crash trials). */
+  'image-store': { wrap: (store) => new ImagePageStore(store) },
 } satisfies Record<string, LayerSet>
 
 export type LayerSetName = keyof typeof LAYER_SETS
