@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { PageStore } from '@cartridge/pager'
 import {
-  Cartridge, CartridgeBuilder, MemoryPageStore, bitmapAllocator, btreeCatalog, defaultStore,
+  Cartridge, CartridgeBuilder, MemoryPageStore, bitmapAllocator, btreeCatalog, defaultStore, prefixCatalog,
   type AllocatorFactory, type CatalogFactory, type StoreFactory,
 } from './index.js'
 import { bytes, sameBytes, tempDir } from './testing/helpers.js'
@@ -50,8 +50,8 @@ describe('layer ids in the meta page', () => {
     expect(meta.readUInt16LE(10)).toBeLessThanOrEqual(4)
   })
 
-  for (const [layer, impl] of [['catalog', renamedCatalog], ['allocator', renamedAllocator]] as const) {
-    it(`records the ${layer} id, opens with that ${layer} only, and names it when it is missing`, async () => {
+  for (const [layer, impl] of [['catalog', renamedCatalog], ['catalog', prefixCatalog], ['allocator', renamedAllocator]] as const) {
+    it(`records the ${layer} id (${impl.id}), opens with that ${layer} only, and names it when it is missing`, async () => {
       const path = nextPath()
       const cart = await Cartridge.create('layered', 'l', { path, [layer]: impl })
       const files = new Map<string, Uint8Array>()
