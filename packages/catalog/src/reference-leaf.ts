@@ -57,9 +57,18 @@ function decodeLeaf(page: Uint8Array, h: PageHeader, ptr: BlockPtr): LeafNode {
 }
 
 function leafValues(page: Uint8Array, count: number, end: number, ptr: BlockPtr): Uint8Array[] {
+  return entryValues(page, count, PAGE_HEADER_SIZE, end, ptr)
+}
+
+/**
+ * The values of `count` leaf entries `{ u16 keyLen, u16 valueLen, key, value }` from `off` on
+ * (views into `page`), lengths checked against `end`, keys not decoded.
+ * @throws CartridgeError `CARTRIDGE_CORRUPT` naming the page
+ */
+export function entryValues(page: Uint8Array, count: number, from: number, end: number, ptr: BlockPtr): Uint8Array[] {
   const v = viewOf(page)
   const values = new Array<Uint8Array>(count)
-  let off = PAGE_HEADER_SIZE
+  let off = from
   for (let i = 0; i < count; i++) {
     if (off + LEAF_ENTRY_OVERHEAD > end) entryPastPayload(ptr.page)
     const start = off + LEAF_ENTRY_OVERHEAD + v.getUint16(off, true)

@@ -6,6 +6,7 @@ import { LEAF_ENTRY_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../limits.j
 import { corrupt, decodeKey, entryPastPayload } from '../node-codec.js'
 import { fromSortKey } from '../sort-key.js'
 import { writeUtf8 } from '../utf8-key.js'
+import { entryValues } from '../reference-leaf.js'
 
 /*
  * Prefix-compressed leaf (CATALOG_PREFIX_LEAF, level 0, count = entries ≥ 1), after the 32-byte
@@ -129,20 +130,11 @@ function decode(page: Uint8Array, h: PageHeader, ptr: BlockPtr): LeafNode {
 }
 
 function leafValues(page: Uint8Array, count: number, end: number, ptr: BlockPtr): Uint8Array[] {
-  const v = viewOf(page)
-  const values = new Array<Uint8Array>(count)
   let off = PAGE_HEADER_SIZE + PREFIX_HEADER_BYTES
   if (off > end) corrupt(ptr.page, 'prefix runs past the payload')
-  off += v.getUint16(PAGE_HEADER_SIZE, true)
+  off += viewOf(page).getUint16(PAGE_HEADER_SIZE, true)
   if (off > end) corrupt(ptr.page, 'prefix runs past the payload')
-  for (let i = 0; i < count; i++) {
-    if (off + LEAF_ENTRY_OVERHEAD > end) entryPastPayload(ptr.page)
-    const start = off + LEAF_ENTRY_OVERHEAD + v.getUint16(off, true)
-    off = start + v.getUint16(off + 2, true)
-    if (off > end) entryPastPayload(ptr.page)
-    values[i] = page.subarray(start, off)
-  }
-  return values
+  return entryValues(page, count, off, end, ptr)
 }
 
 /**
