@@ -103,7 +103,9 @@ describe('package READMEs', () => {
     })
 
     tsBlocks(pkg).forEach((code, i) => {
-      it(`example ${i} runs and leaves nothing in its working directory`, async () => {
+      // Under another Node (scripts/node-versions.sh) better-sqlite3 is built for the first one: SQLite examples wait for the install test there.
+      const needsSqlite = /\.sqlite\(|better-sqlite3|@cartridge\/vfs/.test(code)
+      it.skipIf(needsSqlite && process.env.CARTRIDGE_SKIP_SQLITE === '1')(`example ${i} runs and leaves nothing in its working directory`, async () => {
         mkdirSync(snippetDir, { recursive: true })
         const file = join(snippetDir, `${pkg}-${i}.ts`)
         writeFileSync(file, code)
