@@ -24,6 +24,14 @@ export interface Sealing {
   header: Uint8Array
 }
 
+/** A sealing with its data key (kept for a key change, which wraps it again). */
+export type KeyedSealing = Sealing & { dataKey: Uint8Array }
+
+/** What the key slot of `s` says: how the key is derived, and the scrypt cost for a passphrase. */
+export function sealingInfo(s: Sealing): ReturnType<typeof readKeySlot> {
+  return readKeySlot(s.header)
+}
+
 /** The key source in `o`, or `undefined`; both at once is an error. */
 export function keySource(o: KeyOptions): KeySource | undefined {
   if (o.key !== undefined && o.passphrase !== undefined) {
@@ -35,7 +43,7 @@ export function keySource(o: KeyOptions): KeySource | undefined {
 }
 
 /** A fresh data key for a container `uuid`, wrapped for `setting`. */
-export function newSealing(uuid: Uint8Array, setting: EncryptionSetting, aead?: Aead): Sealing & { dataKey: Uint8Array } {
+export function newSealing(uuid: Uint8Array, setting: EncryptionSetting, aead?: Aead): KeyedSealing {
   const slot = new KeySlot({ aead })
   if (typeof setting !== 'object' || setting === null) {
     throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'encryption must be { key } or { passphrase }')
@@ -48,11 +56,11 @@ export function newSealing(uuid: Uint8Array, setting: EncryptionSetting, aead?: 
 }
 
 /** The same data key wrapped for a new key or passphrase (a key change: no data is rewritten). */
-export function rewrapSealing(s: Sealing, dataKey: Uint8Array, setting: EncryptionSetting): Sealing {
+export function rewrapSealing(s: KeyedSealing, setting: EncryptionSetting): KeyedSealing {
   const source = keySource(setting)
   if (!source) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a key change needs a new key or passphrase')
   const params = 'passphrase' in source ? newKdfParams(setting.scrypt ?? DEFAULT_SCRYPT) : undefined
-  return { cipher: s.cipher, header: new KeySlot({ aead: s.cipher.aead }).wrapDataKey(dataKey, source, params) }
+  return { cipher: s.cipher, header: new KeySlot({ aead: s.cipher.aead }).wrapDataKey(s.dataKey, source, params), dataKey: s.dataKey }
 }
 
 /**
@@ -62,7 +70,7 @@ export function rewrapSealing(s: Sealing, dataKey: Uint8Array, setting: Encrypti
  *   `CARTRIDGE_INVALID_ARGUMENT` when a key is given for a container that is not encrypted,
  *   `CARTRIDGE_AUTH_FAILED` when the key is right but no meta page authenticates.
  */
-export function openSealing(store: PageStore, options: KeyOptions & { aead?: Aead }): (Sealing & { dataKey: Uint8Array }) | undefined {
+export function openSealing(store: PageStore, options: KeyOptions & { aead?: Aead }): KeyedSealing | undefined {
   const source = keySource(options)
   const slots: Uint8Array[] = []
   if (store.pageCount() >= 2) {

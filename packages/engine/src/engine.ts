@@ -1,80 +1,32 @@
 import { randomBytes } from 'node:crypto'
-import { CartridgeError, ErrorCodes, getU64, viewOf } from '@cartridge/core'
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import {
-  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PAGE_PAYLOAD, PAGE_SIZE, PageType, Pager, readBlob, verifyPage, writeBlob,
+  CoalescingPageStore, FORMAT_MINOR, NULL_PTR, PageType, Pager, readBlob, writeBlob,
   type BlockPtr, type Meta, type PageIO, type PageStore, type RecoveryNote,
 } from '@cartridge/pager'
 import { bitmapAllocator, type Allocator, type AllocatorFactory, type AllocatorMark } from '@cartridge/allocator'
 import { btreeCatalog, type Catalog, type CatalogFactory, type CatalogVersion } from '@cartridge/catalog'
-import { ArcCache, type Cache } from '@cartridge/arc-cache'
-import {
-  EMPTY_TABLE, MAX_SNAPSHOTS, PageMarks, readSnapshotTable, validateSnapshotName, writeSnapshotTable,
-  type BlockVisitor, type SnapshotEntry, type SnapshotTable,
-} from '@cartridge/snapshot'
+import { EMPTY_TABLE, PageMarks, readSnapshotTable, type BlockVisitor, type SnapshotEntry, type SnapshotTable } from '@cartridge/snapshot'
 import { CodecSet, type Codec, type CodecName } from '@cartridge/codec'
+import type { ContainerCipher } from '@cartridge/crypto'
+import { visitAuditPages } from '@cartridge/audit'
 import { CodecChoice, type CompressionSetting } from './codec-choice.js'
 import { walkBlocks } from './block-walk.js'
 import { checkedLayer, pickLayer } from './layer-choice.js'
-import { growthTarget, vacuumHeadroom } from './growth-policy.js'
 import { exclusiveByBirth, freeUnmarked } from './snapshot-walks.js'
-import { newSealing, openSealing, pageSealer, rewrapSealing, type EncryptionSetting, type Sealing } from './encryption.js'
-import { readKeySlot, type Aead, type ContainerCipher } from '@cartridge/crypto'
+import { newSealing, openSealing, pageSealer, rewrapSealing, sealingInfo, type EncryptionSetting, type KeyedSealing } from './encryption.js'
 import { CHUNK_SIZE, decodeFileRecord, type FileRecord } from './file-record.js'
 import { chunksOf, loadStored, type ContentIO } from './content.js'
 import type { PagedChange } from './paged-content.js'
 import * as files from './file-table.js'
-import { MAX_ENTRY_BYTES, visitAuditPages } from '@cartridge/audit'
 import { AuditTrail, type AuditMark, type AuditNote } from './audit-trail.js'
+import { resolveCreateSettings, resolveOptions, type CreateSettings, type EngineCommitOptions, type EngineOptions, type ResolvedOptions } from './engine-options.js'
+import { PageReader } from './page-reader.js'
+import { SpaceKeeper } from './space-keeper.js'
+import { SnapshotBook } from './snapshot-book.js'
+import { StoredStructure } from './stored-structure.js'
 
-/** Makes a cache of the given capacity (entries). Lets a user swap the page cache. */
-export type CacheFactory = (capacity: number) => Cache<number, unknown>
-
-/** Runtime settings of an open container. */
-export interface EngineOptions {
-  /** Pages (4 KiB) the caches may hold; default 2048 (8 MiB). */
-  bufferPoolSize?: number
-  /** `'full'` (default): every commit is fsynced before it is acknowledged. `'none'`: commits are not synced; a crash may lose recent commits, never consistency. */
-  durability?: 'full' | 'none'
-  /** Cache implementation; default ARC. */
-  cache?: CacheFactory
-  /**
-   * Catalog implementation. A new container is written with it (its id is recorded in the meta
-   * page); opening one picks the implementation the container records, among this one and the
-   * reference `btreeCatalog` (default), or fails with `CARTRIDGE_UNSUPPORTED`.
-   */
-  catalog?: CatalogFactory
-  /** Allocator (free-space map) implementation, chosen like {@link catalog}; default `bitmapAllocator`. */
-  allocator?: AllocatorFactory
-  /** Largest single growth step in pages once doubling gets large (default 16384 = 64 MiB). */
-  maxGrowthPages?: number
-  /** The key of an encrypted container (32 bytes). */
-  key?: Uint8Array
-  /** The passphrase of an encrypted container. */
-  passphrase?: string
-  /**
-   * AES-GCM implementation for an encrypted container: default `node:crypto`; `new NobleAead()`
-   * (pure JavaScript, same bytes, about 30× slower) where no native crypto exists.
-   */
-  aead?: Aead
-}
-
-/** Settings fixed when a container is created (stored in its meta page). */
-export interface CreateSettings {
-  slug: string
-  title: string
-  /** Initial size in pages (default 3 = 12 KiB). */
-  initialPages?: number
-  /** Headroom in percent (0–90, default 10): a write too large for the next doubling grows the file to what it needs plus this much, and a vacuum leaves this much of the file free (both at most one growth step; spec §15). */
-  growthThresholdPercent?: number
-  /** Largest size in pages (0 = unbounded). */
-  maxPages?: number
-  /** Codec new writes use (default none), stored in the container so it applies after reopening. */
-  compression?: CompressionSetting
-  /** Encrypt everything past the meta page's plain header (spec §25) with a key or a passphrase. */
-  encryption?: EncryptionSetting
-  /** The container id and creation time to keep (a copy of a container keeps its identity); default new. */
-  identity?: { uuid: Uint8Array; created: number }
-}
+export * from './engine-options.js'
 
 /** Largest stored access policy, bytes of JSON. */
 export const MAX_POLICY_BYTES = 256 * 1024
@@ -91,18 +43,6 @@ interface Savepoint {
   policy: Uint8Array | undefined
 }
 
-/** Options of {@link Engine.commit} beyond `sync`. */
-export interface EngineCommitOptions {
-  /** Sync new pages before the meta page (pages moved with their birth txn kept need it). */
-  barrier?: boolean
-}
-
-interface CachedPage {
-  txn: number
-  checksum: number
-  page: Uint8Array
-}
-
 /** How far (in pages) small commits write ahead of themselves: 1 MiB. */
 const PREWRITE_PAGES = 256
 
@@ -111,11 +51,15 @@ const PREWRITE_PAGES = 256
  * content chunks over a {@link Pager}. Every mutating method runs inside {@link apply}, which
  * undoes it completely if it throws; {@link commit} makes everything applied since the last
  * commit atomic (and durable with `sync`), or undoes all of it.
+ *
+ * It coordinates the parts a transaction spans: verified page reads ({@link PageReader}), where
+ * pages come from ({@link SpaceKeeper}), the catalog, the snapshot table ({@link SnapshotBook}),
+ * the stored policy, the audit log and the key; file operations are in `file-table.ts`.
  */
 export class Engine implements ContentIO {
   readonly store: PageStore
   readonly pager: Pager
-  readonly options: Required<Omit<EngineOptions, 'cache' | 'key' | 'passphrase' | 'aead' | 'catalog' | 'allocator'>> & { cache: CacheFactory; aead?: Aead }
+  readonly options: ResolvedOptions
   alloc!: Allocator
   /** The catalog implementation this container is written with. */
   catalogFactory: CatalogFactory = btreeCatalog
@@ -138,10 +82,8 @@ export class Engine implements ContentIO {
   readonly codecs = new CodecSet()
   /** The codec new writes use unless a write says otherwise (pending until the next commit stores it). */
   readonly #writeCodec = new CodecChoice()
-  /** The data key's sealing, in an encrypted container. */
-  #sealing: Sealing | undefined
-  /** The data key itself (kept for a key change, which wraps it again). */
-  #dataKey: Uint8Array | undefined
+  /** The data key's sealing in an encrypted container, with the key itself (a key change wraps it again). */
+  #sealing: KeyedSealing | undefined
   #meta!: Meta
   /** A record with page checksums was installed since opening: the next meta says format 1.4. */
   #pageSums = false
@@ -152,26 +94,17 @@ export class Engine implements ContentIO {
   #restoreTxn = 0
   #committed!: CatalogVersion
   #txnMark!: Savepoint
-  #pageCache: Cache<number, unknown>
-  #nodeCache: Cache<number, unknown>
-  /** Snapshot table of the state being built, and of the last commit (same object when unchanged). */
-  #snapshots: SnapshotTable = EMPTY_TABLE
-  #committedSnapshots: SnapshotTable = EMPTY_TABLE
-  /** Pages of the committed snapshot table. */
-  #snapshotPages: BlockPtr[] = []
-  /** Highest txn of any snapshot (-1: none): a block born at or before it may be a snapshot's. */
-  #retainTxn = -1
+  readonly #reader: PageReader
+  readonly #space: SpaceKeeper
+  readonly #snapshots = new SnapshotBook()
   /** A catalog root installed whole (restore, vacuum) for the next commit. */
   #rootOverride: BlockPtr | undefined
   /** Whether the transaction being built holds an operation that may take space (anything but a delete). */
   #grows = false
   /** What the running operation is: 'grows' unless it declared itself a delete ({@link shrinks}). */
   #opKind: 'none' | 'grows' | 'shrinks' = 'none'
-  /** The stored access policy (JSON bytes) of the state being built, and of the last commit (same object when unchanged). */
-  #policy: Uint8Array | undefined
-  #committedPolicy: Uint8Array | undefined
-  /** Pages of the committed policy. */
-  #policyPages: BlockPtr[] = []
+  /** The stored access policy (JSON bytes). */
+  readonly #policy = new StoredStructure<Uint8Array | undefined>(undefined, (io, json) => (json ? writeBlob(io, PageType.POLICY, json) : NULL_PTR))
   /** The audit log: entries appended by operations, written in the same commit as they are. */
   readonly audit = new AuditTrail()
   /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
@@ -183,9 +116,6 @@ export class Engine implements ContentIO {
   readonly #prewritePages: number
   /** Pages below this were written since open (by commits, or ahead of them). */
   #writtenTo = 0
-  /** The one page block walks read catalog nodes into (see {@link walkNodes}). */
-  readonly #walkPage = new Uint8Array(PAGE_SIZE)
-  readonly #walkNodes: Pick<PageIO, 'read'> = { read: (ptr, type) => this.#readPage(ptr, type, this.#walkPage) }
 
   private constructor(store: PageStore, options: EngineOptions) {
     this.#coalescing = store.readOnly ? undefined : new CoalescingPageStore(store)
@@ -193,25 +123,31 @@ export class Engine implements ContentIO {
     this.#prewritePages = store.prewrite && !store.readOnly ? PREWRITE_PAGES : 0
     // Content goes straight to the store; such a write supersedes a staged image of the same page.
     this.store = this.pager.direct
-    const bufferPoolSize = options.bufferPoolSize ?? 2048
-    if (!Number.isInteger(bufferPoolSize) || bufferPoolSize < 16) {
-      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'bufferPoolSize must be an integer of at least 16 pages')
-    }
-    this.options = {
-      bufferPoolSize, durability: options.durability ?? 'full', maxGrowthPages: options.maxGrowthPages ?? 16384,
-      cache: options.cache ?? ((n) => new ArcCache<number, unknown>(n)), aead: options.aead,
-    }
-    if (this.options.durability !== 'full' && this.options.durability !== 'none') {
-      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "durability must be 'full' or 'none'")
-    }
-    this.#nodeCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.75)))
-    this.#pageCache = this.options.cache(Math.max(16, Math.floor(bufferPoolSize * 0.25)))
-    // Structure pages a commit writes stay cached (a log's last page and the nodes above it are read again by the next commit).
-    this.pager.onWritten = (no, page) => {
-      const v = viewOf(page)
-      this.#pageCache.set(no, { txn: getU64(v, 8), checksum: v.getUint32(0, true), page } satisfies CachedPage)
-    }
+    this.options = resolveOptions(options)
+    this.#reader = new PageReader(this.pager, this.options.cache, this.options.bufferPoolSize, () => this.pageLimit, () => this.#sealing?.cipher)
+    // Structure pages a commit writes stay cached.
+    this.pager.onWritten = (no, page) => this.#reader.remember(no, page)
     const self = this
+    this.#space = new SpaceKeeper({
+      get alloc() {
+        return self.alloc
+      },
+      get limits() {
+        return self.#meta
+      },
+      maxGrowthPages: this.options.maxGrowthPages,
+      get growing() {
+        return self.#grows || self.#opKind === 'grows'
+      },
+      get catalogHeight() {
+        return self.catalog.height
+      },
+      get snapshotTablePages() {
+        return self.#snapshots.pages.length
+      },
+      audit: this.audit,
+      releaseHeld: () => this.#releaseHeld(),
+    })
     this.#direct = {
       get txn() {
         return self.txn
@@ -226,22 +162,12 @@ export class Engine implements ContentIO {
   /** Creates a new container in an empty store: meta page 0, (invalid) meta page 1, free map in page 2. */
   static create(store: PageStore, settings: CreateSettings, options: EngineOptions = {}): Engine {
     const e = new Engine(store, options)
-    const initialPages = settings.initialPages ?? 3
-    if (!Number.isInteger(initialPages) || initialPages < 3) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'initialBlocks must be an integer ≥ 3')
-    const threshold = settings.growthThresholdPercent ?? 10
-    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 90) {
-      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'growthThresholdPercent must be an integer from 0 to 90')
-    }
-    const maxPages = settings.maxPages ?? 0
-    if (!Number.isInteger(maxPages) || (maxPages !== 0 && maxPages < initialPages)) {
-      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'maxBlocks must be 0 (unbounded) or at least initialBlocks')
-    }
+    const { initialPages, growthThresholdPercent, maxPages } = resolveCreateSettings(settings)
     if (settings.compression) e.#writeCodec.set(settings.compression)
     const uuid = settings.identity?.uuid.slice() ?? new Uint8Array(randomBytes(16))
     if (settings.encryption !== undefined) {
       const sealing = newSealing(uuid, settings.encryption, options.aead)
       e.#seal(sealing)
-      e.#dataKey = sealing.dataKey
     }
     e.txn = 1
     e.catalogFactory = checkedLayer('catalog', options.catalog ?? btreeCatalog, btreeCatalog)
@@ -251,7 +177,7 @@ export class Engine implements ContentIO {
     const freeMapRoot = e.alloc.flush(e)
     const meta: Meta = {
       txn: 1, baseTxn: 0, totalPages: initialPages, fileCount: 0, created: settings.identity?.created ?? Date.now(), maxPages,
-      growthThresholdPercent: threshold, uuid, catalogRoot: NULL_PTR, freeMapRoot,
+      growthThresholdPercent, uuid, catalogRoot: NULL_PTR, freeMapRoot,
       snapshotsRoot: NULL_PTR, slug: settings.slug, title: settings.title, codec: e.#writeCodec.id, codecLevel: e.#writeCodec.level, restoreTxn: 0,
       catalogId: e.catalogFactory === btreeCatalog ? undefined : e.catalogFactory.id,
       allocatorId: e.allocatorFactory === bitmapAllocator ? undefined : e.allocatorFactory.id,
@@ -285,7 +211,6 @@ export class Engine implements ContentIO {
     const sealing = openSealing(store, options)
     if (sealing) {
       e.#seal(sealing)
-      e.#dataKey = sealing.dataKey
     }
     let alloc: Allocator | undefined
     let table: SnapshotTable = EMPTY_TABLE
@@ -309,13 +234,9 @@ export class Engine implements ContentIO {
       const bytes = readBlob(e, m.policyRoot ?? NULL_PTR, PageType.POLICY, MAX_POLICY_BYTES, (p) => policyPages.push(p))
       policy = bytes.length > 0 ? bytes : undefined
     })
-    e.#policy = policy
-    e.#committedPolicy = policy
-    e.#policyPages = policyPages
+    e.#policy.load(policy, meta.policyRoot ?? NULL_PTR, policyPages)
     e.alloc = alloc!
-    e.#setSnapshots(table)
-    e.#committedSnapshots = table
-    e.#snapshotPages = tablePages
+    e.#snapshots.load(table, meta.snapshotsRoot, tablePages)
     e.catalog = e.#openCatalog(meta.catalogRoot)
     e.#afterCommit(meta, true)
     e.#writeCodec.load(meta)
@@ -331,7 +252,7 @@ export class Engine implements ContentIO {
 
   /** The catalog at committed root `root`, through this container's implementation and node cache. */
   #openCatalog(root: BlockPtr): Catalog {
-    return this.catalogFactory.open(this, root, { cache: this.#nodeCache })
+    return this.catalogFactory.open(this, root, { cache: this.#reader.nodeCache })
   }
 
   /** Reads back what commit `m` wrote under catalog `root` (pages and content born after `m.baseTxn`); throws on any damage. */
@@ -387,121 +308,27 @@ export class Engine implements ContentIO {
   }
 
   read(ptr: BlockPtr, type: PageType | readonly PageType[]): Uint8Array {
-    return this.#readPage(ptr, type, undefined)
+    return this.#reader.read(ptr, type)
   }
 
-  /**
-   * Reads catalog nodes for one-pass walks over many of them (snapshot deletion and listing,
-   * marking): a staged or cached page as it is, else read and verified into one scratch page and
-   * not cached, so such a walk neither allocates a page per node nor pushes the pages other
-   * reads use out of the cache. A result is valid until the next read through it.
-   */
+  /** Reads catalog nodes for one-pass walks over many of them (see {@link PageReader.walkNodes}). */
   get walkNodes(): Pick<PageIO, 'read'> {
-    return this.#walkNodes
+    return this.#reader.walkNodes
   }
 
-  #readPage(ptr: BlockPtr, type: PageType | readonly PageType[], scratch: Uint8Array | undefined): Uint8Array {
-    if (!(ptr.page >= 2 && ptr.page < this.pageLimit)) {
-      throw new CartridgeError(ErrorCodes.CORRUPT, `a pointer to page ${ptr.page} lies outside the container (${this.pageLimit} pages)`, { page: ptr.page })
-    }
-    const staged = this.pager.staged(ptr.page)
-    if (staged) {
-      verifyPage(staged, ptr, type)
-      return staged
-    }
-    const hit = this.#pageCache.get(ptr.page) as CachedPage | undefined
-    if (hit && hit.txn === ptr.txn && hit.checksum === ptr.checksum) return hit.page
-    let page: Uint8Array = scratch ?? new Uint8Array(PAGE_SIZE)
-    this.store.read(ptr.page, page)
-    const cipher = this.#sealing?.cipher
-    if (cipher) {
-      const plain = cipher.openPage(page, ptr.page, ptr.txn, page)
-      if (!plain) throw new CartridgeError(ErrorCodes.AUTH_FAILED, `page ${ptr.page} failed authentication: the container was changed or damaged`, { page: ptr.page })
-      page = plain
-      try {
-        verifyPage(page, ptr, type)
-      } catch (err) {
-        // An authentic page that is not what its parent points to: another version put in its place.
-        throw new CartridgeError(ErrorCodes.AUTH_FAILED, `page ${ptr.page} failed authentication: ${(err as Error).message}`, { page: ptr.page, cause: err })
-      }
-    } else verifyPage(page, ptr, type)
-    if (!scratch) this.#pageCache.set(ptr.page, { txn: ptr.txn, checksum: ptr.checksum, page } satisfies CachedPage)
-    return page
-  }
-
-  /**
-   * Allocates `count` contiguous pages: from free space, else by growing, else (with durability
-   * 'none') by syncing the last commit so the pages freed before it can be reused. In a
-   * container at its `maxPages`, an operation that may take space leaves the delete reserve
-   * free (see {@link #fitsAboveReserve}).
-   */
+  /** Allocates `count` contiguous pages (see {@link SpaceKeeper.allocate}). */
   allocate(count: number): number {
-    for (;;) {
-      if (!this.#fitsAboveReserve(count)) {
-        if (this.#releaseHeld()) continue
-        throw this.#fullError(count)
-      }
-      const p = this.alloc.allocate(count)
-      if (p !== undefined) return p
-      if (this.#canGrow(count)) {
-        this.#grow(count)
-        continue
-      }
-      if (this.#releaseHeld()) continue
-      throw this.#fullError(count)
-    }
+    return this.#space.allocate(count)
   }
 
-  /**
-   * Reserves a run outside any transaction (a streamed write's chunk, a database page stash),
-   * as a write that takes space: `undefined` when no run is free above the delete reserve.
-   */
+  /** Reserves a run outside any transaction (see {@link SpaceKeeper.reserveRun}). */
   reserveRun(count: number): number | undefined {
-    for (;;) {
-      const page = this.#fitsAboveReserve(count, true) ? this.alloc.reserve(count) : undefined
-      if (page !== undefined || !this.#releaseHeld()) return page
-    }
+    return this.#space.reserveRun(count)
   }
 
   /** Marks the running operation as a delete: it gives space back, and may use the delete reserve. */
   shrinks(): void {
     if (this.#opKind === 'grows') this.#opKind = 'shrinks'
-  }
-
-  /**
-   * Pages a delete's commit may need when nothing else is free: two catalog paths (a range
-   * delete rewrites the nodes on both of its edges; merges only give pages back), every page of
-   * the free map and of the snapshot table, and one spare.
-   */
-  #deleteReserve(): number {
-    return 2 * this.catalog.height + this.alloc.flushPages + this.#snapshotPages.length + 1 + this.#auditReserve()
-  }
-
-  /**
-   * Pages a commit's audit entries may need: entry pages for the pending entries and one more (a
-   * delete's; the last page rewritten is among them), the pointer-tree path above them plus one
-   * node when the tree grows a level, and the head page.
-   */
-  #auditReserve(): number {
-    if (!this.audit.enabled) return 0
-    const height = this.audit.committed?.entries.aux ?? 0
-    return Math.ceil((this.audit.pendingBytes + MAX_ENTRY_BYTES + 2) / PAGE_PAYLOAD) + height + 2
-  }
-
-  /**
-   * Whether `count` more pages leave the delete reserve free: always for a container without a
-   * `maxPages`, and for a delete (or the commit of deletes only). Otherwise the free pages plus
-   * the room left to grow, minus `count`, must cover {@link #deleteReserve}, so a full container
-   * can always be emptied (a copy-on-write delete needs new pages before it gives any back).
-   */
-  #fitsAboveReserve(count: number, grows = this.#grows || this.#opKind === 'grows'): boolean {
-    // (No meta yet while a new container writes its first free map: nothing to keep.)
-    const max = this.#meta?.maxPages ?? 0
-    if (max === 0 || !grows) return true
-    const spare = this.alloc.availablePages + Math.max(0, max - this.alloc.totalPages) - count
-    // The catalog's height costs a node read: look only when the cheap bound does not settle it.
-    const cheap = 2 * 32 + this.alloc.flushPages + this.#snapshotPages.length + 1 + this.#auditReserve()
-    return spare >= cheap || spare >= this.#deleteReserve()
   }
 
   /**
@@ -515,22 +342,13 @@ export class Engine implements ContentIO {
     return this.alloc.releaseBefore(this.#txnMark.alloc) > 0
   }
 
-  #fullError(needed: number): CartridgeError {
-    const max = this.#meta?.maxPages ?? 0
-    return new CartridgeError(
-      ErrorCodes.FULL,
-      `container is full (${this.alloc.totalPages} of at most ${max} pages, ${this.alloc.availablePages} free; ${needed} more needed` +
-        (this.#grows || this.#opKind === 'grows' ? `, and ${this.#deleteReserve()} are kept so files can still be deleted)` : ')'),
-    )
-  }
-
   /** Releases a block the state being built no longer references, unless a snapshot may still reference it. */
   free(ptr: BlockPtr): void {
     this.freeRun(ptr.page, 1, ptr.txn)
   }
 
   freeRun(page: number, count: number, txn: number): void {
-    if (txn > this.#retainTxn) this.#release(page, count, txn)
+    if (txn > this.#snapshots.retainTxn) this.#release(page, count, txn)
   }
 
   /** Frees a run born in `txn`: reusable at once when born in this transaction, else held until a durable commit. */
@@ -546,40 +364,19 @@ export class Engine implements ContentIO {
     this.pager.stage(pageNo, page)
   }
 
-  /** The size to grow to so that `needed` more pages fit (spec §15; see {@link growthTarget}). */
-  #growthTarget(needed: number): number {
-    return growthTarget(this.alloc.totalPages, needed, this.options.maxGrowthPages, this.#meta.growthThresholdPercent, this.#meta.maxPages)
-  }
-
-  /** Free pages a vacuum leaves at the end of the file (spec §15; see {@link vacuumHeadroom}). */
+  /** Free pages a vacuum leaves at the end of the file (spec §15). */
   get vacuumHeadroom(): number {
-    return vacuumHeadroom(this.alloc.totalPages - this.alloc.freePages, this.#meta.growthThresholdPercent, this.options.maxGrowthPages)
+    return this.#space.vacuumHeadroom
   }
 
-  /**
-   * Grows once so that `pages` more pages fit, for a write whose size is known: it then ends in a
-   * file sized to it (plus headroom) rather than doubling past it on the way. Best effort: at
-   * `maxPages` the write's own allocations report FULL.
-   */
+  /** Grows once so that `pages` more pages fit (see {@link SpaceKeeper.makeRoom}). */
   makeRoom(pages: number): void {
-    const short = pages - this.alloc.availablePages
-    if (short > 0 && this.#canGrow(short) && this.#fitsAboveReserve(short)) this.alloc.grow(this.#growthTarget(short))
+    this.#space.makeRoom(pages)
   }
 
-  /** Whether growing can make a run of `needed` pages fit at the end. */
-  #canGrow(needed: number): boolean {
-    return this.#growthTarget(needed) >= this.alloc.totalPages + needed
-  }
-
-  /** Grows so that a run of `needed` pages fits at the end; fails with `CARTRIDGE_FULL` when it cannot. */
-  #grow(needed: number): void {
-    if (!this.#canGrow(needed)) throw this.#fullError(needed)
-    this.alloc.grow(this.#growthTarget(needed))
-  }
-
-  /** Grows (as one operation) until a run of `pages` pages can be reserved (see {@link allocate}). */
+  /** Grows (as one operation) until a run of `pages` pages can be reserved. */
   ensureFree(pages: number): void {
-    this.alloc.free(this.allocate(pages), pages, { reusable: true })
+    this.#space.ensureFree(pages)
   }
 
   // ---- operations and commits ---------------------------------------------------------
@@ -587,20 +384,20 @@ export class Engine implements ContentIO {
   #savepoint(): Savepoint {
     return {
       catalogObject: this.catalog, catalog: this.catalog.savepoint(), alloc: this.alloc.mark(), fileCount: this.fileCount,
-      snapshots: this.#snapshots, rootOverride: this.#rootOverride, grows: this.#grows, audit: this.audit.mark(), policy: this.#policy,
+      snapshots: this.#snapshots.table, rootOverride: this.#rootOverride, grows: this.#grows, audit: this.audit.mark(), policy: this.#policy.working,
     }
   }
 
   #rollback(sp: Savepoint): void {
     this.catalog = sp.catalogObject
-    this.#setSnapshots(sp.snapshots)
+    this.#snapshots.table = sp.snapshots
     this.#rootOverride = sp.rootOverride
     this.#grows = sp.grows
     this.catalog.rollback(sp.catalog)
     this.alloc.rollback(sp.alloc)
     this.fileCount = sp.fileCount
     this.audit.rollback(sp.audit)
-    this.#policy = sp.policy
+    this.#policy.working = sp.policy
     // Pages the undone operation staged are free again: their images must not reach the file.
     this.pager.retainStaged((p) => this.alloc.isUsed(p))
     this.#trimStore()
@@ -639,8 +436,7 @@ export class Engine implements ContentIO {
   get dirty(): boolean {
     return (
       this.catalog.dirty || this.alloc.totalPages !== this.#meta.totalPages || this.fileCount !== this.#meta.fileCount ||
-      this.#snapshots !== this.#committedSnapshots || this.#rootOverride !== undefined || this.audit.dirty ||
-      this.#policy !== this.#committedPolicy
+      this.#snapshots.dirty || this.#rootOverride !== undefined || this.audit.dirty || this.#policy.dirty
     )
   }
 
@@ -652,27 +448,9 @@ export class Engine implements ContentIO {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     try {
       const catalogRoot = this.catalog.dirty ? this.catalog.flush() : (this.#rootOverride ?? this.#meta.catalogRoot)
-      let snapshotsRoot = this.#meta.snapshotsRoot
-      let tablePages = this.#snapshotPages
-      if (this.#snapshots !== this.#committedSnapshots) {
-        for (const p of this.#snapshotPages) this.#direct.free(p)
-        tablePages = []
-        snapshotsRoot = writeSnapshotTable({ ...this.#direct, txn: this.txn, stage: (n, page) => {
-          tablePages.push({ page: n, txn: this.txn, checksum: 0, aux: 0 })
-          this.stage(n, page)
-        } }, this.#snapshots)
-      }
-      let policyRoot = this.#meta.policyRoot ?? NULL_PTR
-      let policyPages = this.#policyPages
-      if (this.#policy !== this.#committedPolicy) {
-        for (const p of this.#policyPages) this.#direct.free(p)
-        policyPages = []
-        policyRoot = this.#policy ? writeBlob({ ...this.#direct, txn: this.txn, stage: (n, page) => {
-          policyPages.push({ page: n, txn: this.txn, checksum: 0, aux: 0 })
-          this.stage(n, page)
-        } }, PageType.POLICY, this.#policy) : NULL_PTR
-      }
-      // The log's pages are freed without snapshot retention too (no snapshot reaches them).
+      // The table, the policy and the log are freed without snapshot retention (no snapshot reaches them).
+      const snapshotsRoot = this.#snapshots.flush(this.#direct)
+      const policyRoot = this.#policy.flush(this.#direct)
       const auditRoot = this.audit.flush(this.#direct)
       const freeMapRoot = this.alloc.flush(this.#direct)
       const meta: Meta = {
@@ -687,26 +465,23 @@ export class Engine implements ContentIO {
       // keeps it, as it keeps any written file): empty the coalescing buffer. Until this returns
       // the commit may fail, so nothing below may run before it.
       if (!sync) this.#coalescing?.flush()
-      this.#committedSnapshots = this.#snapshots
-      this.#snapshotPages = tablePages
+      this.#snapshots.afterCommit()
       this.#rootOverride = undefined
-      this.#committedPolicy = this.#policy
-      this.#policyPages = policyPages
+      this.#policy.afterCommit()
       this.audit.afterCommit()
       this.#afterCommit(meta, sync)
       this.txn++
     } catch (err) {
       this.pager.discard()
       this.audit.discard()
-      this.#policy = this.#committedPolicy
-      this.#pageCache.clear()
-      this.#nodeCache.clear()
+      this.#policy.discard()
+      this.#reader.clear()
       this.#writeCodec.load(this.#meta)
       // The failed flush gave pages to catalog nodes: undo the allocator, then start the catalog
       // again from the committed root rather than rolling it back.
       this.alloc.rollback(this.#txnMark.alloc)
       this.fileCount = this.#txnMark.fileCount
-      this.#setSnapshots(this.#committedSnapshots)
+      this.#snapshots.discard()
       this.#rootOverride = undefined
       this.#grows = false
       this.#trimStore()
@@ -786,15 +561,14 @@ export class Engine implements ContentIO {
   }
 
   /** Seals everything written from now on with `s` (and opens what is read). */
-  #seal(s: Sealing): void {
+  #seal(s: KeyedSealing): void {
     this.#sealing = s
     this.pager.sealer = pageSealer(s)
   }
 
   /** How the container is encrypted (undefined: it is not). */
   get encryption(): { cipher: 'aes-256-gcm'; keyFrom: 'key' | 'passphrase' } | undefined {
-    if (!this.#sealing) return undefined
-    return { cipher: 'aes-256-gcm', keyFrom: readKeySlot(this.#sealing.header).kdf }
+    return this.#sealing && { cipher: 'aes-256-gcm', keyFrom: sealingInfo(this.#sealing).kdf }
   }
 
   /**
@@ -802,18 +576,17 @@ export class Engine implements ContentIO {
    * caller makes two, so both meta slots carry it). No content or structure page changes.
    */
   changeKey(setting: EncryptionSetting): void {
-    if (!this.#sealing || !this.#dataKey) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is not encrypted: use enableEncryption')
+    if (!this.#sealing) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'the container is not encrypted: use enableEncryption')
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
-    this.#seal(rewrapSealing(this.#sealing, this.#dataKey, setting))
+    this.#seal(rewrapSealing(this.#sealing, setting))
     this.#grows = true
     this.audit.append({ action: 'key.change', detail: typeof setting === 'object' && 'passphrase' in setting ? 'passphrase' : 'key' })
   }
 
   /** The scrypt cost of the key slot when a passphrase opens the container (a rekey keeps it). */
   get scryptCost(): { logN: number; r: number; p: number } | undefined {
-    if (!this.#sealing) return undefined
-    const info = readKeySlot(this.#sealing.header)
-    return info.kdf === 'passphrase' ? { logN: info.params.logN, r: info.params.r, p: info.params.p } : undefined
+    const info = this.#sealing && sealingInfo(this.#sealing)
+    return info?.kdf === 'passphrase' ? { logN: info.params.logN, r: info.params.r, p: info.params.p } : undefined
   }
 
   /** The data key's cipher in an encrypted container (undefined: not encrypted). */
@@ -886,14 +659,33 @@ export class Engine implements ContentIO {
     return files.readFile(this, path, at, offset, length)
   }
 
-  // ---- snapshots -----------------------------------------------------------------------
+  // ---- stored policy ---------------------------------------------------------------------
 
-  #setSnapshots(t: SnapshotTable): void {
-    this.#snapshots = t
-    let max = -1
-    for (const e of t.entries) if (e.txn > max) max = e.txn
-    this.#retainTxn = max
+  /** The stored access policy of the state being built (its JSON bytes), or undefined. */
+  get storedPolicy(): Uint8Array | undefined {
+    return this.#policy.working
   }
+
+  /** Stores `json` (or no policy) with the next commit. */
+  setStoredPolicy(json: Uint8Array | undefined): void {
+    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
+    if (json && json.length > MAX_POLICY_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `a stored policy is at most ${MAX_POLICY_BYTES} bytes of JSON`)
+    this.#policy.working = json && json.length > 0 ? json : undefined
+    this.#grows = true
+  }
+
+  /** Pages the committed policy occupies. */
+  get policyPages(): readonly BlockPtr[] {
+    return this.#policy.pages
+  }
+
+  /** Writes the stored policy again with the next commit (vacuum: so its pages move below `limit`). */
+  movePolicy(limit: number): void {
+    const p = this.#policy
+    if (p.working && !p.dirty && p.pages.some((page) => page.page >= limit)) p.working = p.working.slice()
+  }
+
+  // ---- snapshots -----------------------------------------------------------------------
 
   /** Snapshots of the state being built, in id order. */
   get snapshots(): readonly SnapshotEntry[] {
@@ -902,35 +694,12 @@ export class Engine implements ContentIO {
 
   /** The id the next snapshot gets. */
   get nextSnapshotId(): number {
-    return this.#snapshots.nextId
-  }
-
-  /** The stored access policy of the state being built (its JSON bytes), or undefined. */
-  get storedPolicy(): Uint8Array | undefined {
-    return this.#policy
-  }
-
-  /** Stores `json` (or no policy) with the next commit. */
-  setStoredPolicy(json: Uint8Array | undefined): void {
-    if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
-    if (json && json.length > MAX_POLICY_BYTES) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `a stored policy is at most ${MAX_POLICY_BYTES} bytes of JSON`)
-    this.#policy = json && json.length > 0 ? json : undefined
-    this.#grows = true
-  }
-
-  /** Pages the committed policy occupies. */
-  get policyPages(): readonly BlockPtr[] {
-    return this.#policyPages
-  }
-
-  /** Writes the stored policy again with the next commit (vacuum: so its pages move below `limit`). */
-  movePolicy(limit: number): void {
-    if (this.#policy && this.#policy === this.#committedPolicy && this.#policyPages.some((p) => p.page >= limit)) this.#policy = this.#policy.slice()
+    return this.#snapshots.table.nextId
   }
 
   /** Pages the committed snapshot table occupies. */
   get snapshotTablePages(): readonly BlockPtr[] {
-    return this.#snapshotPages
+    return this.#snapshots.pages
   }
 
   /** Catalog root of the state being built, which must have nothing unflushed (restore, vacuum and sweeps work on it). */
@@ -941,26 +710,12 @@ export class Engine implements ContentIO {
 
   /** The snapshot with id `ref` (a number) or name `ref` (a string). */
   findSnapshot(ref: number | string): SnapshotEntry {
-    const found = this.#snapshots.entries.find((s) => (typeof ref === 'number' ? s.id === ref : s.name === ref))
-    if (!found) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such snapshot: ${typeof ref === 'number' ? `id ${ref}` : JSON.stringify(ref)}`)
-    return found
+    return this.#snapshots.find(ref)
   }
 
-  /**
-   * Gives the snapshots the ids and times of the container they were copied from (`ids`: id here
-   * → original id and time; ids keep their order) and sets the next id.
-   */
+  /** Gives the snapshots the ids and times of the container they were copied from (see {@link SnapshotBook.renumber}). */
   renumberSnapshots(ids: ReadonlyMap<number, { id: number; created: number }>, nextId: number): void {
-    const t = this.#snapshots
-    const entries = t.entries.map((s) => {
-      const to = ids.get(s.id)
-      return to ? { ...s, id: to.id, created: to.created } : s
-    })
-    for (let i = 1; i < entries.length; i++) {
-      if (entries[i].id <= entries[i - 1].id) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'snapshot ids must keep their order')
-    }
-    if (entries.length > 0 && nextId <= entries[entries.length - 1].id) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'next snapshot id too small')
-    this.#setSnapshots({ nextId, entries })
+    this.#snapshots.renumber(ids, nextId)
   }
 
   /**
@@ -968,17 +723,10 @@ export class Engine implements ContentIO {
    * its catalog root, so everything it reaches was born at or before `txn`).
    */
   addSnapshot(name: string, created = Date.now()): SnapshotEntry {
-    validateSnapshotName(name)
     if (this.catalog.dirty || this.#rootOverride !== undefined || this.fileCount !== this.#meta.fileCount) {
       throw new CartridgeError(ErrorCodes.CONFLICT, 'a snapshot is taken of committed state; commit first')
     }
-    const t = this.#snapshots
-    if (t.entries.some((s) => s.name === name)) throw new CartridgeError(ErrorCodes.EXISTS, `a snapshot named ${JSON.stringify(name)} exists`)
-    if (t.entries.length >= MAX_SNAPSHOTS) throw new CartridgeError(ErrorCodes.FULL, `a container keeps at most ${MAX_SNAPSHOTS} snapshots`)
-    const entry: SnapshotEntry = {
-      id: t.nextId, name, created, txn: this.#meta.txn, fileCount: this.#meta.fileCount, catalogRoot: this.#meta.catalogRoot,
-    }
-    this.#setSnapshots({ nextId: t.nextId + 1, entries: [...t.entries, entry] })
+    const entry = this.#snapshots.add(name, created, this.#meta)
     this.audit.append({ action: 'snapshot.create', target: name, detail: `id ${entry.id}` })
     return entry
   }
@@ -989,7 +737,7 @@ export class Engine implements ContentIO {
    */
   restoreSnapshot(ref: number | string): SnapshotEntry {
     const target = this.findSnapshot(ref)
-    const retain = this.#retainTxn
+    const retain = this.#snapshots.retainTxn
     const release: BlockVisitor = {
       enter: (page, count, txn) => {
         // Whatever a block older than every snapshot reaches is older still: skip the subtree.
@@ -998,7 +746,7 @@ export class Engine implements ContentIO {
         return release
       },
     }
-    walkBlocks(this.catalogFactory, this, this.cleanRoot, release, this.#walkNodes)
+    this.#walk(this.cleanRoot, release)
     // The live state jumps back: from here on, what one snapshot stops holding another may hold again.
     this.#restoreTxn = this.txn
     this.catalog = this.#openCatalog(target.catalogRoot)
@@ -1016,10 +764,9 @@ export class Engine implements ContentIO {
   deleteSnapshot(ref: number | string): { entry: SnapshotEntry; freedPages: number } {
     this.shrinks()
     const entry = this.findSnapshot(ref)
-    const t = this.#snapshots
-    const rest = t.entries.filter((s) => s !== entry)
+    const rest = this.#snapshots.entries.filter((s) => s !== entry)
     const blocks = this.restoreLineageAfter(entry.txn) ? undefined : this.exclusiveBlocks(entry, rest)
-    this.#setSnapshots({ nextId: t.nextId, entries: rest })
+    this.#snapshots.remove(entry)
     this.audit.append({ action: 'snapshot.delete', target: entry.name, detail: `id ${entry.id}` })
     if (!blocks) return { entry, freedPages: this.sweep() }
     let freed = 0
@@ -1036,7 +783,7 @@ export class Engine implements ContentIO {
    * restored since the previous one was taken ({@link restoreLineageAfter}): callers check first.
    */
   exclusiveBlocks(s: SnapshotEntry, others: readonly SnapshotEntry[]): Map<number, number> {
-    return exclusiveByBirth((root, v) => walkBlocks(this.catalogFactory, this, root, v, this.#walkNodes), s, others, () => this.cleanRoot)
+    return exclusiveByBirth((root, v) => this.#walk(root, v), s, others, () => this.cleanRoot)
   }
 
   /** Whether a snapshot was restored after txn `txn` (then birth txns alone cannot tell which blocks a snapshot holds alone). */
@@ -1058,14 +805,19 @@ export class Engine implements ContentIO {
     const marks = new PageMarks(this.alloc.totalPages)
     marks.mark(0, 2)
     for (const p of this.alloc.mapPages) marks.mark(p.page, 1)
-    for (const p of this.#snapshotPages) marks.mark(p.page, 1)
-    for (const p of this.#policyPages) marks.mark(p.page, 1)
+    for (const p of this.#snapshots.pages) marks.mark(p.page, 1)
+    for (const p of this.#policy.pages) marks.mark(p.page, 1)
     const log = this.audit.workingState
     if (log) visitAuditPages(this, log.head, (p) => marks.mark(p.page, 1))
     const v = marks.visitor()
-    walkBlocks(this.catalogFactory, this, this.cleanRoot, v, this.#walkNodes)
-    for (const s of this.#snapshots.entries) walkBlocks(this.catalogFactory, this, s.catalogRoot, v, this.#walkNodes)
+    this.#walk(this.cleanRoot, v)
+    for (const s of this.#snapshots.entries) this.#walk(s.catalogRoot, v)
     return marks
+  }
+
+  /** Walks the blocks under catalog root `root` (nodes read through the walk page). */
+  #walk(root: BlockPtr, v: BlockVisitor): void {
+    walkBlocks(this.catalogFactory, this, root, v, this.#reader.walkNodes)
   }
 
   /** Installs moved roots (vacuum): the live catalog root and each snapshot's, by id. */
@@ -1074,13 +826,11 @@ export class Engine implements ContentIO {
       this.catalog = this.#openCatalog(live)
       this.#rootOverride = live
     }
-    const t = this.#snapshots
-    this.#setSnapshots({ nextId: t.nextId, entries: t.entries.map((s) => ({ ...s, catalogRoot: snapshots.get(s.id) ?? s.catalogRoot })) })
+    this.#snapshots.moveRoots(snapshots)
   }
 
   /** Forgets cached pages and catalog nodes (after pages moved). */
   dropCaches(): void {
-    this.#pageCache.clear()
-    this.#nodeCache.clear()
+    this.#reader.clear()
   }
 }
