@@ -2,8 +2,8 @@ import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { Cartridge, type CreateOptions, type StoreFactory } from './cartridge.js'
 import type { CatalogFactory } from '@cartridge/catalog'
 import type { AllocatorFactory } from '@cartridge/allocator'
-import type { CacheFactory, EncryptionSetting } from '@cartridge/engine'
-import type { CodecName, CodecOptions } from '@cartridge/codec'
+import type { CacheFactory, CipherSetting, CompressionSetting, EncryptionSetting } from '@cartridge/engine'
+import type { Codec, CodecName, CodecOptions } from '@cartridge/codec'
 
 /**
  * Fluent construction of a new container with non-default settings:
@@ -72,6 +72,29 @@ export class CartridgeBuilder {
   }
 
   /**
+   * The codec new writes use, as an object: `lz4()`, `zstd({ level: 9 })`, or an application's
+   * own codec (an id of 128–255, checked with `runCodecSuite` of `@cartridge/codec/test`), which
+   * every later open then needs in its `codecs` option. Also takes a setting (`{ codec: 'zstd' }`).
+   */
+  codec(codec: Codec | CompressionSetting): this {
+    this.#options.compression = isCodec(codec) ? { codec } : codec
+    return this
+  }
+
+  /**
+   * Encrypts the container: `aesGcm(key)` or `aesGcm({ passphrase })`, with the AES-GCM
+   * implementation it names (default `node:crypto`).
+   */
+  cipher(setting: CipherSetting): this {
+    if (typeof setting !== 'object' || setting === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'cipher takes aesGcm(key) or aesGcm({ passphrase })')
+    const { aead, ...encryption } = setting
+    this.#options.encryption = encryption as EncryptionSetting
+    if (aead) this.#options.aead = aead
+    else delete this.#options.aead
+    return this
+  }
+
+  /**
    * Encrypts the container (AES-256-GCM) with `{ passphrase }` or a 32-byte `{ key }`; see
    * `CreateOptions.encryption`.
    */
@@ -131,3 +154,5 @@ export class CartridgeBuilder {
     return Cartridge.create(this.#slug, this.#title, { ...this.#options })
   }
 }
+
+const isCodec = (c: Codec | CompressionSetting): c is Codec => typeof c === 'object' && c !== null && typeof (c as Codec).compress === 'function'

@@ -10,7 +10,7 @@ import type { KeySource } from '@cartridge/crypto'
 import { resealFile, type ResealOptions } from './reseal-file.js'
 import { freezeEngine, type FreezeOptions } from './freeze.js'
 import { Engram, type EngramSummary } from '@cartridge/engram'
-import type { CodecName, CodecOptions } from '@cartridge/codec'
+import type { Codec, CodecName, CodecOptions } from '@cartridge/codec'
 import { FileOps, compressionOption } from './file-ops.js'
 import { Transaction } from './transaction.js'
 import { SqliteHost, type Database, type DatabaseMount, type OpenDatabaseOptions } from '@cartridge/vfs'
@@ -62,8 +62,9 @@ export interface CreateOptions extends OpenOptions {
   /** Largest size in blocks (default 0 = unbounded); writing past it fails with `CARTRIDGE_FULL`. */
   maxBlocks?: number
   /**
-   * Codec for new writes (default none), e.g. `{ codec: 'zstd', level: 3 }` or `{ codec: 'lz4' }`.
-   * Stored in the container; change it later with `enableCompression`.
+   * Codec for new writes (default none), e.g. `{ codec: 'zstd', level: 3 }`, `{ codec: 'lz4' }` or
+   * `{ codec: zstd({ level: 3 }) }`; an application codec (`{ codec: myCodec }`) must then be in the
+   * `codecs` option of every open. Stored in the container; change it later with `enableCompression`.
    */
   compression?: CompressionSetting
   /**
@@ -134,9 +135,9 @@ export interface RestoreOptions {
 
 /** Options of {@link Cartridge.recompress}. */
 export interface RecompressOptions {
-  /** Codec to rewrite with (default: the container's); `'none'` stores everything raw. */
-  codec?: CodecName
-  /** Zstd level. */
+  /** Codec to rewrite with (default: the container's); `'none'` stores everything raw; or a codec object. */
+  codec?: CodecName | Codec
+  /** Zstd level (with a codec name). */
   level?: number
   onProgress?: (p: { done: number; total: number; path: string }) => void
   signal?: AbortSignal
@@ -568,11 +569,12 @@ export class Cartridge extends FileOps {
   }
 
   /**
-   * Compresses new writes with `codec` from now on (`'none'` stops compressing). Content already
+   * Compresses new writes with `codec` (a name, or a codec object such as `zstd({ level: 9 })` or an
+   * application codec) from now on (`'none'` stops compressing). Content already
    * stored stays as it is and readable; rewrite a file (or run `cartridge compress`) to recompress
    * it. The setting is stored in the container.
    */
-  enableCompression(codec: CodecName, options: CodecOptions = {}): Promise<void> {
+  enableCompression(codec: CodecName | Codec, options: CodecOptions = {}): Promise<void> {
     const denied = this.#refused(Action.ContainerAdmin)
     if (denied) return denied
     return this.#queue.mutate((e) => e.setCompression({ codec, ...options }))

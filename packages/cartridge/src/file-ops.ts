@@ -2,7 +2,7 @@ import {
   CartridgeError, ErrorCodes, compareKeys, directoryPrefix, normalizeFilePath, normalizePath, toBytes,
 } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
-import type { CodecName } from '@cartridge/codec'
+import type { Codec, CodecName } from '@cartridge/codec'
 import { contentHash } from '@cartridge/engine'
 import type { CompressionSetting, Engine } from '@cartridge/engine'
 
@@ -13,9 +13,10 @@ export type Data = string | Uint8Array | ArrayBuffer | ArrayBufferView
 export interface WriteOptions {
   /**
    * Codec for this write instead of the container's (see `enableCompression`): `'none'` stores
-   * it raw (already compressed media), `'lz4'`, `'zstd'`, or `{ codec: 'zstd', level }`.
+   * it raw (already compressed media), `'lz4'`, `'zstd'`, `{ codec: 'zstd', level }`, or a codec
+   * object (`zstd({ level: 19 })`, or an application codec: then every open needs it in `codecs`).
    */
-  compression?: CodecName | CompressionSetting
+  compression?: CodecName | CompressionSetting | Codec
 }
 
 /** Options for a range read. */
@@ -255,11 +256,12 @@ function asArgError(err: unknown, path: string): unknown {
 }
 
 /** A write's compression choice as the engine takes it: undefined (the container's), null (raw) or a setting. */
-export function compressionOption(c: CodecName | CompressionSetting | undefined): CompressionSetting | null | undefined {
+export function compressionOption(c: CodecName | CompressionSetting | Codec | undefined): CompressionSetting | null | undefined {
   if (c === undefined) return undefined
-  const setting = typeof c === 'string' ? { codec: c } : c
-  if (typeof setting !== 'object' || setting === null || typeof setting.codec !== 'string') {
-    throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "compression must be 'none', 'lz4', 'zstd' or { codec, level }")
+  if (typeof c === 'object' && c !== null && typeof (c as Codec).compress === 'function') return { codec: c as Codec }
+  const setting = typeof c === 'string' ? { codec: c } : (c as CompressionSetting)
+  if (typeof setting !== 'object' || setting === null || (typeof setting.codec !== 'string' && (typeof setting.codec !== 'object' || setting.codec === null))) {
+    throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "compression must be 'none', 'lz4', 'zstd', { codec, level } or a codec")
   }
   return setting.codec === 'none' && setting.level === undefined ? null : setting
 }

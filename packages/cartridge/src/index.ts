@@ -8,7 +8,7 @@ export type { Data, DirEntry, FileMetadata, ReadOptions, WriteOptions } from './
 export type { CheckReport } from '@cartridge/engine'
 export type { CacheFactory, CompressionSetting, EngineOptions } from '@cartridge/engine'
 export type { ContentStats } from '@cartridge/engine'
-export type { EncryptionSetting, KeyOptions } from '@cartridge/engine'
+export { aesGcm, type CipherSetting, type EncryptionSetting, type KeyOptions } from '@cartridge/engine'
 export type { ResealOptions } from './reseal-file.js'
 export type { FreezeOptions } from './freeze.js'
 export {
@@ -17,7 +17,7 @@ export {
 } from '@cartridge/engram'
 export { NobleAead, NodeAead, type Aead } from '@cartridge/crypto'
 export type { ResealProgress } from './reseal.js'
-export type { CodecName, CodecOptions } from '@cartridge/codec'
+export { APPLICATION_CODEC_IDS, lz4, zstd, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
 export { CartridgeError, ErrorCodes, directoryPrefix, isCartridgeError, normalizePath, normalizeFilePath, type ErrorCode } from '@cartridge/core'
 export { MemoryPageStore, FilePageStore, FaultyPageStore, ImagePageStore, type PageStore, type RecoveryNote } from '@cartridge/pager'
 export { ArcCache, LruCache, type Cache } from '@cartridge/arc-cache'

@@ -6,17 +6,29 @@
 export const CodecId = { NONE: 0, LZ4: 1, ZSTD: 2 } as const
 export type CodecId = (typeof CodecId)[keyof typeof CodecId]
 
+/**
+ * Ids an application may give its own codecs (spec §24): 128–255. No built-in codec will ever
+ * use one; 3–127 are reserved for codecs the format may define.
+ */
+export const APPLICATION_CODEC_IDS = { first: 128, last: 255 } as const
+
 /** Names accepted where a codec is chosen. */
 export type CodecName = 'none' | 'lz4' | 'zstd'
 
 /**
  * A synchronous compressor of one chunk at a time. The engine compresses inside a commit, so
  * every call is synchronous; chunks are at most 64 KiB.
+ *
+ * Besides LZ4 and Zstd, an application may bring its own: give it an id from
+ * {@link APPLICATION_CODEC_IDS}, check it with `runCodecSuite` of `@cartridge/codec/test`, and
+ * pass it in the container's `codecs` option wherever the container is opened (chunks it wrote
+ * cannot be read without it: `CARTRIDGE_UNSUPPORTED` naming the id).
  */
 export interface Codec {
-  /** The id stored in chunk records. */
-  readonly id: CodecId
-  readonly name: Exclude<CodecName, 'none'>
+  /** The id stored in chunk records: 1 LZ4, 2 Zstd, 128–255 an application's codec. */
+  readonly id: number
+  /** A short name for reports (`'lz4'`, `'zstd'`, or the application's). */
+  readonly name: string
   /** Compression level in use (Zstd 1–22; LZ4 has none and reports 0). */
   readonly level: number
   /**

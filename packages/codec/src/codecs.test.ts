@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { CodecId, CodecSet, Lz4Codec, ZstdCodec, createCodec, zstdEngine, type Codec } from './index.js'
+import { CodecId, CodecSet, Lz4Codec, ZstdCodec, checkCodec, createCodec, isApplicationCodecId, lz4, zstd, zstdEngine, type Codec } from './index.js'
+import { runCodecSuite } from './test.js'
 
 const text = new TextEncoder().encode('Cartridge keeps files in one file. '.repeat(2000)).subarray(0, 65536)
 const samples: [string, Uint8Array][] = [
@@ -75,5 +76,45 @@ describe('codecs', () => {
     const b = new ZstdCodec(5, 'zstd-napi')
     expect(b.decompress(a.compress(text)!, text.length)).toEqual(text)
     expect(a.decompress(b.compress(text)!, text.length)).toEqual(text)
+  })
+})
+
+runCodecSuite('lz4', () => lz4())
+runCodecSuite('zstd level 1', () => zstd({ level: 1 }))
+runCodecSuite('zstd level 19', () => zstd({ level: 19 }))
+
+/** An application codec over LZ4 (what a user's own codec looks like to the library). */
+const appCodec = (id = 200, name = 'app-lz4'): Codec => {
+  const inner = lz4()
+  return { id, name, level: 0, compress: (src) => inner.compress(src), decompress: (src, length, into) => inner.decompress(src, length, into) }
+}
+runCodecSuite('an application codec', () => appCodec())
+
+describe('application codecs', () => {
+  it('take ids 128–255 only, and must be whole codecs', () => {
+    expect(checkCodec(appCodec(128))).toBeDefined()
+    expect(checkCodec(appCodec(255))).toBeDefined()
+    expect(checkCodec(lz4())).toBeDefined()
+    for (const bad of [appCodec(3), appCodec(127), appCodec(256), appCodec(1), { ...appCodec(), name: '' }, { ...appCodec(), level: -1 }, { ...appCodec(), compress: undefined }, null, 'zstd']) {
+      expect(() => checkCodec(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
+    }
+    expect(isApplicationCodecId(128) && !isApplicationCodecId(127) && !isApplicationCodecId(2.5)).toBe(true)
+  })
+
+  it('decode where the set was given them, and are UNSUPPORTED naming the id where it was not', () => {
+    const c = appCodec(201)
+    const packed = c.compress(text)!
+    expect(new CodecSet([c]).decoder(201).decompress(packed, text.length)).toEqual(text)
+    expect(new CodecSet([c]).nameOf(201)).toBe('app-lz4')
+    expect(new CodecSet().nameOf(201)).toBe('codec 201')
+    expect(() => new CodecSet().decoder(201)).toThrow(expect.objectContaining({ code: 'CARTRIDGE_UNSUPPORTED', message: expect.stringContaining('codec 201') }))
+    // Built-ins in the list are fine (they are known anyway); two codecs with one id are not.
+    expect(new CodecSet([lz4(), c]).decoder(CodecId.LZ4).name).toBe('lz4')
+    expect(() => new CodecSet([c, appCodec(201, 'other')])).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
+    // A codec chosen for a write joins the set; another one under a taken id is refused.
+    const set = new CodecSet()
+    set.register(c)
+    expect(set.decoder(201)).toBe(c)
+    expect(() => set.register(appCodec(201, 'other'))).toThrow(expect.objectContaining({ code: 'CARTRIDGE_INVALID_ARGUMENT' }))
   })
 })

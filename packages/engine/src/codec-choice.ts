@@ -1,9 +1,12 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { codecName, createCodec, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
+import { checkCodec, createCodec, type Codec, type CodecName, type CodecOptions, type CodecSet } from '@cartridge/codec'
 
-/** A codec by name and its options, as the container stores it for new writes. */
+/**
+ * A codec choice: a built-in codec by name with its options (`{ codec: 'zstd', level: 9 }`), or a
+ * codec object (`{ codec: zstd({ level: 9 }) }`, or an application codec with an id of 128–255).
+ */
 export interface CompressionSetting extends CodecOptions {
-  codec: CodecName
+  codec: CodecName | Codec
 }
 
 /** The codec new writes use: its id and level as the meta page stores them, and the codec once made. */
@@ -17,11 +20,18 @@ const NONE: StoredCodec = { id: 0, level: 0, codec: undefined }
 
 /**
  * Which codec new writes use unless a write says otherwise (the container's setting, stored in
- * its meta page, spec §3 offsets 65–66), and the codecs made for per-write choices.
+ * its meta page, spec §3 offsets 65–66), and the codecs made for per-write choices. Application
+ * codecs chosen here join the container's {@link CodecSet}, so what it writes it reads back.
  */
 export class CodecChoice {
   #current: StoredCodec = NONE
   readonly #made = new Map<string, Codec | undefined>()
+  readonly #codecs: CodecSet
+
+  /** @param codecs - the container's decoders, with the application codecs it was opened with */
+  constructor(codecs: CodecSet) {
+    this.#codecs = codecs
+  }
 
   /** Codec id as the meta page stores it (0: none). */
   get id(): number {
@@ -33,9 +43,9 @@ export class CodecChoice {
     return this.#current.level
   }
 
-  /** The setting as names: codec and level. */
-  get setting(): { codec: CodecName | `codec ${number}`; level: number } {
-    return { codec: codecName(this.#current.id), level: this.#current.level }
+  /** The setting as names: codec (`codec N` for an application codec this container lacks) and level. */
+  get setting(): { codec: string; level: number } {
+    return { codec: this.#current.id === 0 ? 'none' : this.#codecs.nameOf(this.#current.id), level: this.#current.level }
   }
 
   /**
@@ -43,8 +53,7 @@ export class CodecChoice {
    * @throws CartridgeError `CARTRIDGE_INVALID_ARGUMENT`
    */
   set(setting: CompressionSetting): void {
-    if (typeof setting !== 'object' || setting === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'compression must be { codec, level? }')
-    const codec = createCodec(setting.codec, { level: setting.level })
+    const codec = this.#make(setting)
     this.#current = codec ? { id: codec.id, level: codec.level, codec } : NONE
   }
 
@@ -55,24 +64,41 @@ export class CodecChoice {
 
   /**
    * The codec new writes use by default (undefined: raw), made on first use.
-   * @throws CartridgeError `CARTRIDGE_UNSUPPORTED` when the stored codec is one this version does not know
+   * @throws CartridgeError `CARTRIDGE_UNSUPPORTED` when the stored codec is one this container does not have
    */
   get default(): Codec | undefined {
     const c = this.#current
     if (c.id !== 0 && !c.codec) {
-      const name = codecName(c.id)
-      if (name !== 'lz4' && name !== 'zstd') {
-        throw new CartridgeError(ErrorCodes.UNSUPPORTED, `this container compresses new writes with ${name}, which this version does not know`)
+      const app = this.#codecs.application(c.id)
+      if (app) c.codec = app
+      else if (c.id === 1) c.codec = createCodec('lz4')
+      else if (c.id === 2) c.codec = createCodec('zstd', c.level !== 0 ? { level: c.level } : {})
+      else {
+        throw new CartridgeError(
+          ErrorCodes.UNSUPPORTED,
+          c.id >= 128
+            ? `this container compresses new writes with application codec ${c.id}, which it was not opened with: pass it in the codecs option`
+            : `this container compresses new writes with codec ${c.id}, which this version does not know`,
+        )
       }
-      c.codec = createCodec(name, name === 'zstd' && c.level !== 0 ? { level: c.level } : {})
     }
     return c.codec
   }
 
-  /** A codec for one write's choice (made once per name and level). */
+  /** A codec for one write's choice (a named codec is made once per name and level). */
   for(setting: CompressionSetting): Codec | undefined {
-    const key = `${setting.codec}:${setting.level ?? ''}`
-    if (!this.#made.has(key)) this.#made.set(key, createCodec(setting.codec, { level: setting.level }))
+    if (typeof setting === 'object' && setting !== null && typeof setting.codec === 'object') return this.#make(setting)
+    const key = `${String(setting?.codec)}:${setting?.level ?? ''}`
+    if (!this.#made.has(key)) this.#made.set(key, this.#make(setting))
     return this.#made.get(key)
+  }
+
+  #make(setting: CompressionSetting): Codec | undefined {
+    if (typeof setting !== 'object' || setting === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'compression must be { codec, level? }')
+    if (typeof setting.codec === 'string') return createCodec(setting.codec, { level: setting.level })
+    if (setting.level !== undefined) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'a codec object carries its own level: make it with the level (zstd({ level }))')
+    const codec = checkCodec(setting.codec)
+    this.#codecs.register(codec)
+    return codec
   }
 }

@@ -1,5 +1,5 @@
 import { CartridgeError, ErrorCodes, crc32, viewOf } from '@cartridge/core'
-import { CodecId, type Codec, type CodecSet } from '@cartridge/codec'
+import { CodecId, isApplicationCodecId, type Codec, type CodecSet } from '@cartridge/codec'
 import {
   PAGE_HEADER_SIZE, PAGE_PAYLOAD, PAGE_SIZE, PageType, buildPointerTree, lookupPointerTree, readPointerTree, writeNode,
   type BlockPtr, type PageIO, type PageStore,
@@ -413,7 +413,8 @@ function checkCodec(io: Pick<ContentIO, 'cipher'>, c: ChunkRecord, path: string)
       { path },
     )
   }
-  if (c.codec !== 0 && c.codec !== CodecId.LZ4 && c.codec !== CodecId.ZSTD) {
+  // (An application codec's id passes: whether this container has that codec is asked when the chunk is decoded.)
+  if (c.codec !== 0 && c.codec !== CodecId.LZ4 && c.codec !== CodecId.ZSTD && !isApplicationCodecId(c.codec)) {
     throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} uses codec ${c.codec}, not supported by this version`, { path })
   }
 }
@@ -497,14 +498,25 @@ export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, index: nu
     }
   }
   if (!io.codecs) throw new CartridgeError(ErrorCodes.UNSUPPORTED, `chunk of ${path} is compressed and no decoder is set`, { path })
+  let codec: Codec
   try {
-    return io.codecs.decoder(c.codec).decompress(stored, c.logicalLength, into)
+    codec = io.codecs.decoder(c.codec)
   } catch (err) {
-    if (err instanceof CartridgeError && err.code === ErrorCodes.CORRUPT) {
-      throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} in pages ${c.page}.. does not decompress: ${err.message}`, { path, page: c.page, cause: err })
-    }
-    throw err
+    throw new CartridgeError(ErrorCodes.UNSUPPORTED, `content of ${path}: ${(err as Error).message}`, { path, cause: err })
   }
+  let out: Uint8Array
+  try {
+    out = codec.decompress(stored, c.logicalLength, into)
+  } catch (err) {
+    // A stream that does not decode is damage (spec §24), whoever's codec says so.
+    if (err instanceof CartridgeError && err.code !== ErrorCodes.CORRUPT) throw err
+    throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} in pages ${c.page}.. does not decompress: ${(err as Error).message}`, { path, page: c.page, cause: err })
+  }
+  // The built-in codecs guarantee the length; an application's is held to it here.
+  if (out.length !== c.logicalLength) {
+    throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} in pages ${c.page}.. decompresses to ${out.length} bytes, not ${c.logicalLength}`, { path, page: c.page })
+  }
+  return out
 }
 
 /**

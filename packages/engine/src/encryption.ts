@@ -10,6 +10,19 @@ import {
  */
 export type EncryptionSetting = ({ key: Uint8Array } | { passphrase: string }) & { scrypt?: ScryptCost }
 
+/** A cipher for a new container: AES-256-GCM under `key` or `passphrase`, and optionally the AES-GCM implementation. */
+export type CipherSetting = EncryptionSetting & { aead?: Aead }
+
+/**
+ * AES-256-GCM (spec §25) under a 32-byte key, or a passphrase (`{ passphrase, scrypt? }`), for
+ * `new CartridgeBuilder().cipher(aesGcm(key))`. `options.aead` picks the AES-GCM implementation
+ * (default `node:crypto`; `new NobleAead()` where there is no native crypto).
+ */
+export function aesGcm(key: Uint8Array | { passphrase: string; scrypt?: ScryptCost }, options: { aead?: Aead } = {}): CipherSetting {
+  const base: EncryptionSetting = key instanceof Uint8Array ? { key } : { ...key }
+  return options.aead ? { ...base, aead: options.aead } : base
+}
+
 /** What opening an encrypted container needs: its key or its passphrase. */
 export interface KeyOptions {
   /** The container's 32-byte key (containers created with `encryption: { key }`). */

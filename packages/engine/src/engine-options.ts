@@ -3,6 +3,7 @@ import type { AllocatorFactory } from '@cartridge/allocator'
 import type { CatalogFactory } from '@cartridge/catalog'
 import { ArcCache, type Cache } from '@cartridge/arc-cache'
 import type { Aead } from '@cartridge/crypto'
+import type { Codec } from '@cartridge/codec'
 import type { CompressionSetting } from './codec-choice.js'
 import type { EncryptionSetting } from './encryption.js'
 
@@ -25,6 +26,12 @@ export interface EngineOptions {
   catalog?: CatalogFactory
   /** Allocator (free-space map) implementation, chosen like {@link catalog}; default `bitmapAllocator`. */
   allocator?: AllocatorFactory
+  /**
+   * Application codecs (ids 128–255) the container may read and write: a container whose content
+   * was written with one needs it wherever it is opened (reading that content without it, or
+   * writing with it as the default, fails with `CARTRIDGE_UNSUPPORTED` naming the codec id).
+   */
+  codecs?: readonly Codec[]
   /** Largest single growth step in pages once doubling gets large (default 16384 = 64 MiB). */
   maxGrowthPages?: number
   /** The key of an encrypted container (32 bytes). */

@@ -78,10 +78,10 @@ export class Engine implements ContentIO {
   fileCount = 0
   /** One chunk of scratch space for partial-chunk reads (reads are synchronous, so one suffices). */
   readonly scratch = new Uint8Array(CHUNK_SIZE)
-  /** Decoders of compressed chunks. */
-  readonly codecs = new CodecSet()
+  /** Decoders of compressed chunks, with the application codecs the container was opened with. */
+  readonly codecs: CodecSet
   /** The codec new writes use unless a write says otherwise (pending until the next commit stores it). */
-  readonly #writeCodec = new CodecChoice()
+  readonly #writeCodec: CodecChoice
   /** The data key's sealing in an encrypted container, with the key itself (a key change wraps it again). */
   #sealing: KeyedSealing | undefined
   #meta!: Meta
@@ -124,6 +124,8 @@ export class Engine implements ContentIO {
     // Content goes straight to the store; such a write supersedes a staged image of the same page.
     this.store = this.pager.direct
     this.options = resolveOptions(options)
+    this.codecs = new CodecSet(options.codecs)
+    this.#writeCodec = new CodecChoice(this.codecs)
     this.#reader = new PageReader(this.pager, this.options.cache, this.options.bufferPoolSize, () => this.pageLimit, () => this.#sealing?.cipher)
     // Structure pages a commit writes stay cached.
     this.pager.onWritten = (no, page) => this.#reader.remember(no, page)
@@ -600,7 +602,7 @@ export class Engine implements ContentIO {
   }
 
   /** The container's compression setting: codec name and level (0 when the codec has none). */
-  get compression(): { codec: CodecName | `codec ${number}`; level: number } {
+  get compression(): { codec: string; level: number } {
     return this.#writeCodec.setting
   }
 
@@ -609,7 +611,9 @@ export class Engine implements ContentIO {
     if (this.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
     this.#writeCodec.set(setting)
     this.#grows = true
-    this.audit.append({ action: 'config.compression', detail: `${setting.codec}${setting.level !== undefined ? ` level ${setting.level}` : ''}` })
+    const named = typeof setting.codec === 'string'
+    const level = named ? setting.level : this.#writeCodec.level || undefined
+    this.audit.append({ action: 'config.compression', detail: `${named ? setting.codec : this.#writeCodec.setting.codec}${level !== undefined ? ` level ${level}` : ''}` })
   }
 
   /** A codec for one write's choice (cached by name and level). */

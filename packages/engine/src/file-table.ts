@@ -1,6 +1,6 @@
 import { CartridgeError, ErrorCodes, directoryPrefix } from '@cartridge/core'
 import type { Catalog, CatalogVersion } from '@cartridge/catalog'
-import { codecName, type Codec } from '@cartridge/codec'
+import type { Codec } from '@cartridge/codec'
 import type { CompressionSetting } from './codec-choice.js'
 import { RecordKind, decodeFileRecord, encodeFileRecord, type FileRecord } from './file-record.js'
 import { checkReadRange, chunksOf, freeContent, readContent, recompressContent, writeContent, type ContentIO } from './content.js'
@@ -83,7 +83,7 @@ export function recompressFile(e: FileHost, path: string, codec: Codec | undefin
   const rec = recompressContent(e, old, path, codec)
   if (!rec) return undefined
   install(e, path, rec, old)
-  e.audit.append({ action: 'recompress', path, size: old.size, detail: codec ? codecName(codec.id) : 'none' })
+  e.audit.append({ action: 'recompress', path, size: old.size, detail: codec ? codec.name : 'none' })
   return { before, after: stored(rec) }
 }
 

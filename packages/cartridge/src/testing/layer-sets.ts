@@ -1,6 +1,8 @@
 import { bitmapAllocator, type AllocatorFactory } from '@cartridge/allocator'
 import { btreeCatalog, prefixCatalog, type CatalogFactory } from '@cartridge/catalog'
 import { ImagePageStore, type PageStore } from '@cartridge/pager'
+import type { Codec } from '@cartridge/codec'
+import { DeflateCodec } from './deflate-codec.js'
 
 /**
  * A set of layer implementations the container suites (model sequences, crash trials) run on:
@@ -12,6 +14,8 @@ export interface LayerSet {
   allocator?: AllocatorFactory
   /** Wraps the store a suite makes (memory, file or fault-injecting) in the store under test. */
   wrap?: (store: PageStore) => PageStore
+  /** An application codec the container is created with (its codec for new writes) and opened with. */
+  codec?: Codec
 }
 
 export const LAYER_SETS = {
@@ -26,6 +30,8 @@ export const LAYER_SETS = {
   prefix: { catalog: prefixCatalog },
   /** The whole container in memory, written out at sync: over a file, a memory store, or the fault-injecting store (crash trials). */
   'image-store': { wrap: (store) => new ImagePageStore(store) },
+  /** An application codec (raw DEFLATE, id 200) as the container's codec. */
+  'app-codec': { codec: new DeflateCodec() },
 } satisfies Record<string, LayerSet>
 
 export type LayerSetName = keyof typeof LAYER_SETS
@@ -35,9 +41,16 @@ export function layerSet(name: LayerSetName | undefined): LayerSet {
   return LAYER_SETS[name ?? 'reference']
 }
 
-/** The create and open options that select a set's catalog and allocator. */
-export function layerOptions(set: LayerSet): { catalog?: CatalogFactory; allocator?: AllocatorFactory } {
-  return { ...(set.catalog ? { catalog: set.catalog } : {}), ...(set.allocator ? { allocator: set.allocator } : {}) }
+/** The create and open options that select a set's catalog, allocator and codecs. */
+export function layerOptions(set: LayerSet): { catalog?: CatalogFactory; allocator?: AllocatorFactory; codecs?: Codec[] } {
+  return {
+    ...(set.catalog ? { catalog: set.catalog } : {}), ...(set.allocator ? { allocator: set.allocator } : {}), ...(set.codec ? { codecs: [set.codec] } : {}),
+  }
+}
+
+/** The compression a container of set `set` is created with: the set's codec, else `codec`. */
+export function layerCompression(set: LayerSet, codec: 'none' | 'lz4' | 'zstd'): { codec: 'none' | 'lz4' | 'zstd' | Codec } {
+  return { codec: set.codec ?? codec }
 }
 
 /** The store a suite made, wrapped as the set says. */

@@ -10,7 +10,7 @@ import {
   type ModelState, applyFileOp, createSnapshot, deleteSnapshot, describeState, emptyModel, resolveRef, restoreSnapshot,
 } from './model-state.js'
 import type { Target } from './model-target.js'
-import { layerOptions, layerSet, type LayerSetName } from './layer-sets.js'
+import { layerCompression, layerOptions, layerSet, type LayerSetName } from './layer-sets.js'
 
 /**
  * The fault-injection harness ({@link crashTrial}) driven by model sequences: the operations come
@@ -49,7 +49,7 @@ export async function runCrashCase(c: CrashCase): Promise<{ crashed: boolean; st
     mode: c.mode,
     durability: c.durability,
     options: {
-      compression: { codec: c.compression ?? 'none' },
+      compression: layerCompression(layers, c.compression ?? 'none'),
       ...(c.encrypted ? { encryption: TEST_ENCRYPTION, passphrase: TEST_PASSPHRASE } : {}),
       ...(c.audited ? { auditLog: true } : {}),
       ...layerOptions(layers),

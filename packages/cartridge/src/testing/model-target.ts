@@ -1,7 +1,7 @@
 import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import { MemoryPageStore } from '@cartridge/pager'
 import { Cartridge, defaultStore, type OpenOptions, type StoreFactory } from '../cartridge.js'
-import { layerOptions, layerSet, wrapStore } from './layer-sets.js'
+import { layerCompression, layerOptions, layerSet, wrapStore } from './layer-sets.js'
 import { tempDir } from './helpers.js'
 import { mismatch } from './model-compare.js'
 import type { ModelConfig } from './model-ops.js'
@@ -23,15 +23,15 @@ let fileCounter = 0
 
 /** A fresh container as `config` says, with `reopen` (close, then open the same bytes or file). */
 export async function openTarget(config: ModelConfig): Promise<Target> {
+  const layers = layerSet(config.layers)
   const create = {
     durability: config.durability, initialBlocks: config.initialBlocks, maxBlocks: config.maxBlocks,
     growthThresholdPercent: config.growthThresholdPercent, bufferPoolSize: config.bufferPoolSize,
-    compression: { codec: config.compression },
+    compression: layerCompression(layers, config.compression),
     ...(config.encrypted ? { encryption: TEST_ENCRYPTION } : {}),
     ...(config.audited ? { auditLog: true } : {}),
   }
   const keyOptions = config.encrypted ? { passphrase: TEST_PASSPHRASE } : {}
-  const layers = layerSet(config.layers)
   const layered = { ...layerOptions(layers), ...(layers.wrap ? { store: ((p, how) => wrapStore(layers, defaultStore(p, how))) satisfies StoreFactory } : {}) }
   Object.assign(create, layered)
   const reopenOptions = { durability: config.durability, bufferPoolSize: config.bufferPoolSize, ...keyOptions, ...layered }
