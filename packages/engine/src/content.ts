@@ -512,9 +512,13 @@ export function loadChunk(io: ContentIO, c: ChunkRecord, path: string, index: nu
     if (err instanceof CartridgeError && err.code !== ErrorCodes.CORRUPT) throw err
     throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} in pages ${c.page}.. does not decompress: ${(err as Error).message}`, { path, page: c.page, cause: err })
   }
-  // The built-in codecs guarantee the length; an application's is held to it here.
+  // The built-in codecs guarantee the length and decode into `into`; an application's is held to the length, and its output copied where it was asked for.
   if (out.length !== c.logicalLength) {
     throw new CartridgeError(ErrorCodes.CORRUPT, `content of ${path} in pages ${c.page}.. decompresses to ${out.length} bytes, not ${c.logicalLength}`, { path, page: c.page })
+  }
+  if (into && (out.buffer !== into.buffer || out.byteOffset !== into.byteOffset)) {
+    into.set(out)
+    return into.subarray(0, out.length)
   }
   return out
 }
