@@ -1,3 +1,4 @@
+import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { PageStore } from './page-store.js'
 import { PAGE_SIZE } from './page-format.js'
 
@@ -14,11 +15,23 @@ export class CoalescingPageStore implements PageStore {
   #run: Uint8Array
   #runPage = -1
   #runBytes = 0
+  #closed = false
+  /**
+   * Passes {@link PageStore.prewrite} on (after the pending bytes); present only when the wrapped
+   * store has it, so callers can tell that prewriting gains nothing.
+   */
+  readonly prewrite?: (pageNo: number, count: number) => void
 
   constructor(inner: PageStore, maxRunBytes = 8 * 1024 * 1024) {
     this.inner = inner
     this.#max = maxRunBytes
     this.#run = new Uint8Array(Math.min(maxRunBytes, 1024 * 1024))
+    if (inner.prewrite) {
+      this.prewrite = (pageNo, count) => {
+        this.flush()
+        inner.prewrite!(pageNo, count)
+      }
+    }
   }
 
   get readOnly(): boolean {
@@ -36,6 +49,7 @@ export class CoalescingPageStore implements PageStore {
   }
 
   write(pageNo: number, data: Uint8Array): void {
+    if (this.#closed) throw new CartridgeError(ErrorCodes.CLOSED, 'page store is closed')
     const appends = this.#runPage >= 0 && this.#runBytes % PAGE_SIZE === 0 && pageNo === this.#runPage + this.#runBytes / PAGE_SIZE
     if (!appends || this.#runBytes + data.length > this.#max) this.flush()
     if (data.length >= this.#max) {
@@ -50,13 +64,6 @@ export class CoalescingPageStore implements PageStore {
     }
     this.#run.set(data, this.#runBytes)
     this.#runBytes += data.length
-  }
-
-  /** Passes {@link PageStore.prewrite} on when the wrapped store has it (after the pending bytes). */
-  prewrite(pageNo: number, count: number): void {
-    if (!this.inner.prewrite) return
-    this.flush()
-    this.inner.prewrite(pageNo, count)
   }
 
   /** Writes pending bytes to the wrapped store. */
@@ -80,6 +87,8 @@ export class CoalescingPageStore implements PageStore {
   }
 
   close(): void {
+    if (this.#closed) return
+    this.#closed = true
     try {
       this.flush()
     } finally {

@@ -45,6 +45,7 @@ export class FaultyPageStore implements PageStore {
   #writes = 0
   #failAt: number
   #dead = false
+  #closed = false
   #random: () => number
   #crashInSync: boolean
 
@@ -108,8 +109,9 @@ export class FaultyPageStore implements PageStore {
     this.#pending.push({ kind: 'resize', pages: pageCount })
   }
 
+  /** Releases the store: later calls throw `CARTRIDGE_CLOSED` (the crash image stays available). */
   close(): void {
-    this.#dead = true
+    this.#closed = true
   }
 
   /** Forces the power loss now. */
@@ -153,6 +155,7 @@ export class FaultyPageStore implements PageStore {
   }
 
   #alive(): void {
+    if (this.#closed) throw new CartridgeError(ErrorCodes.CLOSED, 'page store is closed')
     if (this.#dead) throw new CartridgeError(ErrorCodes.IO, 'simulated power loss: store is gone')
   }
 }

@@ -157,6 +157,7 @@ export class FilePageStore implements PageStore {
    * not fail for them.
    */
   prewrite(pageNo: number, count: number): void {
+    this.#writable()
     const end = Math.min(pageNo + count, this.#pages)
     try {
       for (let p = pageNo; p < end; p += ZEROS.length / PAGE_SIZE) this.write(p, ZEROS.subarray(0, Math.min(ZEROS.length, (end - p) * PAGE_SIZE)))

@@ -7,6 +7,7 @@ import { runPageStoreSuite } from './test.js'
 import type { PageStore } from './page-store.js'
 import { SECTOR_SIZE } from './page-store.js'
 import { ImagePageStore } from './image-page-store.js'
+import { CoalescingPageStore } from './coalescing-page-store.js'
 import { MemoryPageStore } from './memory-page-store.js'
 import { FilePageStore } from './file-page-store.js'
 import { FaultyPageStore, type CrashMode } from './faulty-page-store.js'
@@ -66,7 +67,9 @@ class LoggingStore implements PageStore {
     }
     this.syncs++
   }
+  resizes: number[] = []
   resize(pageCount: number): void {
+    this.resizes.push(pageCount)
     this.mem.resize(pageCount)
   }
   close(): void {
@@ -157,19 +160,33 @@ describe('ImagePageStore', () => {
     expect(same(contents(inner.mem), contents(s))).toBe(true)
   })
 
-  it('passes prewrite on (clamped to the store) and zeros the image there too', () => {
+  it('passes prewrite on (clamped to the store) and zeros the image there too; has none over a store without', () => {
     const inner = new LoggingStore(page(0x11, 20))
     const s = new ImagePageStore(inner)
-    s.prewrite(3, 30) // past the end: clamped to the 20 pages there are
+    s.prewrite!(3, 30) // past the end: clamped to the 20 pages there are
     expect(inner.prewrites).toEqual([[3, 17]])
     const expected = page(0x11, 20)
     expected.fill(0, 3 * PAGE_SIZE)
     expect(same(contents(inner.mem), expected)).toBe(true)
     expect(same(contents(s), expected)).toBe(true)
-    // Without a prewrite in the wrapped store it does nothing.
-    const plain = new ImagePageStore(new MemoryPageStore(page(0x22, 4)))
-    plain.prewrite(0, 4)
-    expect(same(contents(plain), page(0x22, 4))).toBe(true)
+    // Without a prewrite in the wrapped store it has none either (the engine then does not prewrite).
+    expect(new ImagePageStore(new MemoryPageStore(page(0x22, 4))).prewrite).toBeUndefined()
+    expect(new CoalescingPageStore(new MemoryPageStore()).prewrite).toBeUndefined()
+  })
+
+  it('a size the image cannot hold is CARTRIDGE_FULL and reaches neither the image nor the wrapped store', () => {
+    const inner = new LoggingStore(page(0x33, 5))
+    const s = new ImagePageStore(inner)
+    expect(() => s.resize(2 ** 40)).toThrow(expect.objectContaining({ code: 'CARTRIDGE_FULL' }))
+    expect(() => s.write(2 ** 40, page(1))).toThrow(expect.objectContaining({ code: 'CARTRIDGE_FULL' }))
+    expect(inner.resizes).toEqual([])
+    expect(inner.writes).toEqual([])
+    expect(inner.pageCount()).toBe(5)
+    expect(s.pageCount()).toBe(5)
+    expect(same(contents(inner), page(0x33, 5))).toBe(true)
+    expect(same(contents(s), page(0x33, 5))).toBe(true)
+    s.write(6, page(4))
+    expect(same(contents(inner), contents(s))).toBe(true)
   })
 
   it('over a file: another reader sees every write before any sync, as with the file itself', () => {
@@ -192,7 +209,7 @@ describe('ImagePageStore', () => {
     const r = new ImagePageStore(FilePageStore.open(f, { readOnly: true }))
     expect(r.readOnly).toBe(true)
     expect(contents(r)).toEqual(Uint8Array.from([...page(0), ...page(7)]))
-    for (const call of [() => r.write(0, page(1)), () => r.resize(1), () => r.sync(), () => r.prewrite(0, 1)]) {
+    for (const call of [() => r.write(0, page(1)), () => r.resize(1), () => r.sync(), () => r.prewrite!(0, 1)]) {
       expect(call).toThrow(expect.objectContaining({ code: 'CARTRIDGE_READ_ONLY' }))
     }
     r.close()

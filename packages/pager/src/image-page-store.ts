@@ -26,9 +26,16 @@ export class ImagePageStore implements PageStore {
   #pages: number
   #closed = false
 
+  /**
+   * Passes {@link PageStore.prewrite} on and zeros those pages in the image too, so the image
+   * stays what the wrapped store holds; present only when the wrapped store has it.
+   */
+  readonly prewrite?: (pageNo: number, count: number) => void
+
   /** Reads all of `inner` into memory; from then on this store owns it (closing closes it). */
   constructor(inner: PageStore) {
     this.inner = inner
+    if (inner.prewrite) this.prewrite = (pageNo, count) => this.#prewrite(pageNo, count)
     this.#pages = inner.pageCount()
     this.#buf = new Uint8Array(this.#pages * PAGE_SIZE)
     for (let p = 0; p < this.#pages; p += MAX_RUN_PAGES) {
@@ -59,26 +66,21 @@ export class ImagePageStore implements PageStore {
   /** Writes `data` to the wrapped store, then into the image (a failed write leaves the image as it was). */
   write(pageNo: number, data: Uint8Array): void {
     this.#writable()
-    this.inner.write(pageNo, data)
     const end = pageNo + Math.ceil(data.length / PAGE_SIZE)
-    if (end > this.#pages) {
-      this.#reserve(end)
-      this.#pages = end
-    }
+    // Room in the image first: a write the image cannot hold must not reach the wrapped store either.
+    this.#reserve(end)
+    this.inner.write(pageNo, data)
+    if (end > this.#pages) this.#pages = end
     this.#buf.set(data, pageNo * PAGE_SIZE)
   }
 
-  /**
-   * Passes {@link PageStore.prewrite} on when the wrapped store has it, and zeros those pages in
-   * the image too, so the image stays what the wrapped store holds.
-   */
-  prewrite(pageNo: number, count: number): void {
+  /** Zeros pages of the image and passes the prewrite on (see {@link prewrite}). */
+  #prewrite(pageNo: number, count: number): void {
     this.#writable()
-    if (!this.inner.prewrite) return
     const from = Math.max(0, pageNo)
     const end = Math.min(pageNo + count, this.#pages)
     if (end <= from) return
-    this.inner.prewrite(from, end - from)
+    this.inner.prewrite!(from, end - from)
     this.#buf.fill(0, from * PAGE_SIZE, end * PAGE_SIZE)
   }
 
@@ -88,11 +90,11 @@ export class ImagePageStore implements PageStore {
     this.inner.sync()
   }
 
-  /** Resizes the wrapped store, then the image. */
+  /** Resizes the wrapped store, then the image (room for it is made first, so a failure changes neither). */
   resize(pageCount: number): void {
     this.#writable()
-    this.inner.resize(pageCount)
     this.#reserve(pageCount)
+    this.inner.resize(pageCount)
     if (pageCount < this.#pages) this.#buf.fill(0, pageCount * PAGE_SIZE, this.#pages * PAGE_SIZE)
     this.#pages = pageCount
   }
@@ -108,7 +110,12 @@ export class ImagePageStore implements PageStore {
   /** Makes the buffer hold at least `pages` pages (bytes past `#pages` are zero). */
   #reserve(pages: number): void {
     if (pages * PAGE_SIZE <= this.#buf.length) return
-    const grown = new Uint8Array(Math.max(pages, Math.ceil((this.#buf.length / PAGE_SIZE) * 1.5), 16) * PAGE_SIZE)
+    let grown: Uint8Array
+    try {
+      grown = new Uint8Array(Math.max(pages, Math.ceil((this.#buf.length / PAGE_SIZE) * 1.5), 16) * PAGE_SIZE)
+    } catch (err) {
+      throw new CartridgeError(ErrorCodes.FULL, `the in-memory image cannot grow to ${pages} pages: ${(err as Error).message}`, { cause: err })
+    }
     grown.set(this.#buf.subarray(0, this.#pages * PAGE_SIZE))
     this.#buf = grown
   }

@@ -17,7 +17,12 @@ export interface PageStore {
    * chunks end mid-page). Bytes past the end of the store read as zero.
    */
   read(pageNo: number, into: Uint8Array): void
-  /** Writes `data` (a whole number of pages) at `pageNo`, extending the store if needed. */
+  /**
+   * Writes `data` (a whole number of pages) at `pageNo`, extending the store if needed. For a
+   * store over a file, the bytes have reached the operating system when it returns: another
+   * process reading the file sees them, and they survive this process being killed (not a power
+   * loss: that is what {@link sync} is for). The engine relies on this for unsynced commits.
+   */
   write(pageNo: number, data: Uint8Array): void
   /**
    * Optional. Pages `[pageNo, pageNo + count)` (inside the store) hold nothing anyone reads: a
@@ -27,7 +32,7 @@ export interface PageStore {
    * small commit on ext4). Stores where it gains nothing leave it out.
    */
   prewrite?(pageNo: number, count: number): void
-  /** Makes every earlier write durable. */
+  /** Makes every earlier write durable (it survives a power loss once this returns). */
   sync(): void
   /** Sets the number of pages (grow or shrink). */
   resize(pageCount: number): void
