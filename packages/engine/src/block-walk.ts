@@ -3,7 +3,7 @@ import { PAGE_HEADER_SIZE, PageType, isNullPtr, readBlockPtr, readPointerNode, t
 import type { CatalogFactory } from '@cartridge/catalog'
 import type { BlockVisitor } from '@cartridge/snapshot'
 import { RECORD_HEADER_SIZE, RecordKind, chunkRunAt, recordSizeForFlags } from './file-record.js'
-import { mapLeafStride } from './content.js'
+import { mapLeafStride } from './chunk-map.js'
 
 /**
  * Shows `visitor` every block reachable from catalog root `root`: catalog pages, then for each

@@ -2,7 +2,8 @@ import { compareKeys } from '@cartridge/core'
 import type { BlockPtr } from '@cartridge/pager'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord } from './file-record.js'
-import { checkChunk, chunkPages, chunksOf, loadChunk } from './content.js'
+import { checkChunk, chunksOf } from './chunk-map.js'
+import { chunkPages, loadChunk } from './chunk-load.js'
 
 /** Result of a structural check. */
 export interface CheckReport {

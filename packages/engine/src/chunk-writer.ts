@@ -4,7 +4,9 @@ import { PAGE_SIZE } from '@cartridge/pager'
 import type { Engine } from './engine.js'
 import { CHUNK_SHIFT, INLINE_MAX, PAGED_CHUNK_SHIFT, type ChunkRecord } from './file-record.js'
 import type { Codec } from '@cartridge/codec'
-import { ChunkGroup, GROUP_BYTES, chunkPages, recordFor, sealStored, storeChunk } from './content.js'
+import { ChunkGroup, GROUP_BYTES, sealStored, storeChunk } from './chunk-store.js'
+import { chunkPages } from './chunk-load.js'
+import { recordFor } from './chunk-map.js'
 
 /**
  * Streams a file into the container: each full 64 KiB chunk goes to pages reserved outside any

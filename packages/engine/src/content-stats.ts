@@ -1,7 +1,8 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord } from './file-record.js'
-import { chunkPages, chunksOf } from './content.js'
+import { chunkPages } from './chunk-load.js'
+import { chunksOf } from './chunk-map.js'
 
 /** What {@link contentStats} reports. */
 export interface ContentStats {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryPageStore, MemoryPageIO } from '@cartridge/pager'
-import { readContent, writeContent, type ContentIO } from './content.js'
+import { readContent } from './content-read.js'
+import { writeContent } from './content-write.js'
+import { type ContentIO } from './content-io.js'
 import { decodeFileRecord, encodeFileRecord, RecordKind } from './file-record.js'
 
 function io(): ContentIO {

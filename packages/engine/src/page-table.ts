@@ -1,7 +1,8 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { lookupPointerTree, type PageIO } from '@cartridge/pager'
 import { RecordKind, type ChunkRecord, type FileRecord } from './file-record.js'
-import { checkChunk, rawChunkRecord, readMapLeaf, recordsPerLeaf, sealedRecord } from './content.js'
+import { checkChunk, readMapLeaf, recordsPerLeaf } from './chunk-map.js'
+import { rawChunkRecord, sealedRecord } from './chunk-store.js'
 
 /**
  * Where each page of one paged file lives, decoded once: container page, birth txn, checksum and

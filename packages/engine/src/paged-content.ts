@@ -4,10 +4,12 @@ import { lookupPointerTree, readPointerTree, updatePointerTree } from '@cartridg
 import {
   DIRECT_CHUNKS_MAX, PAGED_CHUNK_SHIFT, PAGED_CHUNK_SIZE, RecordKind, type ChunkRecord, type FileRecord,
 } from './file-record.js'
-import {
-  buildChunkMap, chunkAt, chunkMemo, freeContent, loadChunk, rawChunkRecord, readMapLeaf, readWithinChunk, recordFor, recordsPerLeaf,
-  sealedRecord, storeChunk, writeMapLeaf, type ContentIO, type LeafCursor,
-} from './content.js'
+import { buildChunkMap, chunkAt, readMapLeaf, recordFor, recordsPerLeaf, writeMapLeaf, type LeafCursor } from './chunk-map.js'
+import { chunkMemo, readWithinChunk } from './content-read.js'
+import { freeContent } from './content-write.js'
+import { loadChunk } from './chunk-load.js'
+import { rawChunkRecord, sealedRecord, storeChunk } from './chunk-store.js'
+import { type ContentIO } from './content-io.js'
 
 const P = PAGED_CHUNK_SIZE
 

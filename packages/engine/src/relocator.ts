@@ -2,7 +2,8 @@ import { PAGE_SIZE, PageType, isNullPtr, readPointerNode, writePointerNode, type
 import { PageMarks } from '@cartridge/snapshot'
 import type { Engine } from './engine.js'
 import { RecordKind, decodeFileRecord, encodeFileRecord, type ChunkRecord } from './file-record.js'
-import { chunkPages, hasPageSums, loadStored, readMapLeaf, writeMapLeaf } from './content.js'
+import { chunkPages, loadStored } from './chunk-load.js'
+import { hasPageSums, readMapLeaf, writeMapLeaf } from './chunk-map.js'
 
 
 /**
