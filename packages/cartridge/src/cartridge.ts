@@ -532,7 +532,7 @@ export class Cartridge extends FileOps {
     const access = this.access()
     const batch = options.batchSize ?? 1024
     const dir = directoryPrefix(p)
-    if (p !== '/' && access.allows('list', p) && (await this.view((e, at) => e.record(p, at) !== undefined))) yield p
+    if (p !== '/' && access.allows('list', p) && (await this.view((e, at) => e.files.record(p, at) !== undefined))) yield p
     let from = dir
     let skipFirst = false
     for (;;) {
@@ -724,7 +724,7 @@ export class Cartridge extends FileOps {
     const result: RecompressResult = { files: 0, bytesBefore: 0, bytesAfter: 0 }
     for (const [i, p] of paths.entries()) {
       if (options.signal?.aborted) throw new CartridgeError(ErrorCodes.ABORTED, 'recompress aborted', { cause: options.signal.reason })
-      const r = await this.#queue.mutate((e) => (e.record(p) ? e.recompressFile(p, codec) : undefined))
+      const r = await this.#queue.mutate((e) => (e.files.record(p) ? e.files.recompressFile(p, codec) : undefined))
       if (r) {
         result.files++
         result.bytesBefore += r.before
@@ -975,11 +975,11 @@ export class Cartridge extends FileOps {
     this.#allow(Action.Read, p)
     const self = this
     const logged = this.logsReads()
-    const note = this.#as((e: Engine) => e.note({ action: 'read', path: p, size: e.record(p)?.size, detail: 'stream' }))
+    const note = this.#as((e: Engine) => e.note({ action: 'read', path: p, size: e.files.record(p)?.size, detail: 'stream' }))
     async function* chunks(): AsyncGenerator<Uint8Array> {
       const first = await self.view((e, at) => {
-        const r = e.record(p, at)
-        if (!r) throw new CartridgeError(e.isDirectory(p, at) ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND, `no such file: ${p}`, { path: p })
+        const r = e.files.record(p, at)
+        if (!r) throw new CartridgeError(e.files.isDirectory(p, at) ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND, `no such file: ${p}`, { path: p })
         return { size: r.size, modified: new Date(r.modified) }
       })
       if (logged) await self.#queue.mutate(note)
@@ -990,7 +990,7 @@ export class Cartridge extends FileOps {
         // Up to STREAM_READ bytes per look at the container (one record lookup, one run of reads),
         // handed on a 64 KiB chunk at a time.
         const bytes = await self.view((e, at) => {
-          const r = e.record(p, at)
+          const r = e.files.record(p, at)
           if (!r || r.modified !== first.modified.getTime() || r.size !== first.size) {
             throw new CartridgeError(ErrorCodes.CONFLICT, `${p} changed while it was being read`, { path: p })
           }

@@ -40,7 +40,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
       this.#recordsTxn = e.meta.txn
     }
     if (this.#records.has(path)) return this.#records.get(path)
-    const r = e.record(path, e.committed)
+    const r = e.files.record(path, e.committed)
     this.#records.set(path, r)
     return r
   }
@@ -48,7 +48,7 @@ export class ContainerDatabaseStore implements DatabaseStore {
   size(path: string): number | undefined {
     const r = this.#record(path)
     if (r) return r.size
-    if (this.#engine.isDirectory(path, this.#engine.committed)) {
+    if (this.#engine.files.isDirectory(path, this.#engine.committed)) {
       throw new CartridgeError(ErrorCodes.IS_A_DIRECTORY, `${path} is a directory`, { path })
     }
     return undefined
@@ -141,13 +141,13 @@ export class ContainerDatabaseStore implements DatabaseStore {
     this.#queue.commitNow((e) => {
       for (const c of changes) {
         if (c.deleted) {
-          e.deletePaged(c.path)
+          e.files.deletePaged(c.path)
           continue
         }
         // Stashed pages become the file's pages where they are (claimed inside the operation,
         // so a failed commit gives them back to the stash).
         for (const p of c.pages.values()) if (isStashed(p)) e.alloc.claim(p.page, 1)
-        e.writePaged(c.path, { size: c.size, keep: c.keep, pages: c.pages })
+        e.files.writePaged(c.path, { size: c.size, keep: c.keep, pages: c.pages })
       }
     }, durable)
     // Carry each page table over to the new version: only pages this commit wrote moved.

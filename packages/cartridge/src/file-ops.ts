@@ -90,12 +90,12 @@ export abstract class FileOps {
     } catch (err) {
       return Promise.reject(asArgError(err, path))
     }
-    return this.mutate((e) => e.writeFile(p, bytes, compression))
+    return this.mutate((e) => e.files.writeFile(p, bytes, compression))
   }
 
   /** Reads a file, or a range of it (`offset`, `length`; clamped to the file's size). */
   read(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
-    return this.#withPath(path, (p) => this.#checked('read', p) ?? this.readLogged(p, (e, at) => e.readFile(p, at, options.offset ?? 0, options.length),
+    return this.#withPath(path, (p) => this.#checked('read', p) ?? this.readLogged(p, (e, at) => e.files.readFile(p, at, options.offset ?? 0, options.length),
       options.offset !== undefined || options.length !== undefined ? `range ${options.offset ?? 0}+${options.length ?? 'end'}` : ''))
   }
 
@@ -130,17 +130,17 @@ export abstract class FileOps {
     return this.#withPath(path, (p) => {
       const tree = path.endsWith('/')
       const access = this.access()
-      if (!tree) return this.#checked('delete', p) ?? this.mutate((e) => e.deleteFile(p))
+      if (!tree) return this.#checked('delete', p) ?? this.mutate((e) => e.files.deleteFile(p))
       // Every file of the subtree must be deletable, or nothing is deleted.
       return this.mutate((e) => {
-        if (e.deleteTree(p, (k) => access.check('delete', k)) === 0) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
+        if (e.files.deleteTree(p, (k) => access.check('delete', k)) === 0) throw new CartridgeError(ErrorCodes.NOT_FOUND, `no such directory: ${p}`, { path: p })
       })
     })
   }
 
   /** Whether a file, or a directory holding files, is at `path`. */
   exists(path: string): Promise<boolean> {
-    return this.#withPath(path, (p) => this.#checked('metadata', p) ?? this.view((e, at) => p === '/' || e.record(p, at) !== undefined || e.isDirectory(p, at)))
+    return this.#withPath(path, (p) => this.#checked('metadata', p) ?? this.view((e, at) => p === '/' || e.files.record(p, at) !== undefined || e.files.isDirectory(p, at)))
   }
 
   /**
@@ -158,16 +158,16 @@ export abstract class FileOps {
       return Promise.reject(err)
     }
     // A rename is a delete of each source and a write of each target (a directory: of every file in it).
-    return this.mutate((e) => e.rename(a, b, options.overwrite ?? true, (action, path) => access.check(action, path)))
+    return this.mutate((e) => e.files.rename(a, b, options.overwrite ?? true, (action, path) => access.check(action, path)))
   }
 
   /** Size and times of a file. */
   metadata(path: string): Promise<FileMetadata> {
     return this.#withPath(path, (p) => this.#checked('metadata', p) ??
       this.view((e, at) => {
-        const r = e.record(p, at)
+        const r = e.files.record(p, at)
         if (!r) {
-          const dir = e.isDirectory(p, at)
+          const dir = e.files.isDirectory(p, at)
           throw new CartridgeError(dir ? ErrorCodes.IS_A_DIRECTORY : ErrorCodes.NOT_FOUND, dir ? `${p} is a directory` : `no such file: ${p}`, { path: p })
         }
         return { path: p, size: r.size, created: new Date(r.created), modified: new Date(r.modified) }
@@ -181,7 +181,7 @@ export abstract class FileOps {
     return this.#withPath(prefix, (p) =>
       this.view((e, at) => {
         const out: string[] = []
-        if (p !== '/' && e.record(p, at) && access.allows('list', p)) out.push(p)
+        if (p !== '/' && e.files.record(p, at) && access.allows('list', p)) out.push(p)
         const dir = directoryPrefix(p)
         for (const [k] of e.catalog.entries({ prefix: dir, from: dir, at })) if (access.allows('list', k)) out.push(k)
         return out
@@ -194,7 +194,7 @@ export abstract class FileOps {
     const access = this.access()
     return this.#withPath(dir, (p) =>
       this.view((e, at) => {
-        if (p !== '/' && e.record(p, at)) throw new CartridgeError(ErrorCodes.NOT_A_DIRECTORY, `${p} is a file`, { path: p })
+        if (p !== '/' && e.files.record(p, at)) throw new CartridgeError(ErrorCodes.NOT_A_DIRECTORY, `${p} is a file`, { path: p })
         // Under a policy, a directory shows when the caller may list it or something in it.
         const visibleDir = (d: string) => {
           if (access === OPEN_ACCESS || access.allows('list', d)) return true

@@ -58,8 +58,8 @@ describe('overwrites inside one growing commit', () => {
       }),
     ).toThrow('op failed')
     const big = bytes(200_000, 7)
-    e.apply(() => e.writeFile('/big', big))
+    e.apply(() => e.files.writeFile('/big', big))
     e.commit(true)
-    expect(sameBytes(e.readFile('/big', e.committed), big)).toBe(true)
+    expect(sameBytes(e.files.readFile('/big', e.committed), big)).toBe(true)
   })
 })

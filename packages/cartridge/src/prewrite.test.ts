@@ -165,10 +165,10 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
         const path = `/f${Math.floor(random() * 8)}`
         if (random() < 0.7 || !model.has(path)) {
           const data = bytes(Math.floor(random() * 9000), trial * 1000 + step)
-          e.apply(() => e.writeFile(path, data))
+          e.apply(() => e.files.writeFile(path, data))
           model.set(path, data)
         } else {
-          e.apply(() => e.deleteFile(path))
+          e.apply(() => e.files.deleteFile(path))
           model.delete(path)
         }
         // Unsynced commits hold the pages they free until a synced one; the synced ones prewrite.
@@ -181,7 +181,7 @@ describe('pages written ahead of small commits (PageStore.prewrite)', () => {
       store.cut()
       const reopened = Engine.open(new MemoryPageStore(store.crashImage('drop')))
       const files = new Map<string, Uint8Array>()
-      for (const [k] of reopened.catalog.entries({ prefix: '/', from: '/' })) files.set(k, reopened.readFile(k, undefined))
+      for (const [k] of reopened.catalog.entries({ prefix: '/', from: '/' })) files.set(k, reopened.files.readFile(k, undefined))
       expect([...files.keys()].sort()).toEqual([...durable.keys()].sort())
       for (const [k, d] of durable) expect(sameBytes(files.get(k)!, d)).toBe(true)
     }

@@ -37,7 +37,7 @@ export async function copyContainer(src: Engine, dst: Engine, options: CopyOptio
   let bytesTotal = 0
   for (const v of versions) {
     const changes = diffCatalogs(src, prev, v.root)
-    for (const c of changes) if (c.change !== 'removed') bytesTotal += src.record(c.path, { root: v.root })?.size ?? 0
+    for (const c of changes) if (c.change !== 'removed') bytesTotal += src.files.record(c.path, { root: v.root })?.size ?? 0
     plans.push({ ...v, changes })
     prev = v.root
   }
@@ -51,11 +51,11 @@ export async function copyContainer(src: Engine, dst: Engine, options: CopyOptio
     for (const c of plan.changes) {
       check()
       if (c.change === 'removed') {
-        dst.apply(() => dst.deleteFile(c.path))
+        dst.apply(() => dst.files.deleteFile(c.path))
         continue
       }
-      const r = src.record(c.path, { root: plan.root })!
-      dst.apply(() => dst.putRecord(c.path, copyRecord(src, r, c.path, dst)))
+      const r = src.files.record(c.path, { root: plan.root })!
+      dst.apply(() => dst.files.putRecord(c.path, copyRecord(src, r, c.path, dst)))
       bytesDone += r.size
       sinceCommit += r.size
       if (sinceCommit >= COMMIT_BYTES) {

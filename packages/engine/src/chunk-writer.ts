@@ -120,7 +120,7 @@ export class ChunkWriter {
     if (this.#size <= INLINE_MAX && this.#shift === CHUNK_SHIFT) {
       const data = this.#buf.slice(0, this.#fill)
       this.#done = true
-      await this.#mutate((e) => e.writeFile(this.#path, data))
+      await this.#mutate((e) => e.files.writeFile(this.#path, data))
       return
     }
     if (this.#fill > 0) await this.#storeChunk()
@@ -131,9 +131,9 @@ export class ChunkWriter {
         for (const c of this.#chunks) if (chunkPages(c) > 0) e.alloc.claim(c.page, chunkPages(c))
         const now = Date.now()
         const chunks = this.#chunks.map((c) => ({ ...c, txn: e.txn }))
-        const old = e.record(this.#path)
+        const old = e.files.record(this.#path)
         const rec = recordFor(e, this.#size, chunks, old?.created ?? now, now, this.#shift)
-        e.putRecord(this.#path, rec, old, this.#hash ? new Uint8Array(this.#hash.copy().digest()) : undefined)
+        e.files.putRecord(this.#path, rec, old, this.#hash ? new Uint8Array(this.#hash.copy().digest()) : undefined)
       })
     } catch (err) {
       this.abort()

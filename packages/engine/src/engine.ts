@@ -15,12 +15,11 @@ import { walkBlocks } from './block-walk.js'
 import { checkedLayer, pickLayer } from './layer-choice.js'
 import { exclusiveByBirth, freeUnmarked } from './snapshot-walks.js'
 import { newSealing, openSealing, pageSealer, rewrapSealing, sealingInfo, type EncryptionSetting, type KeyedSealing } from './encryption.js'
-import { CHUNK_SIZE, decodeFileRecord, type FileRecord } from './file-record.js'
+import { CHUNK_SIZE, decodeFileRecord } from './file-record.js'
 import { chunksOf } from './chunk-map.js'
 import { loadStored } from './chunk-load.js'
 import { type ContentIO } from './content-io.js'
-import type { PagedChange } from './paged-content.js'
-import * as files from './file-table.js'
+import { FileTable } from './file-table.js'
 import { AuditTrail, type AuditMark, type AuditNote } from './audit-trail.js'
 import { resolveCreateSettings, resolveOptions, type CreateSettings, type EngineCommitOptions, type EngineOptions, type ResolvedOptions } from './engine-options.js'
 import { PageReader } from './page-reader.js'
@@ -109,6 +108,8 @@ export class Engine implements ContentIO {
   readonly #policy = new StoredStructure<Uint8Array | undefined>(undefined, (io, json) => (json ? writeBlob(io, PageType.POLICY, json) : NULL_PTR))
   /** The audit log: entries appended by operations, written in the same commit as they are. */
   readonly audit = new AuditTrail()
+  /** The file operations of the transaction being built (create, replace, delete, rename, read). */
+  readonly files: FileTable = new FileTable(this)
   /** Page IO whose frees skip snapshot retention: for the free map and the snapshot table, which no snapshot references. */
   readonly #direct: PageIO
 
@@ -527,24 +528,6 @@ export class Engine implements ContentIO {
 
   // ---- files ---------------------------------------------------------------------------
 
-  /** The record of `path` in the working state or at `at`. */
-  record(path: string, at?: CatalogVersion): FileRecord | undefined {
-    return files.record(this, path, at)
-  }
-
-  /** Whether any file lives under directory `dir`. */
-  isDirectory(dir: string, at?: CatalogVersion): boolean {
-    return files.isDirectory(this, dir, at)
-  }
-
-  /**
-   * Creates or replaces a file. `compression` overrides the container's codec for this write
-   * (`null`: store raw).
-   */
-  writeFile(path: string, data: Uint8Array, compression?: CompressionSetting | null): void {
-    files.writeFile(this, path, data, compression)
-  }
-
   /** A record with page checksums was installed: the next meta page says format 1.4. */
   markSummed(): void {
     this.#pageSums = true
@@ -553,15 +536,6 @@ export class Engine implements ContentIO {
   /** Appends an audit entry for an operation of the transaction being built (nothing when the log is off). */
   note(n: AuditNote): void {
     this.audit.append(n)
-  }
-
-  /**
-   * Rewrites the content of the file at `path` with `codec` (undefined: raw); its times stay.
-   * Returns the stored bytes before and after, or `undefined` when there was nothing to rewrite
-   * (an inline or a paged file).
-   */
-  recompressFile(path: string, codec: Codec | undefined): { before: number; after: number } | undefined {
-    return files.recompressFile(this, path, codec)
   }
 
   /** Seals everything written from now on with `s` (and opens what is read). */
@@ -621,48 +595,6 @@ export class Engine implements ContentIO {
   /** A codec for one write's choice (cached by name and level). */
   codecFor(setting: CompressionSetting): Codec | undefined {
     return this.#writeCodec.for(setting)
-  }
-
-  /** Installs a record for `path`, releasing the version it replaces; `sha256` is the content's hash for the audit log. */
-  putRecord(path: string, rec: FileRecord, old = this.record(path), sha256?: Uint8Array): void {
-    files.putRecord(this, path, rec, old, sha256)
-  }
-
-  /** Deletes a file (a delete: it may use the delete reserve). */
-  deleteFile(path: string): void {
-    files.deleteFile(this, path)
-  }
-
-  /**
-   * Deletes every file under `dir`; returns how many (a delete: it may use the delete reserve).
-   * `check` is called with each path first and throws to refuse (then nothing is deleted).
-   */
-  deleteTree(dir: string, check?: (path: string) => void): number {
-    return files.deleteTree(this, dir, check)
-  }
-
-  /**
-   * Renames a file, or a directory with everything under it. Replaces a file at `to` unless
-   * `overwrite` is false. `check` is called before anything changes with `delete` for each source
-   * path and `write` for each target, and throws to refuse.
-   */
-  rename(from: string, to: string, overwrite = true, check?: (action: 'delete' | 'write', path: string) => void): void {
-    files.rename(this, from, to, overwrite, check)
-  }
-
-  /** Writes a new version of a paged file (a SQLite file): replaced pages only, copy-on-write. */
-  writePaged(path: string, change: PagedChange): void {
-    files.writePaged(this, path, change)
-  }
-
-  /** Deletes a paged file (for the VFS; not guarded). Returns whether it existed. */
-  deletePaged(path: string): boolean {
-    return files.deletePaged(this, path)
-  }
-
-  /** Reads `[offset, offset+length)` of a file, clamped to its size. */
-  readFile(path: string, at: CatalogVersion | undefined, offset = 0, length?: number): Uint8Array {
-    return files.readFile(this, path, at, offset, length)
   }
 
   // ---- stored policy ---------------------------------------------------------------------
