@@ -1,5 +1,6 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { Cartridge, type CreateOptions, type StoreFactory } from './cartridge.js'
+import { Cartridge } from './cartridge.js'
+import { type CreateOptions, type StoreFactory } from './cartridge-options.js'
 import type { CatalogFactory } from '@cartridge/catalog'
 import type { AllocatorFactory } from '@cartridge/allocator'
 import type { CacheFactory, CipherSetting, CompressionSetting, EncryptionSetting } from '@cartridge/engine'

@@ -1,9 +1,12 @@
+import { basename, resolve } from 'node:path'
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import { writeEngram, type EngramSourceFile, type EngramSummary } from '@cartridge/engram'
 import type { CodecName } from '@cartridge/codec'
 import type { BlockPtr } from '@cartridge/pager'
 import { decodeFileRecord, readContent } from '@cartridge/engine'
 import type { Engine } from '@cartridge/engine'
+import { Action } from '@cartridge/iam'
+import { closedError, type CartridgeCore } from './cartridge-core.js'
 
 /** Options of `Cartridge.freezeToEngram`. */
 export interface FreezeOptions {
@@ -55,5 +58,27 @@ export async function freezeEngine(e: Engine, root: BlockPtr, out: string, optio
       source: { uuid: Buffer.from(m.uuid).toString('hex'), txn: m.txn, ...(options.source?.snapshot ? { snapshot: options.source.snapshot } : {}) },
       ...(options.audit ? { audit: { size: options.audit.size, root: Buffer.from(options.audit.root).toString('hex') } } : {}),
     },
+  })
+}
+
+/** See `Cartridge.freezeToEngram`: holds the writer, freezes, and logs the freeze when the audit log is on. */
+export function freezeContainer(core: CartridgeCore, file: string, options: FreezeOptions): Promise<EngramSummary> {
+  const denied = core.refused(Action.EngramFreeze)
+  if (denied) return denied
+  if (core.closed) return Promise.reject(closedError())
+  return core.queue.exclusive(async () => {
+    if (!core.engine.store.readOnly) core.queue.flushNow(core.durable)
+    const e = core.engine
+    const snap = options.snapshot === undefined ? undefined : e.findSnapshot(options.snapshot)
+    const log = e.audit.committed
+    const principal = core.guard.principal
+    const summary = await freezeEngine(e, snap ? snap.catalogRoot : e.meta.catalogRoot, resolve(file), {
+      ...options, source: { snapshot: snap?.name }, ...(log ? { audit: { size: log.size, root: log.root } } : {}),
+    })
+    if (log && !e.store.readOnly) {
+      e.apply(() => e.note({ action: 'freeze', principal, target: basename(file), detail: `${summary.fileCount} files, engram root ${Buffer.from(summary.root).toString('hex')}${snap ? `, snapshot ${snap.name}` : ''}` }))
+      e.commit(core.durable)
+    }
+    return summary
   })
 }

@@ -1,7 +1,5 @@
-export {
-  Cartridge, defaultStore, validateSlug, type CartridgeInfo, type CreateOptions, type OpenOptions, type ScanOptions, type StoreFactory,
-  type WriteStreamOptions,
-} from './cartridge.js'
+export { Cartridge } from './cartridge.js'
+export { defaultStore, validateSlug, type CartridgeInfo, type CreateOptions, type OpenOptions, type ScanOptions, type StoreFactory, type WriteStreamOptions } from './cartridge-options.js'
 export { CartridgeBuilder } from './cartridge-builder.js'
 export { Transaction } from './transaction.js'
 export type { Data, DirEntry, FileMetadata, ReadOptions, WriteOptions } from './file-ops.js'
@@ -24,7 +22,7 @@ export { ArcCache, LruCache, type Cache } from '@cartridge/arc-cache'
 export { BTreeCatalog, btreeCatalog, prefixCatalog, type Catalog, type CatalogFactory } from '@cartridge/catalog'
 export { BitmapAllocator, bitmapAllocator, type Allocator, type AllocatorFactory } from '@cartridge/allocator'
 export type { Database, DatabaseMode, OpenDatabaseOptions } from '@cartridge/vfs'
-export type { RecompressOptions, RecompressResult, RestoreOptions, SnapshotInfo, SnapshotListing, TransactionOptions } from './cartridge.js'
+export type { RecompressOptions, RecompressResult, RestoreOptions, SnapshotInfo, SnapshotListing, TransactionOptions } from './cartridge-options.js'
 export { SnapshotView } from './snapshot-view.js'
 export type { SnapshotChange } from './snapshot-diff.js'
 export type { VacuumOptions, VacuumProgress, VacuumResult } from '@cartridge/engine'

@@ -1,5 +1,6 @@
 import { FaultyPageStore, MemoryPageStore, type CrashMode, type PageStore } from '@cartridge/pager'
-import { Cartridge, type CreateOptions } from '../cartridge.js'
+import { Cartridge } from '../cartridge.js'
+import { type CreateOptions } from '../cartridge-options.js'
 
 /**
  * One random operation of a crash trial: applies it to `cart` and returns the state it leaves.

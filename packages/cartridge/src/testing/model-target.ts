@@ -1,6 +1,7 @@
 import { TEST_ENCRYPTION, TEST_PASSPHRASE } from './variants.js'
 import { MemoryPageStore } from '@cartridge/pager'
-import { Cartridge, defaultStore, type OpenOptions, type StoreFactory } from '../cartridge.js'
+import { Cartridge } from '../cartridge.js'
+import { defaultStore, type OpenOptions, type StoreFactory } from '../cartridge-options.js'
 import { layerCompression, layerOptions, layerSet, wrapStore } from './layer-sets.js'
 import { tempDir } from './helpers.js'
 import { mismatch } from './model-compare.js'

@@ -1,4 +1,4 @@
-import type { CreateOptions, OpenOptions } from '../cartridge.js'
+import type { CreateOptions, OpenOptions } from '../cartridge-options.js'
 
 /**
  * A kind of container the crash, kill and model suites run on: the settings it is created with
