@@ -125,6 +125,35 @@ describe('application codecs in a container', () => {
   })
 })
 
+describe('application codecs through rewrites of the whole container', () => {
+  it('enableEncryption and vacuum keep the application codec, its content and its snapshots', async () => {
+    const path = nextPath()
+    const cart = await Cartridge.create('reseal', 'r', { path, compression: { codec: new DeflateCodec() } })
+    for (let i = 0; i < 12; i++) await cart.write(`/f${i}`, text(i))
+    await cart.createSnapshot('before')
+    for (let i = 0; i < 6; i++) await cart.delete(`/f${i}`)
+    await cart.vacuum()
+    await cart.enableEncryption({ passphrase: 'pw', scrypt: { logN: 10, r: 8, p: 1 } })
+    expect((await cart.info()).compression).toEqual({ codec: 'deflate', level: 6 })
+    await cart.write('/after', text(50))
+    expect((await cart.check({ data: true })).ok).toBe(true)
+    await cart.close()
+    const without = await Cartridge.open(path, { passphrase: 'pw' })
+    await expect(without.read('/f8')).rejects.toMatchObject({ code: 'CARTRIDGE_UNSUPPORTED' })
+    await expect(without.snapshot('before').read('/f2')).rejects.toMatchObject({ code: 'CARTRIDGE_UNSUPPORTED' })
+    // A rewrite needs every codec the content uses: refused, and nothing changes.
+    await expect(without.rekey()).rejects.toMatchObject({ code: 'CARTRIDGE_UNSUPPORTED' })
+    await without.close()
+    const again = await Cartridge.open(path, { passphrase: 'pw', codecs: [new DeflateCodec()] })
+    for (let i = 6; i < 12; i++) expect(sameBytes(await again.read(`/f${i}`), text(i))).toBe(true)
+    for (let i = 0; i < 6; i++) expect(sameBytes(await again.snapshot('before').read(`/f${i}`), text(i))).toBe(true)
+    expect(sameBytes(await again.read('/after'), text(50))).toBe(true)
+    await again.rekey()
+    expect(sameBytes(await again.read('/f7'), text(7))).toBe(true)
+    await again.close()
+  })
+})
+
 describe('builder: codec and cipher objects', () => {
   it('.codec(zstd({ level })) and .cipher(aesGcm(key)) build an encrypted Zstd container that opens with the key', async () => {
     const path = nextPath()

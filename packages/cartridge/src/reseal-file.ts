@@ -29,12 +29,14 @@ export async function resealFile(src: Engine, path: string, encryption: Encrypti
   let dst: Engine | undefined
   try {
     const m = src.meta
-    const compression = src.compression
+    // The container's codec object itself: an application codec carries over as a built-in one does
+    // (and a codec the container was not opened with is CARTRIDGE_UNSUPPORTED here, before anything is written).
+    const codec = src.defaultCodec
     dst = Engine.create(
       store,
       {
         slug: m.slug, title: m.title, growthThresholdPercent: m.growthThresholdPercent, maxPages: m.maxPages,
-        compression: compression.codec === 'lz4' || compression.codec === 'zstd' ? { codec: compression.codec, ...(compression.codec === 'zstd' ? { level: compression.level } : {}) } : undefined,
+        compression: codec ? { codec } : undefined,
         encryption, identity: { uuid: m.uuid, created: m.created },
       },
       src.options,
