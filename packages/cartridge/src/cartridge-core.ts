@@ -10,10 +10,11 @@ import { ContainerDatabaseStore } from './container-database-store.js'
 import type { AccessGuard } from './access-guard.js'
 
 /**
- * The state of an open container that its parts share (the public `Cartridge`, and the snapshot,
- * encryption, compression, stream and engram operations in their own files): the engine and its
- * commit queue, the key it was opened with, the SQLite mount, open write streams, and the access
- * guard, with the checks every operation makes before it runs. Not part of the public API.
+ * The state of an open container that its parts share (the public `Cartridge`, and its snapshot,
+ * encryption, compression, stream, engram, transaction, audit, policy and maintenance operations
+ * in their own files): the engine and its commit queue, the key it was opened with, the SQLite
+ * mount, open write streams, and the access guard, with the checks every operation makes before
+ * it runs, and closing. Not part of the public API.
  */
 export class CartridgeCore {
   engine: Engine
@@ -136,6 +137,40 @@ export class CartridgeCore {
   /** `CARTRIDGE_LOCKED` while a write stream is in progress. */
   refuseWithWriters(what: string): void {
     if (this.writers.size > 0) throw new CartridgeError(ErrorCodes.LOCKED, `a write stream is in progress; ${what} when it ends`)
+  }
+
+  /** See `Cartridge.close`: once, after every pending write, whoever calls it. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      try {
+        this.queue.refuseInsideHolder('close()')
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      this.closing = this.#close()
+    }
+    return this.closing
+  }
+
+  /** Aborts write streams, closes the databases, commits and syncs what is pending, and closes the store. */
+  async #close(): Promise<void> {
+    await this.queue.settled()
+    await this.queue.exclusive(async () => {
+      for (const w of this.writers) w.abort()
+      let failure: unknown
+      try {
+        this.queue.unlocked(() => this.mount?.close())
+      } catch (err) {
+        failure = err
+      }
+      this.closed = true
+      try {
+        if (!this.engine.store.readOnly) this.queue.flushNow(true)
+      } finally {
+        this.engine.store.close()
+      }
+      if (failure) throw failure
+    })
   }
 }
 

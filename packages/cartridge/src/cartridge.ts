@@ -1,41 +1,42 @@
-import { rmSync } from 'node:fs'
-import { resolve } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
-import { CartridgeError, ErrorCodes, directoryPrefix, normalizeFilePath, normalizePath } from '@cartridge/core'
-import { MAX_TITLE_BYTES, PAGE_SIZE, type PageStore, type RecoveryNote } from '@cartridge/pager'
+import { normalizeFilePath } from '@cartridge/core'
+import type { PageStore, RecoveryNote } from '@cartridge/pager'
 import type { CatalogVersion } from '@cartridge/catalog'
-import {
-  Engine, checkEngine, contentStats, keySource, untilAborted, vacuumEngine,
-  type CheckReport, type ContentStats, type EncryptionSetting, type VacuumOptions, type VacuumResult,
-} from '@cartridge/engine'
+import type { CheckReport, ContentStats, EncryptionSetting, Engine, VacuumOptions, VacuumResult } from '@cartridge/engine'
 import type { KeySource } from '@cartridge/crypto'
-import { Engram, type EngramSummary } from '@cartridge/engram'
+import type { EngramSummary } from '@cartridge/engram'
 import type { Codec, CodecName, CodecOptions } from '@cartridge/codec'
 import type { AuditEntry } from '@cartridge/audit'
-import { Action, Policy } from '@cartridge/iam'
+import { Action, type Policy } from '@cartridge/iam'
 import type { Database, OpenDatabaseOptions } from '@cartridge/vfs'
-import {
-  openStore, validateSlug, type CartridgeInfo, type CreateOptions, type OpenOptions, type RecompressOptions, type RecompressResult,
-  type RestoreOptions, type ScanOptions, type SnapshotInfo, type SnapshotListing, type TransactionOptions, type WriteStreamOptions,
+import type {
+  CartridgeInfo, CreateOptions, OpenOptions, RecompressOptions, RecompressResult, RestoreOptions, ScanOptions, SnapshotInfo,
+  SnapshotListing, TransactionOptions, WriteStreamOptions,
 } from './cartridge-options.js'
-import { CartridgeCore, closedError, throwIfAborted } from './cartridge-core.js'
+import { CartridgeCore, closedError } from './cartridge-core.js'
+import { containerOfStore, createContainer, openContainer, type OpenedEngine } from './cartridge-open.js'
 import type { ResealOptions } from './reseal-file.js'
 import { freezeContainer, type FreezeOptions } from './freeze.js'
+import { fromEngram } from './engram-import.js'
 import { FileOps, type Access } from './file-ops.js'
-import { Transaction } from './transaction.js'
+import { runTransaction, type Transaction } from './transaction.js'
+import { scanPaths } from './path-scan.js'
 import { SnapshotView } from './snapshot-view.js'
 import type { SnapshotChange } from './snapshot-diff.js'
 import { createSnapshot, deleteSnapshot, diffSnapshots, listSnapshots, restoreSnapshot } from './snapshot-api.js'
 import { changeKey, enableEncryption, rekey } from './encryption-api.js'
 import { enableCompression, recompress } from './compression-api.js'
 import { createReadStream, createWriteStream } from './content-streams.js'
-import {
-  auditBatch, auditConsistencyProof, auditInclusionProof, auditStatus, matchesQuery, signCheckpoint, verifyAuditLog,
-  type AuditCheckpoint, type AuditConsistencyProof, type AuditHead, type AuditInclusionProof, type AuditQuery, type AuditReport,
-  type AuditStatus, type VerifyAuditOptions,
+import { check, containerInfo, flush, storedContentStats, vacuum } from './maintenance-api.js'
+import type {
+  AuditCheckpoint, AuditConsistencyProof, AuditHead, AuditInclusionProof, AuditQuery, AuditReport, AuditStatus, VerifyAuditOptions,
 } from './audit-api.js'
-import { rotateAuditLog, type RotateAuditOptions, type RotateAuditResult } from './audit-rotate.js'
+import {
+  auditCheckpoint, auditEntries, auditHead, consistencyProof, enableAuditLogging, inclusionProof, rotateAudit, verifyAudit,
+} from './audit-ops.js'
+import type { RotateAuditOptions, RotateAuditResult } from './audit-rotate.js'
 import { AccessGuard, type RequestContext } from './access-guard.js'
+import { contextView, getPolicy, setPolicy } from './policy-api.js'
 
 /**
  * A container of files in one file. Every mutating call is atomic and, with the default
@@ -60,31 +61,7 @@ export class Cartridge extends FileOps {
    * container; closing it closes the container.
    */
   as(context: RequestContext): Cartridge {
-    if (typeof context !== 'object' || context === null) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'as() takes a context object: { principal?, tags?, source? }')
-    const guard = this.#core.guard
-    const ctx = guard.prepare({ ...context, ...(context.tags ? { tags: { ...context.tags } } : {}) })
-    return new Proxy(this, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown
-        if (typeof value !== 'function' || prop === 'constructor') return value
-        return (...args: unknown[]) => {
-          const result = guard.run(ctx, () => (value as (...a: unknown[]) => unknown).apply(target, args))
-          // An async generator's body runs on each next(): keep the context there too.
-          if (result && typeof result === 'object' && typeof (result as AsyncGenerator)[Symbol.asyncIterator] === 'function' && typeof (result as AsyncGenerator).next === 'function') {
-            const it = result as AsyncGenerator
-            return {
-              next: (...a: [unknown?]) => guard.run(ctx, () => it.next(...a)),
-              return: (v: unknown) => guard.run(ctx, () => it.return(v)),
-              throw: (e: unknown) => guard.run(ctx, () => it.throw(e)),
-              [Symbol.asyncIterator]() {
-                return this
-              },
-            }
-          }
-          return result
-        }
-      },
-    })
+    return contextView(this, this.#core.guard, context)
   }
 
   /**
@@ -93,24 +70,13 @@ export class Cartridge extends FileOps {
    * opening it enforce it; otherwise it holds for this handle only. Changing the policy is itself
    * the `policy:admin` action, decided by the policy in force. Takes effect for the next call.
    */
-  async setPolicy(policy: Policy | null, options: { persist?: boolean } = {}): Promise<void> {
-    if (this.#core.closed) throw closedError()
-    if (policy !== null && !(policy instanceof Policy)) throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, 'setPolicy takes a Policy (Policy.fromJSON for its JSON form) or null')
-    this.#core.allow(Action.PolicyAdmin)
-    if (options.persist) {
-      const json = policy ? new TextEncoder().encode(JSON.stringify(policy.toJSON())) : undefined
-      await this.#core.queue.alone(this.#core.as((e) => {
-        e.setStoredPolicy(json)
-        e.note({ action: 'policy.set', detail: policy ? `${policy.name} (${policy.statements.length} statements)` : 'none' })
-      }))
-    }
-    this.#core.guard.policy = policy ?? undefined
+  setPolicy(policy: Policy | null, options: { persist?: boolean } = {}): Promise<void> {
+    return setPolicy(this.#core, policy, options)
   }
 
   /** The access policy in force (undefined: none). Reading it is the `policy:admin` action. */
   getPolicy(): Policy | undefined {
-    this.#core.allow(Action.PolicyAdmin)
-    return this.#core.guard.policy
+    return getPolicy(this.#core)
   }
 
   /**
@@ -143,41 +109,12 @@ export class Cartridge extends FileOps {
 
   /** Creates `./<slug>.cart` (or `options.path`). Fails with `CARTRIDGE_EXISTS` if the file is there. */
   static async create(slug: string, title?: string, options: CreateOptions = {}): Promise<Cartridge> {
-    validateSlug(slug)
-    const t = title ?? slug
-    if (new TextEncoder().encode(t).length > MAX_TITLE_BYTES) {
-      throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, `title longer than ${MAX_TITLE_BYTES} bytes`)
-    }
-    const path = resolve(options.path ?? `${slug}.cart`)
-    const store = openStore(options, path, { create: true, readOnly: false })
-    try {
-      const engine = Engine.create(
-        store,
-        {
-          slug, title: t, initialPages: options.initialBlocks, growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks,
-          compression: options.compression, encryption: options.encryption,
-        },
-        options,
-      )
-      startAuditLog(engine, options)
-      return new Cartridge(engine, path, keySource(options.encryption ?? {}))
-    } catch (err) {
-      store.close()
-      rmSync(path, { force: true })
-      throw err
-    }
+    return Cartridge.#wrap(createContainer(slug, title, options))
   }
 
   /** Opens an existing container file. */
   static async open(file: string, options: OpenOptions = {}): Promise<Cartridge> {
-    const path = resolve(file)
-    const store = openStore(options, path, { create: false, readOnly: options.readOnly === true })
-    try {
-      return new Cartridge(Engine.open(store, options), path, keySource(options))
-    } catch (err) {
-      store.close()
-      throw err
-    }
+    return Cartridge.#wrap(openContainer(file, options))
   }
 
   /**
@@ -185,21 +122,12 @@ export class Cartridge extends FileOps {
    * With `create`, the store must be empty.
    */
   static async fromStore(store: PageStore, options: CreateOptions & { create?: { slug: string; title?: string } } = {}): Promise<Cartridge> {
-    if (options.create) {
-      validateSlug(options.create.slug)
-      const engine = Engine.create(
-        store,
-        {
-          slug: options.create.slug, title: options.create.title ?? options.create.slug, initialPages: options.initialBlocks,
-          growthThresholdPercent: options.growthThresholdPercent, maxPages: options.maxBlocks, compression: options.compression,
-          encryption: options.encryption,
-        },
-        options,
-      )
-      startAuditLog(engine, options)
-      return new Cartridge(engine, undefined, keySource(options.encryption ?? {}))
-    }
-    return new Cartridge(Engine.open(store, options), undefined, keySource(options))
+    return Cartridge.#wrap(containerOfStore(store, options))
+  }
+
+  /** The public handle of an engine just created or opened. */
+  static #wrap(opened: OpenedEngine): Cartridge {
+    return new Cartridge(opened.engine, opened.path, opened.keys)
   }
 
   /** The container's slug. */
@@ -254,68 +182,17 @@ export class Cartridge extends FileOps {
    * writer gives up the wait.
    */
   async transaction<T>(body: (tx: Transaction) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
-    if (this.#core.closed) throw closedError()
-    const { signal } = options
-    throwIfAborted(signal)
-    const access = this.access()
-    const principal = this.#core.guard.principal
-    return this.#core.queue.exclusive(async () => {
-      throwIfAborted(signal)
-      const tx = new Transaction(this.#core.engine, access, principal)
-      let result: T
-      try {
-        result = await untilAborted(Promise.resolve().then(() => body(tx)), signal)
-      } catch (err) {
-        tx.end()
-        this.#core.engine.abort()
-        throw err
-      }
-      tx.end()
-      this.#core.engine.commit(this.#core.durable)
-      return result
-    }, signal)
+    return runTransaction(this.#core, body, options, this.access())
   }
 
   /** Streams every file path under `prefix` in byte order, fetching `batchSize` at a time (bounded memory). */
   async *scan(prefix = '/', options: ScanOptions = {}): AsyncGenerator<string> {
-    const p = normalizePath(prefix)
-    const access = this.access()
-    const batch = options.batchSize ?? 1024
-    const dir = directoryPrefix(p)
-    if (p !== '/' && access.allows('list', p) && (await this.view((e, at) => e.files.record(p, at) !== undefined))) yield p
-    let from = dir
-    let skipFirst = false
-    for (;;) {
-      throwIfAborted(options.signal)
-      const keys = await this.view((e, at) => {
-        const out: string[] = []
-        for (const [k] of e.catalog.entries({ prefix: dir, from, at })) {
-          if (skipFirst && k === from) continue
-          out.push(k)
-          if (out.length >= batch) break
-        }
-        return out
-      })
-      for (const k of keys) if (access.allows('list', k)) yield k
-      if (keys.length < batch) return
-      from = keys[keys.length - 1]
-      skipFirst = true
-    }
+    yield* scanPaths(this.#core, this.access(), prefix, options)
   }
 
   /** Size, free space, file count, snapshots and what a vacuum would reclaim. */
-  async info(): Promise<CartridgeInfo> {
-    this.#core.allow(Action.Metadata)
-    return this.view((e) => {
-      const { totalPages, freePages } = e.alloc
-      return {
-        slug: e.meta.slug, title: e.meta.title, path: this.#core.path, sizeBytes: totalPages * 4096, totalBlocks: totalPages, freeBlocks: freePages,
-        usedBlocks: totalPages - freePages, fileCount: e.meta.fileCount, freePercentage: Math.round((freePages / totalPages) * 10000) / 100,
-        txn: e.meta.txn, durability: e.options.durability, created: new Date(e.meta.created), snapshots: e.snapshots.length,
-        reclaimableBytes: Math.max(0, freePages - e.vacuumHeadroom) * PAGE_SIZE, compression: e.compression,
-        ...(e.encryption ? { encryption: e.encryption } : {}),
-      }
-    })
+  info(): Promise<CartridgeInfo> {
+    return containerInfo(this.#core)
   }
 
   /**
@@ -374,27 +251,7 @@ export class Cartridge extends FileOps {
    * `options.publicKey` must verify; every block is checked as it is copied.
    */
   static async fromEngram(file: string, slug: string, options: CreateOptions & { publicKey: Uint8Array; title?: string }): Promise<Cartridge> {
-    const eng = await Engram.open(file, { publicKey: options.publicKey })
-    try {
-      const cart = await Cartridge.create(slug, options.title ?? eng.manifest.title, options)
-      try {
-        for (const path of await eng.list('/')) {
-          const { size } = await eng.stat(path)
-          const ws = cart.createWriteStream(path)
-          for (let off = 0; off < size; off += 1 << 20) {
-            const piece = await eng.read(path, { offset: off, length: 1 << 20 })
-            if (!ws.write(piece)) await new Promise((r) => ws.once('drain', r))
-          }
-          await new Promise<void>((res, rej) => ws.end(() => res()).once('error', rej))
-        }
-        return cart
-      } catch (err) {
-        await cart.close().catch(() => {})
-        throw err
-      }
-    } finally {
-      await eng.close()
-    }
+    return fromEngram(file, options, (title) => Cartridge.create(slug, title, options))
   }
 
   /**
@@ -411,9 +268,8 @@ export class Cartridge extends FileOps {
    * How much the live files' content takes as stored (compressed) against its size, from the
    * chunk records (no content is read; O(files + chunk-map pages)).
    */
-  async contentStats(options: { signal?: AbortSignal } = {}): Promise<ContentStats> {
-    this.#core.allow(Action.Metadata)
-    return this.view((e) => contentStats(e, options.signal))
+  contentStats(options: { signal?: AbortSignal } = {}): Promise<ContentStats> {
+    return storedContentStats(this.#core, options)
   }
 
   // ---- snapshots ----------------------------------------------------------------------
@@ -468,15 +324,8 @@ export class Cartridge extends FileOps {
    * (the next vacuum goes on where it stopped) and reports progress. Fails with
    * `CARTRIDGE_LOCKED` while a SQLite database is open or a write stream is in progress.
    */
-  async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
-    this.#core.allow(Action.Vacuum)
-    if (this.#core.closed) throw closedError()
-    if (this.#core.engine.store.readOnly) throw new CartridgeError(ErrorCodes.READ_ONLY, 'container is open read-only')
-    return this.#core.queue.exclusive(async () => {
-      this.#core.refuseWithDatabases('vacuum')
-      this.#core.refuseWithWriters('vacuum')
-      return this.#core.asWhile(() => vacuumEngine({ engine: this.#core.engine, pause: () => new Promise((r) => setImmediate(r)) }, options))
-    })
+  vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    return vacuum(this.#core, options)
   }
 
   // ---- audit log ----------------------------------------------------------------------
@@ -490,9 +339,7 @@ export class Cartridge extends FileOps {
    * only changes `reads`, and that change is logged.
    */
   enableAuditLogging(options: { reads?: boolean } = {}): Promise<void> {
-    const denied = this.#core.refused(Action.ContainerAdmin)
-    if (denied) return denied
-    return this.#core.exclusiveCommit((e) => e.audit.enable(options.reads === true))
+    return enableAuditLogging(this.#core, options)
   }
 
   protected override logsReads(): boolean {
@@ -500,9 +347,8 @@ export class Cartridge extends FileOps {
   }
 
   /** The committed log's head: size and Merkle root (RFC 9162), base of the stored part, and whether it is on. Keep heads to check later that the log only grew. */
-  async auditHead(): Promise<AuditStatus> {
-    this.#core.allow(Action.AuditRead)
-    return this.view((e) => auditStatus(e))
+  auditHead(): Promise<AuditStatus> {
+    return auditHead(this.#core)
   }
 
   /**
@@ -510,36 +356,23 @@ export class Cartridge extends FileOps {
    * missing, inserted or moved; `trusted` heads and signed checkpoints kept from earlier must be
    * prefixes of it (which a rewrite of the whole log cannot fake).
    */
-  async verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditReport> {
-    this.#core.allow(Action.AuditRead)
-    if (this.#core.closed) throw closedError()
-    await this.#core.queue.settled()
-    return this.#core.queue.exclusive(async () => verifyAuditLog(() => this.#core.engine, options, () => new Promise((r) => setImmediate(r))))
+  verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditReport> {
+    return verifyAudit(this.#core, options)
   }
 
   /** Entries of the audit log, oldest first, read in batches (bounded memory), filtered by `query`. */
-  async *auditLog(query: AuditQuery = {}): AsyncGenerator<AuditEntry> {
-    this.#core.allow(Action.AuditRead)
-    let next = query.from ?? 0
-    for (;;) {
-      throwIfAborted(query.signal)
-      const batch = await this.view((e) => auditBatch(e, next, 512))
-      for (const entry of batch) if (matchesQuery(entry, query)) yield entry
-      if (batch.length < 512) return
-      next = batch[batch.length - 1].index + 1
-    }
+  auditLog(query: AuditQuery = {}): AsyncGenerator<AuditEntry> {
+    return auditEntries(this.#core, query)
   }
 
   /** Proof that entry `index` is in the log (check it with `verifyAuditInclusion`, without the container). */
-  async auditInclusionProof(index: number): Promise<AuditInclusionProof> {
-    this.#core.allow(Action.AuditRead)
-    return this.view((e) => auditInclusionProof(e, index))
+  auditInclusionProof(index: number): Promise<AuditInclusionProof> {
+    return inclusionProof(this.#core, index)
   }
 
   /** Proof that the log of an older head (or of its first `oldSize` entries) is a prefix of today's (check with `verifyAuditConsistency`). */
-  async auditConsistencyProof(old: number | AuditHead): Promise<AuditConsistencyProof> {
-    this.#core.allow(Action.AuditRead)
-    return this.view((e) => auditConsistencyProof(e, typeof old === 'number' ? old : old.size))
+  auditConsistencyProof(old: number | AuditHead): Promise<AuditConsistencyProof> {
+    return consistencyProof(this.#core, old)
   }
 
   /**
@@ -548,16 +381,7 @@ export class Cartridge extends FileOps {
    * log still extends it.
    */
   auditCheckpoint(options: { secretKey: Uint8Array }): Promise<AuditCheckpoint> {
-    const denied = this.#core.refused(Action.ContainerAdmin)
-    if (denied) return denied
-    return this.#core.exclusiveCommit((e) => {
-      const status = auditStatus(e)
-      if (!status.enabled) throw new CartridgeError(ErrorCodes.NOT_FOUND, 'audit logging is not enabled in this container')
-      const working = e.audit.working!
-      const cp = signCheckpoint(Buffer.from(e.meta.uuid).toString('hex'), working, options.secretKey)
-      e.note({ action: 'audit.checkpoint', detail: `size ${cp.size} key ${cp.keyId}` })
-      return cp
-    })
+    return auditCheckpoint(this.#core, options)
   }
 
   /**
@@ -566,32 +390,20 @@ export class Cartridge extends FileOps {
    * the chain is unbroken: the archive's manifest holds the head the container continues from.
    */
   rotateAudit(file: string, options: RotateAuditOptions): Promise<RotateAuditResult> {
-    const denied = this.#core.refused(Action.ContainerAdmin)
-    if (denied) return denied
-    if (this.#core.closed) return Promise.reject(closedError())
-    return this.#core.queue.exclusive(async () => {
-      this.#core.queue.flushNow(this.#core.durable)
-      return this.#core.asWhile(() => rotateAuditLog(this.#core.engine, resolve(file), options))
-    })
+    return rotateAudit(this.#core, file, options)
   }
 
   /** Commits anything pending and makes every commit so far durable (one fsync). */
-  async flush(): Promise<void> {
-    if (this.#core.closed) throw closedError()
-    await this.#core.queue.settled()
-    if (this.#core.engine.store.readOnly) return
-    await this.#core.queue.exclusive(async () => this.#core.queue.flushNow(true))
+  flush(): Promise<void> {
+    return flush(this.#core)
   }
 
   /**
    * Walks the committed state and reports structural problems (see {@link CheckReport}).
    * With `data: true` it also reads and verifies every content chunk.
    */
-  async check(options: { data?: boolean } = {}): Promise<CheckReport> {
-    this.#core.allow(Action.ContainerAdmin)
-    if (this.#core.closed) throw closedError()
-    await this.#core.queue.settled()
-    return this.#core.queue.exclusive(async () => checkEngine(this.#core.engine, options))
+  check(options: { data?: boolean } = {}): Promise<CheckReport> {
+    return check(this.#core, options)
   }
 
   /**
@@ -614,47 +426,11 @@ export class Cartridge extends FileOps {
 
   /** Commits what is pending, syncs, and releases the file and its lock. Idempotent. */
   close(): Promise<void> {
-    if (!this.#core.closing) {
-      try {
-        this.#core.queue.refuseInsideHolder('close()')
-      } catch (err) {
-        return Promise.reject(err)
-      }
-      this.#core.closing = this.#close()
-    }
-    return this.#core.closing
-  }
-
-  async #close(): Promise<void> {
-    await this.#core.queue.settled()
-    await this.#core.queue.exclusive(async () => {
-      for (const w of this.#core.writers) w.abort()
-      let failure: unknown
-      try {
-        this.#core.queue.unlocked(() => this.#core.mount?.close())
-      } catch (err) {
-        failure = err
-      }
-      this.#core.closed = true
-      try {
-        if (!this.#core.engine.store.readOnly) this.#core.queue.flushNow(true)
-      } finally {
-        this.#core.engine.store.close()
-      }
-      if (failure) throw failure
-    })
+    return this.#core.close()
   }
 
   /** `await using cart = await Cartridge.open(…)` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
-}
-
-/** Switches the audit log on in a new container, as its second commit, when the options ask for it. */
-function startAuditLog(engine: Engine, options: CreateOptions): void {
-  if (!options.auditLog) return
-  const reads = typeof options.auditLog === 'object' && options.auditLog.reads === true
-  engine.apply(() => engine.audit.enable(reads))
-  engine.commit(engine.options.durability === 'full')
 }

@@ -6,7 +6,7 @@ import type { SnapshotInfo, SnapshotListing, RestoreOptions } from './cartridge-
 import { closedError, type CartridgeCore } from './cartridge-core.js'
 import { diffCatalogs, type SnapshotChange } from './snapshot-diff.js'
 
-// The snapshot operations of `Cartridge` (spec §13): create, list with the bytes each holds alone,
+// The snapshot operations of `Cartridge` (spec §22): create, list with the bytes each holds alone,
 // restore, delete and diff. Each is one commit of its own, in the order the calls were made.
 
 /** The public form of a snapshot table entry. */

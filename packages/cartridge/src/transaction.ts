@@ -1,7 +1,9 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
-import type { Engine } from '@cartridge/engine'
+import { untilAborted, type Engine } from '@cartridge/engine'
 import { FileOps, OPEN_ACCESS, type Access } from './file-ops.js'
+import type { TransactionOptions } from './cartridge-options.js'
+import { closedError, throwIfAborted, type CartridgeCore } from './cartridge-core.js'
 
 /**
  * The handle passed to `cart.transaction(async tx => …)`. Its operations see the transaction's
@@ -65,4 +67,31 @@ export class Transaction extends FileOps {
   #check(): void {
     if (!this.#open) throw new CartridgeError(ErrorCodes.CLOSED, 'transaction has ended')
   }
+}
+
+/**
+ * See `Cartridge.transaction`: holds the writer while `body` runs against a {@link Transaction},
+ * then commits everything it did, or rolls it all back when it throws or `signal` fires.
+ * `access`: the checks of the `transaction()` call.
+ */
+export async function runTransaction<T>(core: CartridgeCore, body: (tx: Transaction) => Promise<T> | T, options: TransactionOptions, access: Access): Promise<T> {
+  if (core.closed) throw closedError()
+  const { signal } = options
+  throwIfAborted(signal)
+  const principal = core.guard.principal
+  return core.queue.exclusive(async () => {
+    throwIfAborted(signal)
+    const tx = new Transaction(core.engine, access, principal)
+    let result: T
+    try {
+      result = await untilAborted(Promise.resolve().then(() => body(tx)), signal)
+    } catch (err) {
+      tx.end()
+      core.engine.abort()
+      throw err
+    }
+    tx.end()
+    core.engine.commit(core.durable)
+    return result
+  }, signal)
 }
