@@ -80,6 +80,7 @@ export function runPageStoreSuite(name: string, make: () => PageStore | Promise<
       expect(() => s.sync()).toThrow(closed)
       expect(() => s.resize(3)).toThrow(closed)
       if (s.prewrite) expect(() => s.prewrite!(0, 1)).toThrow(closed)
+      if (s.prewrite) expect(() => s.prewrite!(5, 1)).toThrow(closed) // past the end: nothing to write, still refused
     })
   })
 }
