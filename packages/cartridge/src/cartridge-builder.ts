@@ -4,7 +4,7 @@ import { type CreateOptions, type StoreFactory } from './cartridge-options.js'
 import type { CatalogFactory } from '@cartridge/catalog'
 import type { AllocatorFactory } from '@cartridge/allocator'
 import type { CacheFactory, CipherSetting, CompressionSetting, EncryptionSetting } from '@cartridge/engine'
-import type { Codec, CodecName, CodecOptions } from '@cartridge/codec'
+import { isCodec, type Codec, type CodecName, type CodecOptions } from '@cartridge/codec'
 
 /**
  * Fluent construction of a new container with non-default settings:
@@ -155,5 +155,3 @@ export class CartridgeBuilder {
     return Cartridge.create(this.#slug, this.#title, { ...this.#options })
   }
 }
-
-const isCodec = (c: Codec | CompressionSetting): c is Codec => typeof c === 'object' && c !== null && typeof (c as Codec).compress === 'function'

@@ -2,7 +2,7 @@ import {
   CartridgeError, ErrorCodes, compareKeys, directoryPrefix, normalizeFilePath, normalizePath, toBytes,
 } from '@cartridge/core'
 import type { CatalogVersion } from '@cartridge/catalog'
-import type { Codec, CodecName } from '@cartridge/codec'
+import { isCodec, type Codec, type CodecName } from '@cartridge/codec'
 import { contentHash } from '@cartridge/engine'
 import type { CompressionSetting, Engine } from '@cartridge/engine'
 
@@ -258,7 +258,7 @@ function asArgError(err: unknown, path: string): unknown {
 /** A write's compression choice as the engine takes it: undefined (the container's), null (raw) or a setting. */
 export function compressionOption(c: CodecName | CompressionSetting | Codec | undefined): CompressionSetting | null | undefined {
   if (c === undefined) return undefined
-  if (typeof c === 'object' && c !== null && typeof (c as Codec).compress === 'function') return { codec: c as Codec }
+  if (isCodec(c)) return { codec: c }
   const setting = typeof c === 'string' ? { codec: c } : (c as CompressionSetting)
   if (typeof setting !== 'object' || setting === null || (typeof setting.codec !== 'string' && (typeof setting.codec !== 'object' || setting.codec === null))) {
     throw new CartridgeError(ErrorCodes.INVALID_ARGUMENT, "compression must be 'none', 'lz4', 'zstd', { codec, level } or a codec")

@@ -33,6 +33,11 @@ export function zstd(options: CodecOptions = {}): Codec {
   return new ZstdCodec(options.level)
 }
 
+/** Whether `c` is a codec object (as opposed to a codec name or a `{ codec, level }` setting). */
+export function isCodec(c: unknown): c is Codec {
+  return typeof c === 'object' && c !== null && typeof (c as Codec).compress === 'function'
+}
+
 /** Whether `id` is one an application may give its own codec (128–255). */
 export function isApplicationCodecId(id: number): boolean {
   return Number.isInteger(id) && id >= APPLICATION_CODEC_IDS.first && id <= APPLICATION_CODEC_IDS.last

@@ -1,5 +1,5 @@
 import { CartridgeError, ErrorCodes } from '@cartridge/core'
-import { checkCodec, createCodec, type Codec, type CodecName, type CodecOptions, type CodecSet } from '@cartridge/codec'
+import { CodecId, checkCodec, createCodec, type Codec, type CodecName, type CodecOptions, type CodecSet } from '@cartridge/codec'
 
 /**
  * A codec choice: a built-in codec by name with its options (`{ codec: 'zstd', level: 9 }`), or a
@@ -71,8 +71,8 @@ export class CodecChoice {
     if (c.id !== 0 && !c.codec) {
       const app = this.#codecs.application(c.id)
       if (app) c.codec = app
-      else if (c.id === 1) c.codec = createCodec('lz4')
-      else if (c.id === 2) c.codec = createCodec('zstd', c.level !== 0 ? { level: c.level } : {})
+      else if (c.id === CodecId.LZ4) c.codec = createCodec('lz4')
+      else if (c.id === CodecId.ZSTD) c.codec = createCodec('zstd', c.level !== 0 ? { level: c.level } : {})
       else {
         throw new CartridgeError(
           ErrorCodes.UNSUPPORTED,
